@@ -1,0 +1,122 @@
+//! The command line: clap structs only. `RunOptions` is built from them in
+//! `lib.rs` before any work starts.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pullsmith",
+    version,
+    about = "Keeps image pull policies and pull secrets right, per environment"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Rules file (default: .pullsmith.yaml in PATH if present, else the embedded default rules)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Treat every manifest as environment NAME
+    #[arg(long, global = true, value_name = "NAME")]
+    pub env: Option<String>,
+    /// Only files whose repository-relative path matches GLOB (repeatable)
+    #[arg(long, global = true, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Skip files whose repository-relative path matches GLOB (repeatable)
+    #[arg(long, global = true, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Worker threads (default: one per core)
+    #[arg(short = 'j', long, global = true, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Output format
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Colour the diff
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Print only errors and the summary line
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Files larger than this many bytes are reported and left alone
+    #[arg(long, global = true, value_name = "BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_file_size: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Github,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PathArg {
+    /// The repository checkout
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a unified diff (git style) of what the rules call for
+    Diff(PathArg),
+    /// Like diff, but exit 1 when anything would change (a CI gate)
+    Check {
+        #[command(flatten)]
+        path: PathArg,
+        /// Also print the diff
+        #[arg(long)]
+        diff: bool,
+    },
+    /// Write the changes in place
+    Apply(PathArg),
+    /// Apply, then make a git commit of exactly the files changed
+    Commit {
+        #[command(flatten)]
+        path: PathArg,
+        /// Commit on this branch (created from HEAD when missing)
+        #[arg(long, value_name = "NAME")]
+        branch: Option<String>,
+        /// Commit message
+        #[arg(long, value_name = "TEXT")]
+        message: Option<String>,
+        /// Commit author, "Name <email>"
+        #[arg(long, value_name = "AUTHOR")]
+        author: Option<String>,
+        /// Rewrite files that have uncommitted changes
+        #[arg(long)]
+        allow_dirty: bool,
+    },
+    /// Show, per manifest and container, the environment, the deciding rule and the values
+    Explain(PathArg),
+    /// Work with rules files
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Check a rules file (default: the one PATH would use)
+    Validate {
+        /// Rules file
+        file: Option<PathBuf>,
+    },
+    /// Print the JSON Schema of the rules file
+    Schema,
+    /// Print the embedded default rules
+    Default,
+}

@@ -1,0 +1,202 @@
+//! Finding the manifests to look at: a deterministic walk of the repository
+//! that honours `.gitignore`, `--include`/`--exclude` and the YAML file
+//! extensions, never follows a symlink, and sets aside Helm chart templates.
+//!
+//! It reads directory entries and metadata only, never file contents.
+
+use std::path::{Path, PathBuf};
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use ignore::WalkBuilder;
+
+/// A file to read, by its path relative to the repository (`/`-separated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub rel_path: String,
+    pub abs_path: PathBuf,
+}
+
+/// What the walk found.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    pub files: Vec<Candidate>,
+    /// Helm chart templates, never read.
+    pub helm_templates: Vec<String>,
+    /// Links that point outside the repository, with where they point.
+    pub escaping_links: Vec<(String, PathBuf)>,
+    /// Paths that could not be walked, with why.
+    pub walk_errors: Vec<(String, String)>,
+}
+
+/// `--include`/`--exclude` globs on repository-relative paths.
+#[derive(Debug, Clone, Default)]
+pub struct PathFilter {
+    include: Option<GlobSet>,
+    exclude: Option<GlobSet>,
+}
+
+impl PathFilter {
+    pub fn new(include: &[String], exclude: &[String]) -> Result<PathFilter, String> {
+        Ok(PathFilter {
+            include: compile_set(include)?,
+            exclude: compile_set(exclude)?,
+        })
+    }
+
+    pub fn allows(&self, rel_path: &str) -> bool {
+        self.include
+            .as_ref()
+            .is_none_or(|set| set.is_match(rel_path))
+            && !self
+                .exclude
+                .as_ref()
+                .is_some_and(|set| set.is_match(rel_path))
+    }
+}
+
+fn compile_set(globs: &[String]) -> Result<Option<GlobSet>, String> {
+    if globs.is_empty() {
+        return Ok(None);
+    }
+    let mut builder = GlobSetBuilder::new();
+    for glob in globs {
+        let glob = glob.strip_prefix("./").unwrap_or(glob);
+        builder.add(
+            GlobBuilder::new(glob)
+                .literal_separator(true)
+                .build()
+                .map_err(|err| format!("bad glob `{glob}`: {}", err.kind()))?,
+        );
+        // `dir` also means everything below it, as in .gitignore.
+        if !glob.ends_with("**") {
+            if let Ok(below) = GlobBuilder::new(&format!("{}/**", glob.trim_end_matches('/')))
+                .literal_separator(true)
+                .build()
+            {
+                builder.add(below);
+            }
+        }
+    }
+    builder.build().map(Some).map_err(|err| err.to_string())
+}
+
+pub fn is_yaml_name(name: &str) -> bool {
+    name.ends_with(".yaml") || name.ends_with(".yml")
+}
+
+/// Walks `root` in sorted order.
+pub fn discover(root: &Path, filter: &PathFilter) -> Discovery {
+    let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let mut discovery = Discovery::default();
+    let walker = WalkBuilder::new(root)
+        .hidden(false)
+        .ignore(false)
+        .git_ignore(true)
+        .git_exclude(true)
+        .git_global(false)
+        .parents(true)
+        .require_git(false)
+        .follow_links(false)
+        .sort_by_file_name(|a, b| a.cmp(b))
+        .filter_entry(|entry| entry.file_name() != ".git")
+        .build();
+    for entry in walker {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(err) => {
+                discovery
+                    .walk_errors
+                    .push((root.display().to_string(), err.to_string()));
+                continue;
+            }
+        };
+        let Some(file_type) = entry.file_type() else {
+            continue;
+        };
+        if file_type.is_dir() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy();
+        if !is_yaml_name(&name) {
+            continue;
+        }
+        let rel_path = relative(root, entry.path());
+        if !filter.allows(&rel_path) {
+            continue;
+        }
+        if file_type.is_symlink() {
+            if let Some(target) = escaping_target(&canonical_root, entry.path()) {
+                discovery.escaping_links.push((rel_path, target));
+            }
+            // A link inside the repository is left alone: its target is walked at its own path.
+            continue;
+        }
+        if is_helm_template(root, entry.path()) {
+            discovery.helm_templates.push(rel_path);
+            continue;
+        }
+        discovery.files.push(Candidate {
+            rel_path,
+            abs_path: entry.path().to_path_buf(),
+        });
+    }
+    discovery
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Where a link leads when that is outside the repository (or nowhere that exists).
+fn escaping_target(canonical_root: &Path, link: &Path) -> Option<PathBuf> {
+    let target = std::fs::read_link(link).ok()?;
+    match link.canonicalize() {
+        Ok(resolved) if resolved.starts_with(canonical_root) => None,
+        Ok(resolved) => Some(resolved),
+        // A dangling link: report it only when it points out of the repository.
+        Err(_) => {
+            let joined = link
+                .parent()
+                .map_or(target.clone(), |dir| dir.join(&target));
+            let normalized = normalize(&joined);
+            (!normalized.starts_with(canonical_root)).then_some(target)
+        }
+    }
+}
+
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// A file below a chart's `templates/` directory (a `Chart.yaml` beside it).
+fn is_helm_template(root: &Path, path: &Path) -> bool {
+    let mut dir = path.parent();
+    while let Some(current) = dir {
+        if current.file_name().is_some_and(|n| n == "templates") {
+            if let Some(chart) = current.parent() {
+                if chart.join("Chart.yaml").is_file() || chart.join("Chart.yml").is_file() {
+                    return true;
+                }
+            }
+        }
+        if current == root {
+            break;
+        }
+        dir = current.parent();
+    }
+    false
+}

@@ -1,0 +1,370 @@
+//! Edits as data: byte splices on the original text, and the few ways
+//! pullsmith writes new text in the style of its neighbours.
+//!
+//! Nothing here serializes YAML. A replacement keeps the quotes of the value
+//! it replaces; an insertion copies indentation, quoting, flow or block
+//! style and line endings from the text around it.
+
+use std::ops::Range;
+
+use crate::yaml::{Node, NodeKind, ScalarStyle};
+
+/// Replaces `range` (bytes of the original text) with `text`. An empty range inserts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Splice {
+    pub range: Range<usize>,
+    pub text: String,
+}
+
+impl Splice {
+    pub fn insert_at(offset: usize, text: String) -> Splice {
+        Splice {
+            range: offset..offset,
+            text,
+        }
+    }
+
+    pub fn replace(range: Range<usize>, text: String) -> Splice {
+        debug_assert!(range.start <= range.end);
+        Splice { range, text }
+    }
+}
+
+/// Builds the new file in one pass. Bytes outside the splices are copied as
+/// they are: this is where "the text is sacred" is kept. Splices must be
+/// sorted and disjoint (insertions at one offset keep their order).
+pub fn apply(original: &str, splices: &[Splice]) -> String {
+    debug_assert!(splices
+        .windows(2)
+        .all(|w| w[0].range.end <= w[1].range.start));
+    let extra: usize = splices.iter().map(|s| s.text.len()).sum();
+    let mut out = String::with_capacity(original.len() + extra);
+    let mut copied_to = 0;
+    for splice in splices {
+        out.push_str(&original[copied_to..splice.range.start]);
+        out.push_str(&splice.text);
+        copied_to = splice.range.end;
+    }
+    out.push_str(&original[copied_to..]);
+    out
+}
+
+/// `value` written in `style`: quotes kept, plain stays plain.
+pub fn quoted(value: &str, style: Option<ScalarStyle>) -> String {
+    match style {
+        Some(ScalarStyle::SingleQuoted) => format!("'{value}'"),
+        Some(ScalarStyle::DoubleQuoted) => format!("\"{value}\""),
+        _ => value.to_string(),
+    }
+}
+
+/// The text a scalar replacement puts in place of `node`, keeping its quotes.
+pub fn replace_scalar(node: &Node, value: &str) -> Splice {
+    match node.scalar_style() {
+        Some(ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted) => {
+            Splice::replace(node.span.clone(), quoted(value, node.scalar_style()))
+        }
+        // An empty span is an implicit null after `key:`: give it a space first.
+        _ if node.span.is_empty() => Splice::insert_at(node.span.start, format!(" {value}")),
+        _ => Splice::replace(node.span.clone(), value.to_string()),
+    }
+}
+
+/// Facts about the text around a position, read once per file.
+pub struct TextStyle<'a> {
+    text: &'a str,
+    default_eol: &'static str,
+}
+
+impl<'a> TextStyle<'a> {
+    pub fn new(text: &'a str) -> TextStyle<'a> {
+        let default_eol = match text.find('\n') {
+            Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
+            _ => "\n",
+        };
+        TextStyle { text, default_eol }
+    }
+
+    /// Offset just before the line terminator of the line holding `pos`.
+    pub fn line_end(&self, pos: usize) -> usize {
+        let bytes = self.text.as_bytes();
+        let nl = bytes[pos..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(bytes.len(), |i| pos + i);
+        if nl < bytes.len() && nl > pos && bytes[nl - 1] == b'\r' {
+            nl - 1
+        } else {
+            nl
+        }
+    }
+
+    /// The terminator of the line holding `pos`; for a last line without one,
+    /// the file's own (first) line ending.
+    pub fn eol_at(&self, pos: usize) -> &'static str {
+        let end = self.line_end(pos);
+        match &self.text.as_bytes()[end..] {
+            [b'\r', b'\n', ..] => "\r\n",
+            [b'\n', ..] => "\n",
+            _ => self.default_eol,
+        }
+    }
+
+    /// Column (in characters) of `pos` on its line.
+    pub fn column(&self, pos: usize) -> usize {
+        let line_start = self.text[..pos].rfind('\n').map_or(0, |i| i + 1);
+        self.text[line_start..pos].chars().count()
+    }
+
+    /// The text of a node.
+    pub fn slice(&self, range: Range<usize>) -> &'a str {
+        &self.text[range]
+    }
+
+    /// The first non-blank byte at or after `pos` on the same line, and its offset.
+    fn next_on_line(&self, pos: usize) -> Option<(u8, usize)> {
+        let bytes = self.text.as_bytes();
+        let mut i = pos;
+        while i < bytes.len() && matches!(bytes[i], b' ' | b'\t') {
+            i += 1;
+        }
+        bytes.get(i).map(|b| (*b, i))
+    }
+
+    /// Whether only blanks, a comment, or the line end follow `pos` on its line.
+    fn line_is_done_after(&self, pos: usize) -> bool {
+        matches!(
+            self.next_on_line(pos),
+            None | Some((b'\r' | b'\n' | b'#', _))
+        )
+    }
+}
+
+/// How a mapping key is written: `image` or `"image"`.
+fn key_like(key: &Node, name: &str) -> String {
+    quoted(name, key.scalar_style())
+}
+
+/// Inserts `imagePullPolicy` right after a container's `image` entry, in its
+/// siblings' style.
+pub fn insert_policy(style: &TextStyle<'_>, container: &Node, policy: &str) -> Option<Splice> {
+    let (image_key, image_value) = container.entry("image")?;
+    let key = key_like(image_key, "imagePullPolicy");
+    let value = quoted(policy, image_value.scalar_style());
+    let value_end = image_value.span.end.max(image_key.span.end);
+    if container.is_flow() {
+        // `image: x,` ending its line in a multi-line flow mapping: a line of its own.
+        if let Some((b',', comma)) = style.next_on_line(value_end) {
+            if style.line_is_done_after(comma + 1) {
+                let indent = " ".repeat(style.column(image_key.span.start));
+                let eol = style.eol_at(comma);
+                return Some(Splice::insert_at(
+                    comma + 1,
+                    format!("{eol}{indent}{key}: {value},"),
+                ));
+            }
+        }
+        return Some(Splice::insert_at(value_end, format!(", {key}: {value}")));
+    }
+    let line_end = style.line_end(value_end);
+    let indent = " ".repeat(style.column(image_key.span.start));
+    let eol = style.eol_at(value_end);
+    Some(Splice::insert_at(
+        line_end,
+        format!("{eol}{indent}{key}: {value}"),
+    ))
+}
+
+/// How new secret items are written, learned from the file.
+#[derive(Debug, Clone, Copy)]
+pub struct ListStyle {
+    /// Columns between a key and the dashes of its block sequence (0: kubectl style).
+    pub dash_offset: usize,
+    /// The list a new key gets is a flow sequence.
+    pub flow: bool,
+}
+
+impl ListStyle {
+    /// The style of a mapping's block sequences, read from its `containers`
+    /// list (or any other block sequence value in it).
+    pub fn of_mapping(style: &TextStyle<'_>, mapping: &Node) -> ListStyle {
+        let preferred = mapping
+            .entry("containers")
+            .into_iter()
+            .chain(mapping.entries().iter());
+        for (key, value) in preferred {
+            if let NodeKind::Sequence { flow, items } = &value.kind {
+                if *flow {
+                    return ListStyle {
+                        dash_offset: 2,
+                        flow: true,
+                    };
+                }
+                if !items.is_empty() {
+                    let dash_column = style.column(value.span.start);
+                    let key_column = style.column(key.span.start);
+                    return ListStyle {
+                        dash_offset: dash_column.saturating_sub(key_column),
+                        flow: false,
+                    };
+                }
+            }
+        }
+        ListStyle {
+            dash_offset: 2,
+            flow: false,
+        }
+    }
+}
+
+/// A `{name: X}` item in the style of an existing item (quotes, padding).
+fn flow_item(style: &TextStyle<'_>, like: Option<&Node>, name: &str) -> String {
+    let Some(like) = like.filter(|item| item.is_flow()) else {
+        return format!("{{name: {name}}}");
+    };
+    let Some((key, value)) = like.entry("name") else {
+        return format!("{{name: {name}}}");
+    };
+    let text = style.slice(like.span.clone());
+    let padded = text.starts_with("{ ");
+    let key = key_like(key, "name");
+    let value = quoted(name, value.scalar_style());
+    if padded {
+        format!("{{ {key}: {value} }}")
+    } else {
+        format!("{{{key}: {value}}}")
+    }
+}
+
+/// A block item `- name: X` (or `- {name: X}`) in the style of an existing item.
+fn block_item(style: &TextStyle<'_>, like: Option<&Node>, name: &str) -> String {
+    match like {
+        Some(item) if item.is_flow() => format!("- {}", flow_item(style, Some(item), name)),
+        Some(item) => match item.entry("name") {
+            Some((key, value)) => format!(
+                "- {}: {}",
+                key_like(key, "name"),
+                quoted(name, value.scalar_style())
+            ),
+            None => format!("- name: {name}"),
+        },
+        None => format!("- name: {name}"),
+    }
+}
+
+/// Appends `names` to the `imagePullSecrets` of `holder` (a pod spec or a
+/// ServiceAccount), creating the key when it is missing.
+pub fn append_secrets(style: &TextStyle<'_>, holder: &Node, names: &[String]) -> Option<Splice> {
+    if names.is_empty() {
+        return None;
+    }
+    match holder.entry("imagePullSecrets") {
+        Some((key, list)) => extend_list(style, holder, key, list, names),
+        None => Some(add_key(style, holder, names)),
+    }
+}
+
+fn extend_list(
+    style: &TextStyle<'_>,
+    holder: &Node,
+    key: &Node,
+    list: &Node,
+    names: &[String],
+) -> Option<Splice> {
+    match &list.kind {
+        NodeKind::Sequence { items, flow: true } => {
+            let last = items.last();
+            let rendered: Vec<String> = names.iter().map(|n| flow_item(style, last, n)).collect();
+            match last {
+                Some(last) => Some(Splice::insert_at(
+                    last.span.end,
+                    format!(", {}", rendered.join(", ")),
+                )),
+                None => Some(Splice::insert_at(list.span.start + 1, rendered.join(", "))),
+            }
+        }
+        NodeKind::Sequence { items, flow: false } => {
+            let last = items.last()?;
+            let dash_column = style.column(list.span.start);
+            let indent = " ".repeat(dash_column);
+            let eol = style.eol_at(last.span.end);
+            let mut text = String::new();
+            for name in names {
+                text.push_str(eol);
+                text.push_str(&indent);
+                text.push_str(&block_item(style, Some(last), name));
+            }
+            Some(Splice::insert_at(style.line_end(last.span.end), text))
+        }
+        _ if list.is_null() && list.span.is_empty() => {
+            let list_style = ListStyle::of_mapping(style, holder);
+            let key_column = style.column(key.span.start);
+            let after_colon = list.span.start;
+            if list_style.flow || holder.is_flow() {
+                let items: Vec<String> = names.iter().map(|n| flow_item(style, None, n)).collect();
+                return Some(Splice::insert_at(
+                    after_colon,
+                    format!(" [{}]", items.join(", ")),
+                ));
+            }
+            let indent = " ".repeat(key_column + list_style.dash_offset);
+            let eol = style.eol_at(after_colon);
+            let text: String = names
+                .iter()
+                .map(|n| format!("{eol}{indent}- name: {n}"))
+                .collect();
+            Some(Splice::insert_at(style.line_end(after_colon), text))
+        }
+        // Anything else (a scalar, an alias) is not ours to rewrite.
+        _ => None,
+    }
+}
+
+fn add_key(style: &TextStyle<'_>, holder: &Node, names: &[String]) -> Splice {
+    let sample_key = holder.entries().first().map(|(k, _)| k);
+    let key = sample_key.map_or_else(
+        || "imagePullSecrets".to_string(),
+        |k| key_like(k, "imagePullSecrets"),
+    );
+    let name_key_style = sample_key.and_then(Node::scalar_style);
+    let flow_items = || -> String {
+        names
+            .iter()
+            .map(|n| {
+                format!(
+                    "{{{}: {}}}",
+                    quoted("name", name_key_style),
+                    quoted(n, name_key_style)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if holder.is_flow() {
+        let end_of_last = holder
+            .entries()
+            .last()
+            .map(|(k, v)| k.span.end.max(v.span.end));
+        return match end_of_last {
+            Some(end) => Splice::insert_at(end, format!(", {key}: [{}]", flow_items())),
+            None => Splice::insert_at(holder.span.start + 1, format!("{key}: [{}]", flow_items())),
+        };
+    }
+    let list_style = ListStyle::of_mapping(style, holder);
+    let key_column = sample_key.map_or(0, |k| style.column(k.span.start));
+    let indent = " ".repeat(key_column);
+    let end = style.line_end(holder.span.end);
+    let eol = style.eol_at(holder.span.end);
+    if list_style.flow {
+        return Splice::insert_at(end, format!("{eol}{indent}{key}: [{}]", flow_items()));
+    }
+    let dash_indent = " ".repeat(key_column + list_style.dash_offset);
+    let mut text = format!("{eol}{indent}{key}:");
+    for name in names {
+        text.push_str(&format!("{eol}{dash_indent}- name: {name}"));
+    }
+    Splice::insert_at(end, text)
+}
+
+#[cfg(test)]
+mod tests;

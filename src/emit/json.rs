@@ -1,0 +1,74 @@
+//! `--format json`: one JSON document, version 1, documented in the README.
+
+use serde_json::{json, Value};
+
+use crate::pipeline::{FileStatus, RunReport};
+use crate::plan::FieldValue;
+
+fn value(field: &FieldValue) -> Value {
+    match field {
+        FieldValue::Policy(policy) => json!(policy),
+        FieldValue::Secrets(names) => json!(names),
+    }
+}
+
+pub fn render(report: &RunReport, commit: Option<&str>) -> String {
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    let mut errors = Vec::new();
+    for file in &report.files {
+        match &file.status {
+            FileStatus::Changed { .. } => {
+                let plan = file.plan.as_ref().expect("a changed file has a plan");
+                let line_of = |offset: usize| file.lines.as_ref().map_or(0, |l| l.line_of(offset));
+                let changes: Vec<Value> = plan
+                    .changes
+                    .iter()
+                    .map(|c| {
+                        json!({
+                            "line": line_of(c.offset),
+                            "kind": c.kind,
+                            "name": c.name,
+                            "namespace": c.namespace,
+                            "container": c.container,
+                            "field": c.field.as_str(),
+                            "from": c.from.as_ref().map(value),
+                            "to": value(&c.to),
+                        })
+                    })
+                    .collect();
+                files.push(json!({ "path": file.path, "environment": plan.environment, "changes": changes }));
+            }
+            FileStatus::Skipped(reason) => {
+                skipped.push(json!({ "path": file.path, "reason": reason }))
+            }
+            FileStatus::Failed(d) => errors.push(json!({
+                "path": d.path, "line": d.line, "column": d.column, "message": d.message,
+            })),
+            FileStatus::Unchanged => {}
+        }
+    }
+    let warnings: Vec<Value> = report
+        .warnings
+        .iter()
+        .map(|w| json!({ "path": w.path, "line": w.line, "message": w.message }))
+        .collect();
+    let document = json!({
+        "version": 1,
+        "files": files,
+        "warnings": warnings,
+        "errors": errors,
+        "skipped": skipped,
+        "summary": {
+            "filesScanned": report.n_scanned(),
+            "filesChanged": report.n_changed(),
+            "containersChanged": report.n_containers_changed(),
+            "podSpecsChanged": report.n_pod_specs_changed(),
+            "errors": report.errors().count(),
+        },
+        "commit": commit,
+    });
+    let mut text = serde_json::to_string_pretty(&document).expect("JSON values always serialize");
+    text.push('\n');
+    text
+}

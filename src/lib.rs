@@ -1,0 +1,207 @@
+//! pullsmith keeps the container image pull policy and image pull secrets of
+//! a GitOps repository right, per environment.
+//!
+//! The pipeline, one module per step: `rules` (typed rules file) →
+//! `discover` (walk) → `yaml` (positional parse) → `manifest` + `plan`
+//! (wanted changes as byte splices) → `edit` (apply splices) → `verify`
+//! (re-parse) → `emit` (diff, report, write). `pipeline` runs the steps over
+//! files in parallel; this file turns command-line arguments into a run and
+//! a run into an exit status.
+
+pub mod cli;
+pub mod discover;
+pub mod edit;
+pub mod emit;
+pub mod manifest;
+pub mod pipeline;
+pub mod plan;
+pub mod rules;
+pub mod verify;
+pub mod yaml;
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+
+use cli::{Cli, ColorChoice, Command, Format, GlobalArgs, RulesCommand};
+use discover::PathFilter;
+use pipeline::{RunConfig, RunReport};
+use rules::Rules;
+
+/// Why the run ended. The only place where exit numbers appear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing to change, or changes made as asked.
+    Clean,
+    /// `check` found changes.
+    WouldChange,
+    /// Some files could not be processed; every other file was.
+    SomeFilesFailed,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(outcome: Outcome) -> ExitCode {
+        match outcome {
+            Outcome::Clean => ExitCode::SUCCESS,
+            Outcome::WouldChange => ExitCode::from(1),
+            Outcome::SomeFilesFailed => ExitCode::from(3),
+        }
+    }
+}
+
+/// The name of the rules file looked for at the repository root.
+pub const RULES_FILE_NAME: &str = ".pullsmith.yaml";
+
+/// Runs one command. An `Err` is a usage error or invalid rules: exit 2,
+/// nothing read or written.
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let global = cli.global;
+    match cli.command {
+        Command::Rules(command) => run_rules(command, &global),
+        Command::Diff(path) => run_files(&global, &path.path, Mode::Diff),
+        Command::Check { path, diff } => run_files(&global, &path.path, Mode::Check { diff }),
+        Command::Apply(path) => run_files(&global, &path.path, Mode::Apply),
+        Command::Explain(path) => run_files(&global, &path.path, Mode::Explain),
+        Command::Commit { .. } => {
+            bail!("`commit` is not available yet; use `apply` and commit with git")
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Diff,
+    Check { diff: bool },
+    Apply,
+    Explain,
+}
+
+fn run_rules(command: RulesCommand, global: &GlobalArgs) -> anyhow::Result<Outcome> {
+    let mut stdout = std::io::stdout().lock();
+    match command {
+        RulesCommand::Schema => stdout.write_all(rules::RULES_SCHEMA.as_bytes())?,
+        RulesCommand::Default => stdout.write_all(rules::DEFAULT_RULES.as_bytes())?,
+        RulesCommand::Validate { file } => {
+            let file = file.or_else(|| global.rules.clone());
+            let rules = match &file {
+                Some(path) => Rules::from_file(path)?,
+                None => load_rules(global, Path::new("."))?,
+            };
+            if let Some(name) = &global.env {
+                rules.environment_index(name)?;
+            }
+            writeln!(
+                stdout,
+                "{}: valid ({} environments, {} image rules, {} workloads)",
+                rules.origin,
+                rules.environments.len(),
+                rules.images.len(),
+                rules.workloads.len()
+            )?;
+        }
+    }
+    Ok(Outcome::Clean)
+}
+
+/// `--rules FILE`, else `.pullsmith.yaml` at the repository root, else the embedded default.
+fn load_rules(global: &GlobalArgs, root: &Path) -> anyhow::Result<Rules> {
+    if let Some(path) = &global.rules {
+        return Ok(Rules::from_file(path)?);
+    }
+    let local = root.join(RULES_FILE_NAME);
+    if local.is_file() {
+        return Ok(Rules::from_file(&local)?);
+    }
+    Ok(Rules::embedded_default())
+}
+
+fn run_config(global: &GlobalArgs, root: &Path, mode: Mode) -> anyhow::Result<RunConfig> {
+    if !root.is_dir() {
+        bail!("{}: not a directory", root.display());
+    }
+    let rules = load_rules(global, root)?;
+    let forced_environment = global
+        .env
+        .as_deref()
+        .map(|name| rules.environment_index(name))
+        .transpose()?;
+    let filter = PathFilter::new(&global.include, &global.exclude).map_err(anyhow::Error::msg)?;
+    if let Some(jobs) = global.jobs {
+        if jobs == 0 {
+            bail!("--jobs must be at least 1");
+        }
+        // A second initialisation fails when a pool exists already (in tests); that pool is kept.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs)
+            .build_global();
+    }
+    Ok(RunConfig {
+        root: root.to_path_buf(),
+        rules,
+        forced_environment,
+        filter,
+        max_file_size: global.max_file_size,
+        write: mode == Mode::Apply,
+        keep_texts: matches!(mode, Mode::Diff | Mode::Check { diff: true })
+            || global.format == Format::Github,
+    })
+}
+
+fn run_files(global: &GlobalArgs, root: &Path, mode: Mode) -> anyhow::Result<Outcome> {
+    let config = run_config(global, root, mode)?;
+    let progress = emit::progress::Progress::start(global.quiet);
+    let report = pipeline::run(&config);
+    progress.finish();
+    print_report(global, mode, &report).context("cannot print the report")?;
+    let has_errors = report.errors().next().is_some();
+    Ok(if has_errors {
+        Outcome::SomeFilesFailed
+    } else if matches!(mode, Mode::Check { .. }) && report.n_changed() > 0 {
+        Outcome::WouldChange
+    } else {
+        Outcome::Clean
+    })
+}
+
+fn print_report(global: &GlobalArgs, mode: Mode, report: &RunReport) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    let mut stderr = std::io::stderr().lock();
+    if global.format == Format::Json {
+        stdout.write_all(emit::json::render(report, None).as_bytes())?;
+        stderr.write_all(emit::diagnostics(report, true).as_bytes())?;
+        return Ok(());
+    }
+    match mode {
+        Mode::Diff | Mode::Check { diff: true } => {
+            let diffs = emit::diffs(report);
+            let color = match global.color {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => {
+                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                }
+            };
+            let diffs = if color {
+                emit::diff::colorize(&diffs)
+            } else {
+                diffs
+            };
+            stdout.write_all(diffs.as_bytes())?;
+        }
+        Mode::Explain => stdout.write_all(emit::explain::render(report).as_bytes())?,
+        Mode::Check { diff: false } | Mode::Apply => {}
+    }
+    if global.format == Format::Github {
+        stdout.write_all(emit::github::annotations(report).as_bytes())?;
+    }
+    stderr.write_all(emit::diagnostics(report, global.quiet).as_bytes())?;
+    let summary = emit::summary(report);
+    if mode == Mode::Apply {
+        stdout.write_all(summary.as_bytes())?;
+    } else {
+        stderr.write_all(summary.as_bytes())?;
+    }
+    Ok(())
+}

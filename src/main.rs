@@ -1,0 +1,14 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = pullsmith::cli::Cli::parse();
+    match pullsmith::run(cli) {
+        Ok(outcome) => outcome.into(),
+        Err(err) => {
+            eprintln!("pullsmith: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

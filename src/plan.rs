@@ -1,0 +1,667 @@
+//! From parsed documents and rules to the changes one file needs: every
+//! container's wanted pull policy, every pod's wanted pull secrets, each as a
+//! `Change` that carries its byte splice and what a report says about it.
+//!
+//! `plan` does no IO. The plan of a file is the one value that diff, check,
+//! apply, explain and the reports all consume.
+
+use std::collections::HashMap;
+
+use crate::edit::{self, Splice, TextStyle};
+use crate::manifest::{self, Container, Object};
+use crate::rules::{
+    self, AttachSecretsTo, EnvChoice, EnvReason, Environment, ImageRule, Policy, Rules,
+};
+use crate::yaml::{Document, Node, NodeKind};
+
+/// Which field a change sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    ImagePullPolicy,
+    ImagePullSecrets,
+}
+
+impl Field {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::ImagePullPolicy => "imagePullPolicy",
+            Field::ImagePullSecrets => "imagePullSecrets",
+        }
+    }
+}
+
+/// A field's value before or after a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldValue {
+    Policy(String),
+    Secrets(Vec<String>),
+}
+
+/// One change to one field of one object, with the splice that makes it.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// Byte offset of the line a report points at: the replaced value, the
+    /// container's `image` for an inserted policy, the `imagePullSecrets` key
+    /// or else the pod spec's key for secrets.
+    pub offset: usize,
+    pub kind: String,
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub container: Option<String>,
+    pub environment: String,
+    pub field: Field,
+    /// `None` when the key is new.
+    pub from: Option<FieldValue>,
+    pub to: FieldValue,
+    pub splice: Splice,
+}
+
+/// A note about a file that does not stop it from being rewritten.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    pub offset: usize,
+    pub message: String,
+}
+
+/// What `explain` shows for one container.
+#[derive(Debug, Clone)]
+pub struct ContainerReport {
+    pub document: usize,
+    pub kind: String,
+    pub name: Option<String>,
+    pub list: &'static str,
+    pub container: Option<String>,
+    pub image: Option<String>,
+    pub environment: Option<(String, EnvReason)>,
+    /// The rule that decided the policy, in words.
+    pub decided_by: Option<String>,
+    pub current: Option<String>,
+    pub wanted: Option<String>,
+    pub action: &'static str,
+    pub offset: usize,
+}
+
+/// What `explain` shows for one pod spec's secrets.
+#[derive(Debug, Clone)]
+pub struct PodReport {
+    pub document: usize,
+    pub kind: String,
+    pub name: Option<String>,
+    pub environment: Option<(String, EnvReason)>,
+    pub existing: Vec<String>,
+    pub wanted: Vec<String>,
+    /// Where the secrets go: the pod, or the named ServiceAccount.
+    pub target: String,
+    pub offset: usize,
+}
+
+/// Identifies a ServiceAccount within the repository.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServiceAccountKey {
+    pub environment: usize,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+/// Pods of an environment with `attachSecretsTo: serviceAccount` ask their
+/// ServiceAccount for these secrets.
+#[derive(Debug, Clone)]
+pub struct ServiceAccountRequest {
+    pub key: ServiceAccountKey,
+    pub secrets: Vec<String>,
+    pub offset: usize,
+}
+
+/// A pull secret name a pod needs, to warn when no Secret defines it.
+#[derive(Debug, Clone)]
+pub struct SecretUse {
+    pub environment: usize,
+    pub name: String,
+    pub offset: usize,
+}
+
+/// Everything planned for one file.
+#[derive(Debug, Clone, Default)]
+pub struct FilePlan {
+    /// The environment of the file's first document that has one.
+    pub environment: Option<String>,
+    pub changes: Vec<Change>,
+    pub warnings: Vec<Warning>,
+    pub containers: Vec<ContainerReport>,
+    pub pods: Vec<PodReport>,
+    pub service_account_requests: Vec<ServiceAccountRequest>,
+    pub service_accounts: Vec<(ServiceAccountKey, usize)>,
+    pub defined_secrets: Vec<(usize, String)>,
+    pub secret_uses: Vec<SecretUse>,
+    pub containers_changed: usize,
+    pub pod_specs_changed: usize,
+    /// Planned again in the second pass, once every pod's ServiceAccount is known.
+    pub deferred: bool,
+}
+
+impl FilePlan {
+    /// The splices of all changes, sorted; insertions at one offset keep plan order.
+    pub fn splices(&self) -> Vec<Splice> {
+        let mut splices: Vec<Splice> = self.changes.iter().map(|c| c.splice.clone()).collect();
+        splices.sort_by_key(|s| s.range.start);
+        splices
+    }
+
+    /// Whether a ServiceAccount of an environment that attaches secrets to
+    /// ServiceAccounts is here: such a file is planned again once every pod is known.
+    pub fn holds_secret_targets(&self, rules: &Rules) -> bool {
+        self.service_accounts.iter().any(|(key, _)| {
+            rules.environments[key.environment].attach_secrets_to == AttachSecretsTo::ServiceAccount
+        })
+    }
+}
+
+/// Why a file is not planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanFailure {
+    /// Left alone on purpose and reported as skipped.
+    Skipped(String),
+    /// Could not be processed; `offset` is where, when known.
+    Error {
+        offset: Option<usize>,
+        message: String,
+    },
+}
+
+/// Secrets each ServiceAccount must list, gathered from every pod in the repository.
+pub type ServiceAccountSecrets = HashMap<ServiceAccountKey, Vec<String>>;
+
+/// What planning needs besides the file.
+pub struct PlanContext<'a> {
+    pub rules: &'a Rules,
+    /// `--env`: every document belongs to this environment.
+    pub forced_environment: Option<usize>,
+    /// Known after the first pass; `None` during it.
+    pub service_account_secrets: Option<&'a ServiceAccountSecrets>,
+}
+
+/// Plans the changes of one file whose documents are `documents`.
+pub fn plan_file(
+    text: &str,
+    path: &str,
+    documents: &[Document],
+    ctx: &PlanContext<'_>,
+) -> Result<FilePlan, PlanFailure> {
+    let rules = ctx.rules;
+    let file_env = match ctx.forced_environment {
+        Some(env) => Some(EnvChoice {
+            env,
+            reason: EnvReason::Forced,
+        }),
+        None => rules
+            .env_for_path(path)
+            .map_err(|conflict| PlanFailure::Error {
+                offset: None,
+                message: conflict_message("path", &conflict.names),
+            })?,
+    };
+    let style = TextStyle::new(text);
+    let mut plan = FilePlan::default();
+    for (doc_index, document) in documents.iter().enumerate() {
+        let Some(root) = Object::new(&document.root) else {
+            continue;
+        };
+        let mut objects = Vec::new();
+        root.flatten(&mut objects);
+        for object in objects {
+            let env = match &file_env {
+                Some(choice) => Some(choice.clone()),
+                None => env_by_namespace(rules, &object)?,
+            };
+            let mut planner = ObjectPlanner {
+                text,
+                style: &style,
+                rules,
+                ctx,
+                plan: &mut plan,
+                doc_index,
+                object,
+                env,
+            };
+            planner.plan()?;
+        }
+    }
+    Ok(plan)
+}
+
+fn env_by_namespace(rules: &Rules, object: &Object<'_>) -> Result<Option<EnvChoice>, PlanFailure> {
+    if let Some(namespace) = object.namespace() {
+        let found = rules
+            .env_for_namespace(namespace)
+            .map_err(|conflict| PlanFailure::Error {
+                offset: object
+                    .node
+                    .get("metadata")
+                    .and_then(|m| m.get("namespace"))
+                    .map(|n| n.span.start),
+                message: conflict_message("namespace", &conflict.names),
+            })?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(rules.default_environment.map(|env| EnvChoice {
+        env,
+        reason: EnvReason::Default,
+    }))
+}
+
+fn conflict_message(what: &str, names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    format!(
+        "{what} matches more than one environment: {}",
+        quoted.join(" and ")
+    )
+}
+
+struct ObjectPlanner<'p, 'a> {
+    text: &'a str,
+    style: &'p TextStyle<'a>,
+    rules: &'p Rules,
+    ctx: &'p PlanContext<'p>,
+    plan: &'p mut FilePlan,
+    doc_index: usize,
+    object: Object<'a>,
+    env: Option<EnvChoice>,
+}
+
+impl<'p, 'a> ObjectPlanner<'p, 'a> {
+    fn plan(&mut self) -> Result<(), PlanFailure> {
+        let object = self.object;
+        if let (Some(env), Some(name)) = (&self.env, manifest::defined_secret_name(&object)) {
+            self.plan.defined_secrets.push((env.env, name.to_string()));
+        }
+        if object.kind == "ServiceAccount" {
+            self.plan_service_account();
+        }
+        let Some(path) = manifest::pod_spec_path(&object, &self.rules.workloads) else {
+            return Ok(());
+        };
+        let Some(pod_spec) = manifest::pod_spec(&object, &path) else {
+            return Ok(());
+        };
+        let containers = manifest::containers(pod_spec).map_err(|err| PlanFailure::Error {
+            offset: Some(err.offset),
+            message: err.message,
+        })?;
+        for container in &containers {
+            if let Some(image) = container.image() {
+                if image.contains("{{") {
+                    return Err(PlanFailure::Skipped(
+                        "Helm template (an image reference holds `{{`)".to_string(),
+                    ));
+                }
+            }
+        }
+        if self.plan.environment.is_none() {
+            self.plan.environment = self
+                .env
+                .as_ref()
+                .map(|c| self.rules.environments[c.env].name.clone());
+        }
+        let images: Vec<Option<[String; 2]>> = containers
+            .iter()
+            .map(|c| c.image().map(rules::image_forms))
+            .collect();
+        for (container, forms) in containers.iter().zip(&images) {
+            self.plan_container(container, forms.as_ref());
+        }
+        self.plan_pod_secrets(pod_spec, &path, &images);
+        Ok(())
+    }
+
+    fn environment(&self) -> Option<&'p Environment> {
+        self.env.as_ref().map(|c| &self.rules.environments[c.env])
+    }
+
+    fn env_label(&self) -> Option<(String, EnvReason)> {
+        self.env.as_ref().map(|c| {
+            (
+                self.rules.environments[c.env].name.clone(),
+                c.reason.clone(),
+            )
+        })
+    }
+
+    fn change(
+        &self,
+        offset: usize,
+        container: Option<&str>,
+        field: Field,
+        from: Option<FieldValue>,
+        to: FieldValue,
+        splice: Splice,
+    ) -> Change {
+        Change {
+            offset,
+            kind: self.object.kind.to_string(),
+            name: self.object.name().map(str::to_string),
+            namespace: self.object.namespace().map(str::to_string),
+            container: container.map(str::to_string),
+            environment: self
+                .environment()
+                .map(|e| e.name.clone())
+                .unwrap_or_default(),
+            field,
+            from,
+            to,
+            splice,
+        }
+    }
+
+    fn plan_container(&mut self, container: &Container<'a>, forms: Option<&[String; 2]>) {
+        let image_node = container.node.get("image");
+        let offset = image_node.map_or(container.node.span.start, |n| n.span.start);
+        let current_node = container.node.get("imagePullPolicy");
+        let current = current_node
+            .and_then(Node::as_str)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string);
+        let mut report = ContainerReport {
+            document: self.doc_index,
+            kind: self.object.kind.to_string(),
+            name: self.object.name().map(str::to_string),
+            list: container.list,
+            container: container.name().map(str::to_string),
+            image: container.image().map(str::to_string),
+            environment: self.env_label(),
+            decided_by: None,
+            current: current.clone(),
+            wanted: None,
+            action: "no environment: left alone",
+            offset,
+        };
+        let Some(env) = self.environment() else {
+            self.plan.containers.push(report);
+            return;
+        };
+        let rule = forms.and_then(|forms| {
+            self.rules
+                .images
+                .iter()
+                .find(|rule| rule.policy.is_some() && rule_matches(rule, forms))
+        });
+        let (wanted, decided_by) = match (rule, env.policy) {
+            (Some(rule), _) => (rule.policy, Some(describe_rule(rule))),
+            (None, Some(policy)) => (
+                Some(policy),
+                Some(format!("environment `{}` imagePullPolicy", env.name)),
+            ),
+            (None, None) => (None, None),
+        };
+        report.decided_by = decided_by;
+        report.wanted = wanted.map(|p| p.to_string());
+        let final_policy = match wanted {
+            None => {
+                report.action = "no rule sets a policy: left alone";
+                current.clone()
+            }
+            Some(wanted) => {
+                let wanted_text = wanted.as_str();
+                match current_node {
+                    None => match edit::insert_policy(self.style, container.node, wanted_text) {
+                        Some(splice) => {
+                            report.action = "insert";
+                            self.push_policy_change(offset, container, None, wanted, splice);
+                            Some(wanted_text.to_string())
+                        }
+                        None => {
+                            report.action = "no `image` key: left alone";
+                            None
+                        }
+                    },
+                    Some(_) if current.as_deref() == Some(wanted_text) => {
+                        report.action = "already right";
+                        current.clone()
+                    }
+                    Some(_) if !env.overwrite => {
+                        report.action = "kept (overwrite: false)";
+                        current.clone()
+                    }
+                    Some(node)
+                        if matches!(node.kind, NodeKind::Scalar { .. } | NodeKind::Alias) =>
+                    {
+                        report.action = "replace";
+                        let splice = edit::replace_scalar(node, wanted_text);
+                        let from = current.clone().map(FieldValue::Policy);
+                        self.push_policy_change(node.span.start, container, from, wanted, splice);
+                        Some(wanted_text.to_string())
+                    }
+                    Some(_) => {
+                        report.action = "existing value is not a scalar: left alone";
+                        current.clone()
+                    }
+                }
+            }
+        };
+        if let (Some("IfNotPresent"), Some(image)) = (final_policy.as_deref(), container.image()) {
+            if rules::is_latest_or_untagged(image) {
+                self.plan.warnings.push(Warning {
+                    offset,
+                    message: format!(
+                        "image `{image}` is `:latest` or untagged but pulled `IfNotPresent`: nodes may run a stale build"
+                    ),
+                });
+            }
+        }
+        self.plan.containers.push(report);
+    }
+
+    fn push_policy_change(
+        &mut self,
+        offset: usize,
+        container: &Container<'_>,
+        from: Option<FieldValue>,
+        to: Policy,
+        splice: Splice,
+    ) {
+        let change = self.change(
+            offset,
+            container.name(),
+            Field::ImagePullPolicy,
+            from,
+            FieldValue::Policy(to.to_string()),
+            splice,
+        );
+        self.plan.changes.push(change);
+        self.plan.containers_changed += 1;
+    }
+
+    /// The environment's secrets plus those of every image rule that matches
+    /// any container, in rule order, without duplicates.
+    fn wanted_secrets(&self, env: &Environment, images: &[Option<[String; 2]>]) -> Vec<String> {
+        let mut wanted: Vec<String> = env.secrets.clone();
+        for rule in &self.rules.images {
+            if rule.secrets.is_empty() {
+                continue;
+            }
+            if images
+                .iter()
+                .flatten()
+                .any(|forms| rule_matches(rule, forms))
+            {
+                for secret in &rule.secrets {
+                    if !wanted.contains(secret) {
+                        wanted.push(secret.clone());
+                    }
+                }
+            }
+        }
+        wanted
+    }
+
+    fn plan_pod_secrets(
+        &mut self,
+        pod_spec: &'a Node,
+        path: &[&str],
+        images: &[Option<[String; 2]>],
+    ) {
+        let Some(env) = self.environment() else {
+            return;
+        };
+        let env_index = self.env.as_ref().map_or(0, |c| c.env);
+        let wanted = self.wanted_secrets(env, images);
+        let offset = self
+            .pod_spec_key_offset(path)
+            .unwrap_or(pod_spec.span.start);
+        let existing: Vec<String> = manifest::listed_secrets(pod_spec)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let mut report = PodReport {
+            document: self.doc_index,
+            kind: self.object.kind.to_string(),
+            name: self.object.name().map(str::to_string),
+            environment: self.env_label(),
+            existing: existing.clone(),
+            wanted: wanted.clone(),
+            target: "pod".to_string(),
+            offset,
+        };
+        for name in &wanted {
+            self.plan.secret_uses.push(SecretUse {
+                environment: env_index,
+                name: name.clone(),
+                offset,
+            });
+        }
+        if env.attach_secrets_to == AttachSecretsTo::ServiceAccount {
+            let account = pod_spec
+                .get("serviceAccountName")
+                .or_else(|| pod_spec.get("serviceAccount"))
+                .and_then(Node::as_str)
+                .filter(|name| !name.is_empty())
+                .unwrap_or("default");
+            report.target = format!("ServiceAccount `{account}`");
+            self.plan.pods.push(report);
+            if !wanted.is_empty() {
+                self.plan
+                    .service_account_requests
+                    .push(ServiceAccountRequest {
+                        key: ServiceAccountKey {
+                            environment: env_index,
+                            namespace: self.object.namespace().map(str::to_string),
+                            name: account.to_string(),
+                        },
+                        secrets: wanted,
+                        offset,
+                    });
+            }
+            return;
+        }
+        self.plan.pods.push(report);
+        let missing: Vec<String> = wanted
+            .into_iter()
+            .filter(|name| !existing.contains(name))
+            .collect();
+        let line = pod_spec
+            .entry("imagePullSecrets")
+            .map_or(offset, |(key, _)| key.span.start);
+        if let Some(splice) = edit::append_secrets(self.style, pod_spec, &missing) {
+            let from = pod_spec
+                .get("imagePullSecrets")
+                .filter(|l| !l.is_null())
+                .map(|_| FieldValue::Secrets(existing.clone()));
+            let mut to = existing;
+            to.extend(missing);
+            let change = self.change(
+                line,
+                None,
+                Field::ImagePullSecrets,
+                from,
+                FieldValue::Secrets(to),
+                splice,
+            );
+            self.plan.changes.push(change);
+            self.plan.pod_specs_changed += 1;
+        }
+    }
+
+    /// Offset of the key that holds the pod spec (`spec:` of `template:`).
+    fn pod_spec_key_offset(&self, path: &[&str]) -> Option<usize> {
+        let mut node = self.object.node;
+        let mut key_offset = None;
+        for key in path {
+            let (k, v) = node.entry(key)?;
+            key_offset = Some(k.span.start);
+            node = v;
+        }
+        key_offset
+    }
+
+    fn plan_service_account(&mut self) {
+        let Some(env) = &self.env else { return };
+        let Some(name) = self.object.name() else {
+            return;
+        };
+        let key = ServiceAccountKey {
+            environment: env.env,
+            namespace: self.object.namespace().map(str::to_string),
+            name: name.to_string(),
+        };
+        self.plan
+            .service_accounts
+            .push((key.clone(), self.object.node.span.start));
+        let Some(all) = self.ctx.service_account_secrets else {
+            return;
+        };
+        let Some(wanted) = all.get(&key) else { return };
+        let holder = self.object.node;
+        let existing: Vec<String> = manifest::listed_secrets(holder)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let missing: Vec<String> = wanted
+            .iter()
+            .filter(|n| !existing.contains(n))
+            .cloned()
+            .collect();
+        let line = holder.entry("imagePullSecrets").map_or_else(
+            || {
+                holder
+                    .entry("metadata")
+                    .map_or(holder.span.start, |(k, _)| k.span.start)
+            },
+            |(k, _)| k.span.start,
+        );
+        if let Some(splice) = edit::append_secrets(self.style, holder, &missing) {
+            let from = holder
+                .get("imagePullSecrets")
+                .filter(|l| !l.is_null())
+                .map(|_| FieldValue::Secrets(existing.clone()));
+            let mut to = existing;
+            to.extend(missing);
+            let change = self.change(
+                line,
+                None,
+                Field::ImagePullSecrets,
+                from,
+                FieldValue::Secrets(to),
+                splice,
+            );
+            self.plan.changes.push(change);
+            self.plan.pod_specs_changed += 1;
+        }
+        let _ = self.text;
+    }
+}
+
+fn rule_matches(rule: &ImageRule, forms: &[String; 2]) -> bool {
+    rule.patterns
+        .iter()
+        .any(|p| forms.iter().any(|form| p.is_match(form)))
+}
+
+fn describe_rule(rule: &ImageRule) -> String {
+    let globs: Vec<String> = rule
+        .patterns
+        .iter()
+        .map(|p| format!("`{}`", p.text))
+        .collect();
+    format!("images[{}] match {}", rule.index, globs.join(", "))
+}

@@ -1,0 +1,200 @@
+//! The rules file as written (version 1): serde types that reject unknown
+//! keys and misspelled policies, with globs compiled while deserializing so
+//! that every mistake is reported at its line and column.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use globset::{Glob, GlobBuilder, GlobMatcher};
+use serde::de::{self, Deserializer};
+use serde::Deserialize;
+
+/// `imagePullPolicy`, spelled exactly as the API server accepts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    Always,
+    IfNotPresent,
+    Never,
+}
+
+impl Policy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::Always => "Always",
+            Policy::IfNotPresent => "IfNotPresent",
+            Policy::Never => "Never",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Policy> {
+        // Kubernetes rejects `always`, so compare policies exactly and never normalise case.
+        match text {
+            "Always" => Some(Policy::Always),
+            "IfNotPresent" => Some(Policy::IfNotPresent),
+            "Never" => Some(Policy::Never),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Policy {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Policy::parse(&text).ok_or_else(|| {
+            de::Error::custom(format!(
+                "unknown policy `{text}` (expected `Always`, `IfNotPresent` or `Never`)"
+            ))
+        })
+    }
+}
+
+/// A glob as written plus its compiled matcher.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    pub text: String,
+    pub matcher: GlobMatcher,
+}
+
+impl Pattern {
+    pub fn is_match(&self, candidate: &str) -> bool {
+        self.matcher.is_match(candidate)
+    }
+}
+
+/// A glob on repository-relative paths: `*` and `?` stay inside a segment, `**` spans directories.
+#[derive(Debug, Clone)]
+pub struct PathPattern(pub Pattern);
+
+/// A glob on image references or namespaces: `*` spans any characters, `/` included.
+#[derive(Debug, Clone)]
+pub struct TextPattern(pub Pattern);
+
+fn compile<E: de::Error>(text: String, literal_separator: bool) -> Result<Pattern, E> {
+    let glob: Glob = GlobBuilder::new(&text)
+        .literal_separator(literal_separator)
+        .backslash_escape(true)
+        .build()
+        .map_err(|err| E::custom(format!("bad glob `{text}`: {}", err.kind())))?;
+    Ok(Pattern {
+        matcher: glob.compile_matcher(),
+        text,
+    })
+}
+
+impl<'de> Deserialize<'de> for PathPattern {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let text = text.strip_prefix("./").map(str::to_string).unwrap_or(text);
+        compile(text, true).map(PathPattern)
+    }
+}
+
+impl<'de> Deserialize<'de> for TextPattern {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        compile(String::deserialize(deserializer)?, false).map(TextPattern)
+    }
+}
+
+/// The top level of a rules file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RulesFile {
+    pub version: u32,
+    #[serde(default)]
+    pub default_environment: Option<String>,
+    #[serde(default)]
+    pub environments: BTreeMap<String, EnvironmentSpec>,
+    #[serde(default)]
+    pub images: Vec<ImageRuleSpec>,
+    #[serde(default)]
+    pub workloads: Vec<WorkloadSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EnvironmentSpec {
+    #[serde(default)]
+    pub paths: Vec<PathPattern>,
+    #[serde(default)]
+    pub namespaces: Vec<TextPattern>,
+    #[serde(default)]
+    pub image_pull_policy: Option<Policy>,
+    #[serde(default)]
+    pub image_pull_secrets: Vec<String>,
+    #[serde(default)]
+    pub attach_secrets_to: AttachSecretsTo,
+    #[serde(default = "default_true")]
+    pub overwrite: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Where an environment's pull secrets go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AttachSecretsTo {
+    #[default]
+    Pod,
+    ServiceAccount,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ImageRuleSpec {
+    #[serde(rename = "match")]
+    pub patterns: ImagePatterns,
+    #[serde(default)]
+    pub image_pull_policy: Option<Policy>,
+    #[serde(default)]
+    pub image_pull_secrets: Vec<String>,
+}
+
+/// `match:` takes one glob or a list of them.
+#[derive(Debug)]
+pub struct ImagePatterns(pub Vec<TextPattern>);
+
+impl<'de> Deserialize<'de> for ImagePatterns {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PatternsVisitor;
+        impl<'de> de::Visitor<'de> for PatternsVisitor {
+            type Value = ImagePatterns;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an image glob or a list of image globs")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<ImagePatterns, E> {
+                Ok(ImagePatterns(vec![TextPattern(compile(
+                    text.to_string(),
+                    false,
+                )?)]))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<ImagePatterns, A::Error> {
+                let mut patterns = Vec::new();
+                while let Some(pattern) = seq.next_element::<TextPattern>()? {
+                    patterns.push(pattern);
+                }
+                Ok(ImagePatterns(patterns))
+            }
+        }
+        deserializer.deserialize_any(PatternsVisitor)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WorkloadSpec {
+    pub kind: String,
+    #[serde(default)]
+    pub api_version: Option<String>,
+    pub pod_spec_path: String,
+}

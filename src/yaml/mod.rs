@@ -1,0 +1,412 @@
+//! Positional YAML: documents as a light tree of mappings, sequences and
+//! scalars, each node carrying the byte span it occupies in the original text.
+//!
+//! This module is the only place that turns yaml-rust2 markers into byte
+//! offsets. yaml-rust2 0.13 reports `line()` 1-based and `col()` as a 0-based
+//! count of *characters*; `index()` counts characters and drifts, so it is
+//! never used. A BOM is stripped before parsing and its bytes added back to
+//! every offset. Scalars only get a start mark, so their end is found by
+//! scanning the text. Aliases are kept as alias nodes and never expanded.
+//!
+//! It must never edit text: it only reads.
+
+mod line_index;
+mod scan;
+
+pub use line_index::{line_col, LineIndex};
+
+use std::ops::Range;
+
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// Deeper nesting than this is refused, so that recursive walks over the tree
+/// can never exhaust a thread's stack.
+pub const MAX_DEPTH: usize = 400;
+
+/// An alias bomb is a document whose aliases would expand to more nodes than
+/// this (and to many times the nodes actually written).
+pub const MAX_EXPANDED_NODES: u64 = 1_000_000;
+
+/// How a scalar is written. Kept so that a replacement can be written the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScalarStyle {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    Literal,
+    Folded,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeKind {
+    Scalar {
+        value: String,
+        style: ScalarStyle,
+    },
+    Mapping {
+        entries: Vec<(Node, Node)>,
+        flow: bool,
+    },
+    Sequence {
+        items: Vec<Node>,
+        flow: bool,
+    },
+    /// An alias (`*name`); the anchored node is never copied.
+    Alias,
+}
+
+/// One node and where it stands in the file's bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub kind: NodeKind,
+    /// From the first byte of the node's content (after any anchor or tag) to
+    /// just past its last byte. For a block collection, the end is the end of
+    /// its last child; for an implicit null, the span is empty.
+    pub span: Range<usize>,
+}
+
+/// A parsed YAML document.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub root: Node,
+}
+
+/// A parse failure, with the byte offset where the parser stopped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ParseError {
+    pub offset: usize,
+    pub message: String,
+}
+
+impl Node {
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.kind {
+            NodeKind::Scalar { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value of `key` when this node is a mapping with a plain string key of that name.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|(_, value)| value)
+    }
+
+    pub fn entry(&self, key: &str) -> Option<&(Node, Node)> {
+        match &self.kind {
+            NodeKind::Mapping { entries, .. } => {
+                entries.iter().find(|(k, _)| k.as_str() == Some(key))
+            }
+            _ => None,
+        }
+    }
+
+    pub fn entries(&self) -> &[(Node, Node)] {
+        match &self.kind {
+            NodeKind::Mapping { entries, .. } => entries,
+            _ => &[],
+        }
+    }
+
+    pub fn items(&self) -> &[Node] {
+        match &self.kind {
+            NodeKind::Sequence { items, .. } => items,
+            _ => &[],
+        }
+    }
+
+    pub fn is_mapping(&self) -> bool {
+        matches!(self.kind, NodeKind::Mapping { .. })
+    }
+
+    pub fn is_flow(&self) -> bool {
+        matches!(
+            self.kind,
+            NodeKind::Mapping { flow: true, .. } | NodeKind::Sequence { flow: true, .. }
+        )
+    }
+
+    /// An implicit null: `key:` with nothing after it.
+    pub fn is_null(&self) -> bool {
+        match &self.kind {
+            NodeKind::Scalar { value, style } => {
+                *style == ScalarStyle::Plain
+                    && (value.is_empty() || value == "null" || value == "~")
+            }
+            _ => false,
+        }
+    }
+
+    pub fn scalar_style(&self) -> Option<ScalarStyle> {
+        match &self.kind {
+            NodeKind::Scalar { style, .. } => Some(*style),
+            _ => None,
+        }
+    }
+}
+
+/// Parses every document of `text`. The offsets in the result index `text`
+/// itself, BOM included.
+pub fn parse(text: &str) -> Result<Vec<Document>, ParseError> {
+    let bom_len = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let body = &text[bom_len..];
+    let mut builder = TreeBuilder {
+        text: body,
+        lines: LineIndex::new(body),
+        is_ascii: body.is_ascii(),
+        stack: Vec::new(),
+        documents: Vec::new(),
+        anchors: Vec::new(),
+        error: None,
+    };
+    let mut parser = Parser::new_from_str(body);
+    if let Err(err) = parser.load(&mut builder, true) {
+        let offset = builder.offset(err.marker());
+        return Err(ParseError {
+            offset: offset + bom_len,
+            message: err.info().to_string(),
+        });
+    }
+    if let Some(mut err) = builder.error {
+        err.offset += bom_len;
+        return Err(err);
+    }
+    let mut documents = builder.documents;
+    if bom_len > 0 {
+        for doc in &mut documents {
+            shift(&mut doc.root, bom_len);
+        }
+    }
+    Ok(documents)
+}
+
+fn shift(node: &mut Node, by: usize) {
+    node.span = node.span.start + by..node.span.end + by;
+    match &mut node.kind {
+        NodeKind::Mapping { entries, .. } => {
+            for (key, value) in entries {
+                shift(key, by);
+                shift(value, by);
+            }
+        }
+        NodeKind::Sequence { items, .. } => items.iter_mut().for_each(|item| shift(item, by)),
+        NodeKind::Scalar { .. } | NodeKind::Alias => {}
+    }
+}
+
+/// A collection being built, with the expanded size of what it holds so far.
+struct Open {
+    node: Node,
+    /// For a mapping: a key waiting for its value.
+    pending_key: Option<Node>,
+    anchor_id: usize,
+    expanded: u64,
+}
+
+struct TreeBuilder<'a> {
+    text: &'a str,
+    lines: LineIndex,
+    is_ascii: bool,
+    stack: Vec<Open>,
+    documents: Vec<Document>,
+    /// Expanded node count per anchor id (ids are small consecutive numbers).
+    anchors: Vec<u64>,
+    error: Option<ParseError>,
+}
+
+impl TreeBuilder<'_> {
+    fn offset(&self, mark: &Marker) -> usize {
+        self.lines
+            .offset_of(self.text, mark.line(), mark.col(), self.is_ascii)
+    }
+
+    fn fail(&mut self, offset: usize, message: String) {
+        if self.error.is_none() {
+            self.error = Some(ParseError { offset, message });
+        }
+    }
+
+    fn remember_anchor(&mut self, anchor_id: usize, expanded: u64) {
+        if anchor_id == 0 {
+            return;
+        }
+        if self.anchors.len() <= anchor_id {
+            self.anchors.resize(anchor_id + 1, 1);
+        }
+        self.anchors[anchor_id] = expanded;
+    }
+
+    /// Hands a finished node to its parent (or makes it a document root).
+    fn push_node(&mut self, mut node: Node, expanded: u64) {
+        let Some(parent) = self.stack.last_mut() else {
+            self.documents.push(Document { root: node });
+            return;
+        };
+        parent.expanded = parent.expanded.saturating_add(expanded);
+        let parent_expanded = parent.expanded;
+        match &mut parent.node.kind {
+            NodeKind::Mapping { entries, .. } => match parent.pending_key.take() {
+                None => parent.pending_key = Some(node),
+                Some(key) => {
+                    if node.is_null() && node.as_str() == Some("") {
+                        // An implicit null has no text; put its empty span right after the colon.
+                        let after_key = scan::colon_after(self.text, key.span.end)
+                            .map_or(key.span.end, |colon| colon + 1);
+                        node.span = after_key..after_key;
+                    }
+                    entries.push((key, node));
+                }
+            },
+            NodeKind::Sequence { items, .. } => items.push(node),
+            NodeKind::Scalar { .. } | NodeKind::Alias => {
+                unreachable!("only collections are pushed on the builder stack")
+            }
+        }
+        if parent_expanded > MAX_EXPANDED_NODES {
+            let offset = self.stack.last().map_or(0, |open| open.node.span.start);
+            self.fail(
+                offset,
+                format!(
+                    "aliases expand to more than {MAX_EXPANDED_NODES} nodes (alias bomb); refusing to read this file"
+                ),
+            );
+        }
+    }
+
+    fn open(&mut self, node: Node, anchor_id: usize) {
+        if self.stack.len() >= MAX_DEPTH {
+            self.fail(
+                node.span.start,
+                format!("nesting deeper than {MAX_DEPTH} levels"),
+            );
+            return;
+        }
+        self.stack.push(Open {
+            node,
+            pending_key: None,
+            anchor_id,
+            expanded: 1,
+        });
+    }
+
+    fn close(&mut self, end_mark: &Marker) {
+        let Some(mut open) = self.stack.pop() else {
+            return;
+        };
+        let flow = open.node.is_flow();
+        if let NodeKind::Mapping {
+            entries,
+            flow: false,
+        } = &open.node.kind
+        {
+            // A block mapping's start event stands after its first key, not on it.
+            if let Some((first_key, _)) = entries.first() {
+                open.node.span.start = first_key.span.start;
+            }
+        }
+        open.node.span.end = if flow {
+            // The end event of a flow collection stands on its closing bracket.
+            self.offset(end_mark) + 1
+        } else {
+            let last_end = match &open.node.kind {
+                NodeKind::Mapping { entries, .. } => {
+                    entries.last().map(|(k, v)| k.span.end.max(v.span.end))
+                }
+                NodeKind::Sequence { items, .. } => items.last().map(|item| item.span.end),
+                _ => None,
+            };
+            last_end.unwrap_or(open.node.span.start)
+        };
+        self.remember_anchor(open.anchor_id, open.expanded);
+        self.push_node(open.node, open.expanded);
+    }
+}
+
+impl MarkedEventReceiver for TreeBuilder<'_> {
+    fn on_event(&mut self, event: Event, mark: Marker) {
+        if self.error.is_some() {
+            return;
+        }
+        match event {
+            Event::Scalar(value, style, anchor_id, _tag) => {
+                let start = self.offset(&mark);
+                let style = match style {
+                    TScalarStyle::Plain => ScalarStyle::Plain,
+                    TScalarStyle::SingleQuoted => ScalarStyle::SingleQuoted,
+                    TScalarStyle::DoubleQuoted => ScalarStyle::DoubleQuoted,
+                    TScalarStyle::Literal => ScalarStyle::Literal,
+                    TScalarStyle::Folded => ScalarStyle::Folded,
+                };
+                let start = match style {
+                    // The event stands on the content; the node starts at its `|` or `>` header.
+                    ScalarStyle::Literal | ScalarStyle::Folded => {
+                        scan::block_header(self.text, start)
+                    }
+                    _ => start,
+                };
+                let end = if style == ScalarStyle::Plain && value.is_empty() {
+                    start
+                } else {
+                    scan::scalar_end(self.text, start, style, &value)
+                };
+                self.remember_anchor(anchor_id, 1);
+                self.push_node(
+                    Node {
+                        kind: NodeKind::Scalar { value, style },
+                        span: start..end,
+                    },
+                    1,
+                );
+            }
+            Event::MappingStart(anchor_id, _tag) => {
+                let start = self.offset(&mark);
+                let flow = self.text.as_bytes().get(start) == Some(&b'{');
+                let node = Node {
+                    kind: NodeKind::Mapping {
+                        entries: Vec::new(),
+                        flow,
+                    },
+                    span: start..start,
+                };
+                self.open(node, anchor_id);
+            }
+            Event::SequenceStart(anchor_id, _tag) => {
+                let start = self.offset(&mark);
+                let flow = self.text.as_bytes().get(start) == Some(&b'[');
+                // An indentless (kubectl-style) sequence's event stands on its first item, after the dash.
+                let start = if flow {
+                    start
+                } else {
+                    scan::dash_before(self.text, start)
+                };
+                let node = Node {
+                    kind: NodeKind::Sequence {
+                        items: Vec::new(),
+                        flow,
+                    },
+                    span: start..start,
+                };
+                self.open(node, anchor_id);
+            }
+            Event::MappingEnd | Event::SequenceEnd => self.close(&mark),
+            Event::Alias(anchor_id) => {
+                let start = self.offset(&mark);
+                let end = scan::alias_end(self.text, start);
+                let expanded = self.anchors.get(anchor_id).copied().unwrap_or(1);
+                self.push_node(
+                    Node {
+                        kind: NodeKind::Alias,
+                        span: start..end,
+                    },
+                    expanded,
+                );
+            }
+            Event::DocumentStart => self.anchors.clear(),
+            Event::DocumentEnd | Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

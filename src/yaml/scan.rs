@@ -1,0 +1,230 @@
+//! Finding where a token ends by reading the text, since yaml-rust2 gives
+//! only start marks for scalars and aliases.
+
+use super::ScalarStyle;
+
+/// End (exclusive byte offset) of the scalar starting at `start`.
+pub fn scalar_end(text: &str, start: usize, style: ScalarStyle, value: &str) -> usize {
+    match style {
+        ScalarStyle::DoubleQuoted => double_quoted_end(text, start),
+        ScalarStyle::SingleQuoted => single_quoted_end(text, start),
+        ScalarStyle::Plain => plain_end(text, start, value),
+        ScalarStyle::Literal | ScalarStyle::Folded => block_end(text, start),
+    }
+}
+
+fn double_quoted_end(text: &str, start: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut i = start + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    text.len()
+}
+
+fn single_quoted_end(text: &str, start: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut i = start + 1;
+    while i < bytes.len() {
+        if bytes[i] == b'\'' {
+            if bytes.get(i + 1) == Some(&b'\'') {
+                i += 2;
+                continue;
+            }
+            return i + 1;
+        }
+        i += 1;
+    }
+    text.len()
+}
+
+/// A plain scalar has no escapes, so its text is its value with line folds:
+/// walk both, letting a run of white space and line breaks in the text stand
+/// for a run of spaces or newlines in the value.
+fn plain_end(text: &str, start: usize, value: &str) -> usize {
+    let src = text.as_bytes();
+    let val = value.as_bytes();
+    let (mut i, mut j) = (start, 0);
+    while j < val.len() && i < src.len() {
+        if src[i] == val[j] {
+            i += 1;
+            j += 1;
+        } else if matches!(src[i], b' ' | b'\t' | b'\r' | b'\n') && matches!(val[j], b' ' | b'\n') {
+            while i < src.len() && matches!(src[i], b' ' | b'\t' | b'\r' | b'\n') {
+                i += 1;
+            }
+            while j < val.len() && matches!(val[j], b' ' | b'\n') {
+                j += 1;
+            }
+        } else {
+            break;
+        }
+    }
+    i
+}
+
+/// A block scalar (`|` or `>`) runs from its header to its last non-blank
+/// line that is indented at least as deep as its content.
+fn block_end(text: &str, start: usize) -> usize {
+    let header_end = line_end(text, start);
+    let header = &text[start..header_end];
+    let explicit_indent = header
+        .trim_start_matches(['|', '>'])
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .find_map(|c| c.to_digit(10))
+        .map(|d| d as usize);
+    let header_line_indent = indent_of(text, line_start(text, start));
+    let mut content_indent = explicit_indent.map(|d| header_line_indent + d);
+    let mut end = header_end;
+    let mut pos = next_line(text, header_end);
+    while let Some(line_begin) = pos {
+        let line_stop = line_end(text, line_begin);
+        let line = &text[line_begin..line_stop];
+        if line.trim().is_empty() {
+            pos = next_line(text, line_stop);
+            continue;
+        }
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let wanted = *content_indent.get_or_insert(indent);
+        if indent < wanted
+            || indent <= header_line_indent
+                && explicit_indent.is_none()
+                && wanted <= header_line_indent
+        {
+            break;
+        }
+        end = line_stop;
+        pos = next_line(text, line_stop);
+    }
+    end
+}
+
+/// Start of the `|` or `>` header of the block scalar whose content
+/// starts at `content`: on the nearest non-blank line at or above it.
+pub fn block_header(text: &str, content: usize) -> usize {
+    let content = content.min(text.len());
+    let first_line = line_start(text, content);
+    if let Some(at) = header_indicator(&text[first_line..content]) {
+        return first_line + at;
+    }
+    // Only blank lines stand between a header and its content.
+    let mut line_begin = first_line;
+    while line_begin > 0 {
+        line_begin = line_start(text, line_begin - 1);
+        let line = &text[line_begin..line_end(text, line_begin)];
+        if let Some(at) = header_indicator(line) {
+            return line_begin + at;
+        }
+        if !line.trim().is_empty() {
+            break;
+        }
+    }
+    content
+}
+
+/// Position of a block scalar indicator on a line: `|` or `>` after a blank
+/// (or at the line start), followed only by chomping and indentation
+/// indicators, then blanks or a comment.
+fn header_indicator(line: &str) -> Option<usize> {
+    let bytes = line.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        if !matches!(b, b'|' | b'>') || (i > 0 && !matches!(bytes[i - 1], b' ' | b'\t')) {
+            continue;
+        }
+        let n_indicators = bytes[i + 1..]
+            .iter()
+            .take_while(|c| matches!(c, b'+' | b'-' | b'0'..=b'9'))
+            .count();
+        let after = &line[i + 1 + n_indicators..];
+        let after_trimmed = after.trim_start();
+        if after_trimmed.is_empty()
+            || (after_trimmed.starts_with('#') && after.len() > after_trimmed.len())
+        {
+            return Some(i);
+        }
+    }
+    None
+}
+
+/// The `-` of a block sequence entry at or before `pos` (only blanks between).
+pub fn dash_before(text: &str, pos: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut i = pos.min(bytes.len());
+    if bytes.get(i) == Some(&b'-') {
+        return i;
+    }
+    while i > 0 && matches!(bytes[i - 1], b' ' | b'\t') {
+        i -= 1;
+    }
+    if i > 0 && bytes[i - 1] == b'-' {
+        i - 1
+    } else {
+        pos
+    }
+}
+
+/// End of an alias token `*name`.
+pub fn alias_end(text: &str, start: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut i = start + 1;
+    while i < bytes.len() && !matches!(bytes[i], b' ' | b'\t' | b'\r' | b'\n' | b',' | b']' | b'}')
+    {
+        i += 1;
+    }
+    i
+}
+
+/// The `:` that follows a mapping key ending at `key_end`, skipping blanks.
+pub fn colon_after(text: &str, key_end: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = key_end;
+    while i < bytes.len() && matches!(bytes[i], b' ' | b'\t') {
+        i += 1;
+    }
+    (bytes.get(i) == Some(&b':')).then_some(i)
+}
+
+/// Offset of the line terminator (`\r\n` or `\n`) of the line holding `pos`, or the text's end.
+pub fn line_end(text: &str, pos: usize) -> usize {
+    let bytes = text.as_bytes();
+    let nl = bytes[pos..]
+        .iter()
+        .position(|b| *b == b'\n')
+        .map_or(text.len(), |i| pos + i);
+    if nl > pos && bytes.get(nl - 1) == Some(&b'\r') && nl < text.len() {
+        nl - 1
+    } else {
+        nl
+    }
+}
+
+/// Start of the line holding `pos`.
+pub fn line_start(text: &str, pos: usize) -> usize {
+    text.as_bytes()[..pos]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1)
+}
+
+/// Start of the line after the one whose terminator starts at `line_stop`.
+fn next_line(text: &str, line_stop: usize) -> Option<usize> {
+    let rest = &text.as_bytes()[line_stop..];
+    let skip = match rest {
+        [b'\r', b'\n', ..] => 2,
+        [b'\n', ..] => 1,
+        _ => return None,
+    };
+    Some(line_stop + skip)
+}
+
+fn indent_of(text: &str, line_begin: usize) -> usize {
+    text.as_bytes()[line_begin..]
+        .iter()
+        .take_while(|b| **b == b' ')
+        .count()
+}

@@ -1,0 +1,97 @@
+use super::*;
+
+fn text_of<'a>(text: &'a str, node: &Node) -> &'a str {
+    &text[node.span.clone()]
+}
+
+#[test]
+fn spans_are_bytes_after_multibyte_comments_and_block_scalars() {
+    let text = "\u{feff}# café ☕\nkind: Pod # é\nspec:\n  script: |\n    echo ☕\n    # not a comment\n  image: \"nginx:1\" # é\n  policy: 'Al''ways'\n";
+    let docs = parse(text).expect("parses");
+    let root = &docs[0].root;
+    assert_eq!(text_of(text, root.get("kind").unwrap()), "Pod");
+    let spec = root.get("spec").unwrap();
+    assert_eq!(
+        text_of(text, spec.get("script").unwrap()),
+        "|\n    echo ☕\n    # not a comment"
+    );
+    assert_eq!(text_of(text, spec.get("image").unwrap()), "\"nginx:1\"");
+    assert_eq!(text_of(text, spec.get("policy").unwrap()), "'Al''ways'");
+    assert_eq!(
+        spec.span.end,
+        text.find("'Al''ways'").unwrap() + "'Al''ways'".len()
+    );
+}
+
+#[test]
+fn crlf_and_flow_collections() {
+    let text = "a: {x: 1, y: [p, q]}\r\nb: plain words\r\n  folded on\r\nc:\r\n";
+    let docs = parse(text).unwrap();
+    let root = &docs[0].root;
+    let a = root.get("a").unwrap();
+    assert!(a.is_flow());
+    assert_eq!(text_of(text, a), "{x: 1, y: [p, q]}");
+    assert_eq!(
+        text_of(text, root.get("b").unwrap()),
+        "plain words\r\n  folded on"
+    );
+    let c = root.get("c").unwrap();
+    assert!(c.is_null());
+    assert_eq!(c.span.start, text.rfind("c:").unwrap() + 2);
+}
+
+#[test]
+fn multi_document_and_aliases_stay_aliases() {
+    let text = "---\na: &x {k: v}\nb: *x\n---\nc: 1\n...\n";
+    let docs = parse(text).unwrap();
+    assert_eq!(docs.len(), 2);
+    assert_eq!(docs[0].root.get("b").unwrap().kind, NodeKind::Alias);
+    assert_eq!(text_of(text, docs[0].root.get("b").unwrap()), "*x");
+}
+
+#[test]
+fn alias_bomb_is_refused() {
+    let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..9 {
+        let prev = format!("*a{}", i - 1);
+        text.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 10].join(", ")));
+    }
+    let err = parse(&text).unwrap_err();
+    assert!(err.message.contains("alias bomb"), "{}", err.message);
+}
+
+#[test]
+fn invalid_yaml_reports_offset() {
+    let text = "a: 1\nb: [unclosed\n";
+    let err = parse(text).unwrap_err();
+    assert!(err.offset <= text.len());
+}
+
+#[test]
+fn deep_nesting_is_refused() {
+    let text = format!(
+        "{}1{}",
+        "[".repeat(MAX_DEPTH + 5),
+        "]".repeat(MAX_DEPTH + 5)
+    );
+    assert!(parse(&text).is_err());
+}
+
+#[test]
+fn block_collections_start_at_their_first_key_or_dash() {
+    let text = "spec:\n    containers:\n        - image: a\n          name: b\n";
+    let docs = parse(text).unwrap();
+    let seq = docs[0].root.get("spec").unwrap().get("containers").unwrap();
+    assert_eq!(&text[seq.span.clone()], "- image: a\n          name: b");
+    assert_eq!(
+        &text[seq.items()[0].span.clone()],
+        "image: a\n          name: b"
+    );
+}
+#[test]
+fn kubectl_style_sequence_starts_at_its_dash() {
+    let text = "spec:\n  containers:\n  - image: a\n  restartPolicy: Always\n";
+    let docs = parse(text).unwrap();
+    let seq = docs[0].root.get("spec").unwrap().get("containers").unwrap();
+    assert_eq!(&text[seq.span.clone()], "- image: a");
+}
