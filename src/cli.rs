@@ -6,11 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "pullsmith",
-    version,
-    about = "Keeps image pull policies and pull secrets right, per environment"
-)]
+#[command(name = "pullsmith", version, about = "Keeps image pull policies and pull secrets right, per environment")]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

@@ -37,20 +37,12 @@ pub struct PathFilter {
 
 impl PathFilter {
     pub fn new(include: &[String], exclude: &[String]) -> Result<PathFilter, String> {
-        Ok(PathFilter {
-            include: compile_set(include)?,
-            exclude: compile_set(exclude)?,
-        })
+        Ok(PathFilter { include: compile_set(include)?, exclude: compile_set(exclude)? })
     }
 
     pub fn allows(&self, rel_path: &str) -> bool {
-        self.include
-            .as_ref()
-            .is_none_or(|set| set.is_match(rel_path))
-            && !self
-                .exclude
-                .as_ref()
-                .is_some_and(|set| set.is_match(rel_path))
+        self.include.as_ref().is_none_or(|set| set.is_match(rel_path))
+            && !self.exclude.as_ref().is_some_and(|set| set.is_match(rel_path))
     }
 }
 
@@ -69,9 +61,8 @@ fn compile_set(globs: &[String]) -> Result<Option<GlobSet>, String> {
         );
         // `dir` also means everything below it, as in .gitignore.
         if !glob.ends_with("**") {
-            if let Ok(below) = GlobBuilder::new(&format!("{}/**", glob.trim_end_matches('/')))
-                .literal_separator(true)
-                .build()
+            if let Ok(below) =
+                GlobBuilder::new(&format!("{}/**", glob.trim_end_matches('/'))).literal_separator(true).build()
             {
                 builder.add(below);
             }
@@ -104,9 +95,7 @@ pub fn discover(root: &Path, filter: &PathFilter) -> Discovery {
         let entry = match entry {
             Ok(entry) => entry,
             Err(err) => {
-                discovery
-                    .walk_errors
-                    .push((root.display().to_string(), err.to_string()));
+                discovery.walk_errors.push((root.display().to_string(), err.to_string()));
                 continue;
             }
         };
@@ -135,20 +124,14 @@ pub fn discover(root: &Path, filter: &PathFilter) -> Discovery {
             discovery.helm_templates.push(rel_path);
             continue;
         }
-        discovery.files.push(Candidate {
-            rel_path,
-            abs_path: entry.path().to_path_buf(),
-        });
+        discovery.files.push(Candidate { rel_path, abs_path: entry.path().to_path_buf() });
     }
     discovery
 }
 
 fn relative(root: &Path, path: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
-    rel.components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
+    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
 /// Where a link leads when that is outside the repository (or nowhere that exists).
@@ -159,9 +142,7 @@ fn escaping_target(canonical_root: &Path, link: &Path) -> Option<PathBuf> {
         Ok(resolved) => Some(resolved),
         // A dangling link: report it only when it points out of the repository.
         Err(_) => {
-            let joined = link
-                .parent()
-                .map_or(target.clone(), |dir| dir.join(&target));
+            let joined = link.parent().map_or(target.clone(), |dir| dir.join(&target));
             let normalized = normalize(&joined);
             (!normalized.starts_with(canonical_root)).then_some(target)
         }

@@ -122,20 +122,14 @@ fn run_config(global: &GlobalArgs, root: &Path, mode: Mode) -> anyhow::Result<Ru
         bail!("{}: not a directory", root.display());
     }
     let rules = load_rules(global, root)?;
-    let forced_environment = global
-        .env
-        .as_deref()
-        .map(|name| rules.environment_index(name))
-        .transpose()?;
+    let forced_environment = global.env.as_deref().map(|name| rules.environment_index(name)).transpose()?;
     let filter = PathFilter::new(&global.include, &global.exclude).map_err(anyhow::Error::msg)?;
     if let Some(jobs) = global.jobs {
         if jobs == 0 {
             bail!("--jobs must be at least 1");
         }
         // A second initialisation fails when a pool exists already (in tests); that pool is kept.
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(jobs)
-            .build_global();
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(jobs).build_global();
     }
     Ok(RunConfig {
         root: root.to_path_buf(),
@@ -144,8 +138,7 @@ fn run_config(global: &GlobalArgs, root: &Path, mode: Mode) -> anyhow::Result<Ru
         filter,
         max_file_size: global.max_file_size,
         write: mode == Mode::Apply,
-        keep_texts: matches!(mode, Mode::Diff | Mode::Check { diff: true })
-            || global.format == Format::Github,
+        keep_texts: matches!(mode, Mode::Diff | Mode::Check { diff: true }) || global.format == Format::Github,
     })
 }
 
@@ -179,15 +172,9 @@ fn print_report(global: &GlobalArgs, mode: Mode, report: &RunReport) -> std::io:
             let color = match global.color {
                 ColorChoice::Always => true,
                 ColorChoice::Never => false,
-                ColorChoice::Auto => {
-                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-                }
+                ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             };
-            let diffs = if color {
-                emit::diff::colorize(&diffs)
-            } else {
-                diffs
-            };
+            let diffs = if color { emit::diff::colorize(&diffs) } else { diffs };
             stdout.write_all(diffs.as_bytes())?;
         }
         Mode::Explain => stdout.write_all(emit::explain::render(report).as_bytes())?,

@@ -23,11 +23,7 @@ impl<'a> Object<'a> {
     pub fn new(node: &'a Node) -> Option<Object<'a>> {
         let kind = node.get("kind")?.as_str()?;
         let api_version = node.get("apiVersion")?.as_str()?;
-        Some(Object {
-            node,
-            kind,
-            api_version,
-        })
+        Some(Object { node, kind, api_version })
     }
 
     pub fn name(&self) -> Option<&'a str> {
@@ -55,23 +51,18 @@ impl<'a> Object<'a> {
 /// Where an object keeps its pod spec, if it has one.
 pub fn pod_spec_path<'w>(object: &Object<'_>, workloads: &'w [Workload]) -> Option<Vec<&'w str>> {
     // Rules' workloads come first: they may name a kind that is also built in.
-    if let Some(workload) = workloads.iter().find(|w| {
-        w.kind == object.kind
-            && w.api_version
-                .as_deref()
-                .is_none_or(|v| v == object.api_version)
-    }) {
+    if let Some(workload) = workloads
+        .iter()
+        .find(|w| w.kind == object.kind && w.api_version.as_deref().is_none_or(|v| v == object.api_version))
+    {
         return Some(workload.pod_spec_path.iter().map(String::as_str).collect());
     }
     let path: &'static [&'static str] = match object.kind {
         "Pod" => &["spec"],
         "PodTemplate" => &["template", "spec"],
-        "Deployment"
-        | "StatefulSet"
-        | "DaemonSet"
-        | "ReplicaSet"
-        | "ReplicationController"
-        | "Job" => &["spec", "template", "spec"],
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" | "Job" => {
+            &["spec", "template", "spec"]
+        }
         "CronJob" => &["spec", "jobTemplate", "spec", "template", "spec"],
         _ => return None,
     };
@@ -128,11 +119,7 @@ pub fn containers<'a>(pod_spec: &'a Node) -> Result<Vec<Container<'a>>, ShapeErr
                             message: format!("`{list}` item {index} is not a mapping"),
                         });
                     }
-                    out.push(Container {
-                        list,
-                        index,
-                        node: item,
-                    });
+                    out.push(Container { list, index, node: item });
                 }
             }
             _ if value.is_null() => {}

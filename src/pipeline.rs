@@ -16,9 +16,7 @@ use rayon::prelude::*;
 use crate::discover::{self, Candidate, PathFilter};
 use crate::edit;
 use crate::emit::write;
-use crate::plan::{
-    self, FilePlan, PlanContext, PlanFailure, ServiceAccountKey, ServiceAccountSecrets, Warning,
-};
+use crate::plan::{self, FilePlan, PlanContext, PlanFailure, ServiceAccountKey, ServiceAccountSecrets, Warning};
 use crate::rules::Rules;
 use crate::verify;
 use crate::yaml::{self, LineIndex};
@@ -94,16 +92,10 @@ impl RunReport {
         self.files.len()
     }
     pub fn n_changed(&self) -> usize {
-        self.files
-            .iter()
-            .filter(|f| matches!(f.status, FileStatus::Changed { .. }))
-            .count()
+        self.files.iter().filter(|f| matches!(f.status, FileStatus::Changed { .. })).count()
     }
     pub fn n_skipped(&self) -> usize {
-        self.files
-            .iter()
-            .filter(|f| matches!(f.status, FileStatus::Skipped(_)))
-            .count()
+        self.files.iter().filter(|f| matches!(f.status, FileStatus::Skipped(_))).count()
     }
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
         self.files.iter().filter_map(|f| match &f.status {
@@ -118,10 +110,7 @@ impl RunReport {
         self.changed_plans().map(|p| p.pod_specs_changed).sum()
     }
     fn changed_plans(&self) -> impl Iterator<Item = &FilePlan> {
-        self.files
-            .iter()
-            .filter(|f| matches!(f.status, FileStatus::Changed { .. }))
-            .filter_map(|f| f.plan.as_ref())
+        self.files.iter().filter(|f| matches!(f.status, FileStatus::Changed { .. })).filter_map(|f| f.plan.as_ref())
     }
 }
 
@@ -158,25 +147,15 @@ pub fn run(config: &RunConfig) -> RunReport {
                     entry.push(secret.clone());
                 }
             }
-            first_request
-                .entry(request.key.clone())
-                .or_insert((file.path.clone(), request.offset));
+            first_request.entry(request.key.clone()).or_insert((file.path.clone(), request.offset));
         }
     }
-    let second_pass = PlanContext {
-        service_account_secrets: Some(&requested),
-        ..first_pass
-    };
-    let deferred: Vec<usize> = (0..files.len())
-        .filter(|&i| is_deferred(&files[i]))
-        .collect();
+    let second_pass = PlanContext { service_account_secrets: Some(&requested), ..first_pass };
+    let deferred: Vec<usize> = (0..files.len()).filter(|&i| is_deferred(&files[i])).collect();
     let redone: Vec<(usize, FileResult)> = deferred
         .par_iter()
         .map(|&i| {
-            let candidate = Candidate {
-                rel_path: files[i].path.clone(),
-                abs_path: files[i].abs_path.clone(),
-            };
+            let candidate = Candidate { rel_path: files[i].path.clone(), abs_path: files[i].abs_path.clone() };
             (i, process(&candidate, config, &second_pass, false))
         })
         .collect();
@@ -190,26 +169,13 @@ pub fn run(config: &RunConfig) -> RunReport {
             warnings.push(file_warning(file, warning));
         }
     }
-    let present: BTreeSet<&ServiceAccountKey> = files
-        .iter()
-        .flat_map(|f| {
-            f.plan
-                .iter()
-                .flat_map(|p| p.service_accounts.iter().map(|(k, _)| k))
-        })
-        .collect();
+    let present: BTreeSet<&ServiceAccountKey> =
+        files.iter().flat_map(|f| f.plan.iter().flat_map(|p| p.service_accounts.iter().map(|(k, _)| k))).collect();
     for (key, (path, offset)) in &first_request {
         if !present.contains(key) {
-            let line = files
-                .iter()
-                .find(|f| &f.path == path)
-                .and_then(|f| f.lines.as_ref())
-                .map(|l| l.line_of(*offset));
-            let namespace = key
-                .namespace
-                .as_deref()
-                .map(|ns| format!(" in namespace `{ns}`"))
-                .unwrap_or_default();
+            let line =
+                files.iter().find(|f| &f.path == path).and_then(|f| f.lines.as_ref()).map(|l| l.line_of(*offset));
+            let namespace = key.namespace.as_deref().map(|ns| format!(" in namespace `{ns}`")).unwrap_or_default();
             warnings.push(Diagnostic {
                 path: path.clone(),
                 line,
@@ -233,10 +199,7 @@ pub fn run(config: &RunConfig) -> RunReport {
                 path,
                 line: None,
                 column: None,
-                message: format!(
-                    "symlink leaves the repository (to {}); left alone",
-                    target.display()
-                ),
+                message: format!("symlink leaves the repository (to {}); left alone", target.display()),
             }),
         });
     }
@@ -246,9 +209,7 @@ pub fn run(config: &RunConfig) -> RunReport {
             path,
             lines: None,
             plan: None,
-            status: FileStatus::Skipped(
-                "Helm template (in a chart's templates/ directory)".to_string(),
-            ),
+            status: FileStatus::Skipped("Helm template (in a chart's templates/ directory)".to_string()),
         });
     }
     for (path, message) in discovery.walk_errors {
@@ -257,12 +218,7 @@ pub fn run(config: &RunConfig) -> RunReport {
             path: path.clone(),
             lines: None,
             plan: None,
-            status: FileStatus::Failed(Diagnostic {
-                path,
-                line: None,
-                column: None,
-                message,
-            }),
+            status: FileStatus::Failed(Diagnostic { path, line: None, column: None, message }),
         });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -287,13 +243,7 @@ fn file_warning(file: &FileResult, warning: &Warning) -> Diagnostic {
 fn undefined_secret_warnings(files: &[FileResult], rules: &Rules) -> Vec<Diagnostic> {
     let defined: BTreeSet<(usize, &str)> = files
         .iter()
-        .flat_map(|f| {
-            f.plan.iter().flat_map(|p| {
-                p.defined_secrets
-                    .iter()
-                    .map(|(env, name)| (*env, name.as_str()))
-            })
-        })
+        .flat_map(|f| f.plan.iter().flat_map(|p| p.defined_secrets.iter().map(|(env, name)| (*env, name.as_str()))))
         .collect();
     let mut warned: BTreeSet<(usize, &str)> = BTreeSet::new();
     let mut out = Vec::new();
@@ -317,12 +267,7 @@ fn undefined_secret_warnings(files: &[FileResult], rules: &Rules) -> Vec<Diagnos
     out
 }
 
-fn failed(
-    candidate: &Candidate,
-    text: Option<&str>,
-    offset: Option<usize>,
-    message: String,
-) -> FileResult {
+fn failed(candidate: &Candidate, text: Option<&str>, offset: Option<usize>, message: String) -> FileResult {
     let (line, column) = match (text, offset) {
         (Some(text), Some(offset)) => {
             let (line, column) = yaml::LineIndex::new(text).line_col(text, offset);
@@ -335,22 +280,12 @@ fn failed(
         abs_path: candidate.abs_path.clone(),
         lines: None,
         plan: None,
-        status: FileStatus::Failed(Diagnostic {
-            path: candidate.rel_path.clone(),
-            line,
-            column,
-            message,
-        }),
+        status: FileStatus::Failed(Diagnostic { path: candidate.rel_path.clone(), line, column, message }),
     }
 }
 
 /// Reads, parses, plans, applies and verifies one file.
-fn process(
-    candidate: &Candidate,
-    config: &RunConfig,
-    ctx: &PlanContext<'_>,
-    first_pass: bool,
-) -> FileResult {
+fn process(candidate: &Candidate, config: &RunConfig, ctx: &PlanContext<'_>, first_pass: bool) -> FileResult {
     let bytes = match read_limited(&candidate.abs_path, config.max_file_size) {
         Ok(bytes) => bytes,
         Err(message) => return failed(candidate, None, None, message),
@@ -366,26 +301,14 @@ fn process(
         Ok(documents) => documents,
         Err(err) if text.contains("{{") => {
             let _ = err;
-            return skipped(
-                candidate,
-                "Helm template (holds `{{` and is not valid YAML)",
-            );
+            return skipped(candidate, "Helm template (holds `{{` and is not valid YAML)");
         }
-        Err(err) => {
-            return failed(
-                candidate,
-                Some(text),
-                Some(err.offset),
-                format!("invalid YAML: {}", err.message),
-            )
-        }
+        Err(err) => return failed(candidate, Some(text), Some(err.offset), format!("invalid YAML: {}", err.message)),
     };
     let mut plan = match plan::plan_file(text, &candidate.rel_path, &documents, ctx) {
         Ok(plan) => plan,
         Err(PlanFailure::Skipped(reason)) => return skipped(candidate, &reason),
-        Err(PlanFailure::Error { offset, message }) => {
-            return failed(candidate, Some(text), offset, message)
-        }
+        Err(PlanFailure::Error { offset, message }) => return failed(candidate, Some(text), offset, message),
     };
     let lines = Some(LineIndex::new(text));
     if first_pass && plan.holds_secret_targets(ctx.rules) {
@@ -409,12 +332,14 @@ fn process(
         };
     }
     let new_text = edit::apply(text, &plan.splices());
-    if let Err(problem) = verify::only_intended_fields_changed(&documents, &new_text) {
+    if let Err(problem) = verify::only_intended_fields_changed(&documents, &new_text, &plan.touched) {
         return failed(
             candidate,
             None,
             None,
-            format!("internal error: the planned rewrite would change more than intended ({problem}); file left untouched"),
+            format!(
+                "internal error: the planned rewrite would change more than intended ({problem}); file left untouched"
+            ),
         );
     }
     let mut written = false;
@@ -424,21 +349,14 @@ fn process(
         }
         written = true;
     }
-    let (original, new_text) = if config.keep_texts {
-        (text.to_string(), new_text)
-    } else {
-        (String::new(), String::new())
-    };
+    let (original, new_text) =
+        if config.keep_texts { (text.to_string(), new_text) } else { (String::new(), String::new()) };
     FileResult {
         path: candidate.rel_path.clone(),
         abs_path: candidate.abs_path.clone(),
         lines,
         plan: Some(plan),
-        status: FileStatus::Changed {
-            original,
-            new_text,
-            written,
-        },
+        status: FileStatus::Changed { original, new_text, written },
     }
 }
 
@@ -466,11 +384,7 @@ fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>, String> {
 /// The file as UTF-8 text without NUL bytes, or where it stops being that.
 fn text_of(bytes: &[u8]) -> Result<&str, (usize, String)> {
     if let Some(nul) = bytes.iter().position(|b| *b == 0) {
-        return Err((
-            nul,
-            "binary file (holds a NUL byte); left alone".to_string(),
-        ));
+        return Err((nul, "binary file (holds a NUL byte); left alone".to_string()));
     }
-    std::str::from_utf8(bytes)
-        .map_err(|err| (err.valid_up_to(), "not UTF-8 text; left alone".to_string()))
+    std::str::from_utf8(bytes).map_err(|err| (err.valid_up_to(), "not UTF-8 text; left alone".to_string()))
 }

@@ -7,11 +7,9 @@
 
 use std::collections::HashMap;
 
-use crate::edit::{self, Splice, TextStyle};
+use crate::edit::{self, ListStyle, Splice, TextStyle};
 use crate::manifest::{self, Container, Object};
-use crate::rules::{
-    self, AttachSecretsTo, EnvChoice, EnvReason, Environment, ImageRule, Policy, Rules,
-};
+use crate::rules::{self, AttachSecretsTo, EnvChoice, EnvReason, Environment, ImageRule, Policy, Rules};
 use crate::yaml::{Document, Node, NodeKind};
 
 /// Which field a change sets.
@@ -135,6 +133,9 @@ pub struct FilePlan {
     pub secret_uses: Vec<SecretUse>,
     pub containers_changed: usize,
     pub pod_specs_changed: usize,
+    /// Original start offsets of the mappings whose two pull fields may
+    /// change (containers, pod specs, ServiceAccounts), for `verify`.
+    pub touched: Vec<usize>,
     /// Planned again in the second pass, once every pod's ServiceAccount is known.
     pub deferred: bool,
 }
@@ -150,9 +151,9 @@ impl FilePlan {
     /// Whether a ServiceAccount of an environment that attaches secrets to
     /// ServiceAccounts is here: such a file is planned again once every pod is known.
     pub fn holds_secret_targets(&self, rules: &Rules) -> bool {
-        self.service_accounts.iter().any(|(key, _)| {
-            rules.environments[key.environment].attach_secrets_to == AttachSecretsTo::ServiceAccount
-        })
+        self.service_accounts
+            .iter()
+            .any(|(key, _)| rules.environments[key.environment].attach_secrets_to == AttachSecretsTo::ServiceAccount)
     }
 }
 
@@ -162,10 +163,7 @@ pub enum PlanFailure {
     /// Left alone on purpose and reported as skipped.
     Skipped(String),
     /// Could not be processed; `offset` is where, when known.
-    Error {
-        offset: Option<usize>,
-        message: String,
-    },
+    Error { offset: Option<usize>, message: String },
 }
 
 /// Secrets each ServiceAccount must list, gathered from every pod in the repository.
@@ -189,40 +187,30 @@ pub fn plan_file(
 ) -> Result<FilePlan, PlanFailure> {
     let rules = ctx.rules;
     let file_env = match ctx.forced_environment {
-        Some(env) => Some(EnvChoice {
-            env,
-            reason: EnvReason::Forced,
-        }),
-        None => rules
-            .env_for_path(path)
-            .map_err(|conflict| PlanFailure::Error {
-                offset: None,
-                message: conflict_message("path", &conflict.names),
-            })?,
+        Some(env) => Some(EnvChoice { env, reason: EnvReason::Forced }),
+        None => rules.env_for_path(path).map_err(|conflict| PlanFailure::Error {
+            offset: None,
+            message: conflict_message("path", &conflict.names),
+        })?,
     };
     let style = TextStyle::new(text);
     let mut plan = FilePlan::default();
+    // A document without lists of its own writes them like the rest of the file.
+    let file_list_style = documents.iter().find_map(|d| ListStyle::of_document(&style, &d.root)).unwrap_or_default();
     for (doc_index, document) in documents.iter().enumerate() {
         let Some(root) = Object::new(&document.root) else {
             continue;
         };
         let mut objects = Vec::new();
         root.flatten(&mut objects);
+        let list_style = ListStyle::of_document(&style, &document.root).unwrap_or(file_list_style);
         for object in objects {
             let env = match &file_env {
                 Some(choice) => Some(choice.clone()),
                 None => env_by_namespace(rules, &object)?,
             };
-            let mut planner = ObjectPlanner {
-                text,
-                style: &style,
-                rules,
-                ctx,
-                plan: &mut plan,
-                doc_index,
-                object,
-                env,
-            };
+            let mut planner =
+                ObjectPlanner { style: &style, rules, ctx, plan: &mut plan, doc_index, object, env, list_style };
             planner.plan()?;
         }
     }
@@ -231,36 +219,23 @@ pub fn plan_file(
 
 fn env_by_namespace(rules: &Rules, object: &Object<'_>) -> Result<Option<EnvChoice>, PlanFailure> {
     if let Some(namespace) = object.namespace() {
-        let found = rules
-            .env_for_namespace(namespace)
-            .map_err(|conflict| PlanFailure::Error {
-                offset: object
-                    .node
-                    .get("metadata")
-                    .and_then(|m| m.get("namespace"))
-                    .map(|n| n.span.start),
-                message: conflict_message("namespace", &conflict.names),
-            })?;
+        let found = rules.env_for_namespace(namespace).map_err(|conflict| PlanFailure::Error {
+            offset: object.node.get("metadata").and_then(|m| m.get("namespace")).map(|n| n.span.start),
+            message: conflict_message("namespace", &conflict.names),
+        })?;
         if found.is_some() {
             return Ok(found);
         }
     }
-    Ok(rules.default_environment.map(|env| EnvChoice {
-        env,
-        reason: EnvReason::Default,
-    }))
+    Ok(rules.default_environment.map(|env| EnvChoice { env, reason: EnvReason::Default }))
 }
 
 fn conflict_message(what: &str, names: &[String]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
-    format!(
-        "{what} matches more than one environment: {}",
-        quoted.join(" and ")
-    )
+    format!("{what} matches more than one environment: {}", quoted.join(" and "))
 }
 
 struct ObjectPlanner<'p, 'a> {
-    text: &'a str,
     style: &'p TextStyle<'a>,
     rules: &'p Rules,
     ctx: &'p PlanContext<'p>,
@@ -268,6 +243,8 @@ struct ObjectPlanner<'p, 'a> {
     doc_index: usize,
     object: Object<'a>,
     env: Option<EnvChoice>,
+    /// How this document writes block lists, for a new list in a mapping that has none.
+    list_style: ListStyle,
 }
 
 impl<'p, 'a> ObjectPlanner<'p, 'a> {
@@ -285,29 +262,19 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
         let Some(pod_spec) = manifest::pod_spec(&object, &path) else {
             return Ok(());
         };
-        let containers = manifest::containers(pod_spec).map_err(|err| PlanFailure::Error {
-            offset: Some(err.offset),
-            message: err.message,
-        })?;
+        let containers = manifest::containers(pod_spec)
+            .map_err(|err| PlanFailure::Error { offset: Some(err.offset), message: err.message })?;
         for container in &containers {
             if let Some(image) = container.image() {
                 if image.contains("{{") {
-                    return Err(PlanFailure::Skipped(
-                        "Helm template (an image reference holds `{{`)".to_string(),
-                    ));
+                    return Err(PlanFailure::Skipped("Helm template (an image reference holds `{{`)".to_string()));
                 }
             }
         }
         if self.plan.environment.is_none() {
-            self.plan.environment = self
-                .env
-                .as_ref()
-                .map(|c| self.rules.environments[c.env].name.clone());
+            self.plan.environment = self.env.as_ref().map(|c| self.rules.environments[c.env].name.clone());
         }
-        let images: Vec<Option<[String; 2]>> = containers
-            .iter()
-            .map(|c| c.image().map(rules::image_forms))
-            .collect();
+        let images: Vec<Option<[String; 2]>> = containers.iter().map(|c| c.image().map(rules::image_forms)).collect();
         for (container, forms) in containers.iter().zip(&images) {
             self.plan_container(container, forms.as_ref());
         }
@@ -320,12 +287,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
     }
 
     fn env_label(&self) -> Option<(String, EnvReason)> {
-        self.env.as_ref().map(|c| {
-            (
-                self.rules.environments[c.env].name.clone(),
-                c.reason.clone(),
-            )
-        })
+        self.env.as_ref().map(|c| (self.rules.environments[c.env].name.clone(), c.reason.clone()))
     }
 
     fn change(
@@ -343,10 +305,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             name: self.object.name().map(str::to_string),
             namespace: self.object.namespace().map(str::to_string),
             container: container.map(str::to_string),
-            environment: self
-                .environment()
-                .map(|e| e.name.clone())
-                .unwrap_or_default(),
+            environment: self.environment().map(|e| e.name.clone()).unwrap_or_default(),
             field,
             from,
             to,
@@ -358,10 +317,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
         let image_node = container.node.get("image");
         let offset = image_node.map_or(container.node.span.start, |n| n.span.start);
         let current_node = container.node.get("imagePullPolicy");
-        let current = current_node
-            .and_then(Node::as_str)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string);
+        let current = current_node.and_then(Node::as_str).filter(|v| !v.is_empty()).map(str::to_string);
         let mut report = ContainerReport {
             document: self.doc_index,
             kind: self.object.kind.to_string(),
@@ -380,18 +336,11 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             self.plan.containers.push(report);
             return;
         };
-        let rule = forms.and_then(|forms| {
-            self.rules
-                .images
-                .iter()
-                .find(|rule| rule.policy.is_some() && rule_matches(rule, forms))
-        });
+        let rule = forms
+            .and_then(|forms| self.rules.images.iter().find(|rule| rule.policy.is_some() && rule_matches(rule, forms)));
         let (wanted, decided_by) = match (rule, env.policy) {
             (Some(rule), _) => (rule.policy, Some(describe_rule(rule))),
-            (None, Some(policy)) => (
-                Some(policy),
-                Some(format!("environment `{}` imagePullPolicy", env.name)),
-            ),
+            (None, Some(policy)) => (Some(policy), Some(format!("environment `{}` imagePullPolicy", env.name))),
             (None, None) => (None, None),
         };
         report.decided_by = decided_by;
@@ -423,9 +372,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
                         report.action = "kept (overwrite: false)";
                         current.clone()
                     }
-                    Some(node)
-                        if matches!(node.kind, NodeKind::Scalar { .. } | NodeKind::Alias) =>
-                    {
+                    Some(node) if matches!(node.kind, NodeKind::Scalar { .. } | NodeKind::Alias) => {
                         report.action = "replace";
                         let splice = edit::replace_scalar(node, wanted_text);
                         let from = current.clone().map(FieldValue::Policy);
@@ -469,6 +416,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             splice,
         );
         self.plan.changes.push(change);
+        self.plan.touched.push(container.node.span.start);
         self.plan.containers_changed += 1;
     }
 
@@ -480,11 +428,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             if rule.secrets.is_empty() {
                 continue;
             }
-            if images
-                .iter()
-                .flatten()
-                .any(|forms| rule_matches(rule, forms))
-            {
+            if images.iter().flatten().any(|forms| rule_matches(rule, forms)) {
                 for secret in &rule.secrets {
                     if !wanted.contains(secret) {
                         wanted.push(secret.clone());
@@ -495,24 +439,14 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
         wanted
     }
 
-    fn plan_pod_secrets(
-        &mut self,
-        pod_spec: &'a Node,
-        path: &[&str],
-        images: &[Option<[String; 2]>],
-    ) {
+    fn plan_pod_secrets(&mut self, pod_spec: &'a Node, path: &[&str], images: &[Option<[String; 2]>]) {
         let Some(env) = self.environment() else {
             return;
         };
         let env_index = self.env.as_ref().map_or(0, |c| c.env);
         let wanted = self.wanted_secrets(env, images);
-        let offset = self
-            .pod_spec_key_offset(path)
-            .unwrap_or(pod_spec.span.start);
-        let existing: Vec<String> = manifest::listed_secrets(pod_spec)
-            .into_iter()
-            .map(str::to_string)
-            .collect();
+        let offset = self.pod_spec_key_offset(path).unwrap_or(pod_spec.span.start);
+        let existing: Vec<String> = manifest::listed_secrets(pod_spec).into_iter().map(str::to_string).collect();
         let mut report = PodReport {
             document: self.doc_index,
             kind: self.object.kind.to_string(),
@@ -524,11 +458,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             offset,
         };
         for name in &wanted {
-            self.plan.secret_uses.push(SecretUse {
-                environment: env_index,
-                name: name.clone(),
-                offset,
-            });
+            self.plan.secret_uses.push(SecretUse { environment: env_index, name: name.clone(), offset });
         }
         if env.attach_secrets_to == AttachSecretsTo::ServiceAccount {
             let account = pod_spec
@@ -540,44 +470,31 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             report.target = format!("ServiceAccount `{account}`");
             self.plan.pods.push(report);
             if !wanted.is_empty() {
-                self.plan
-                    .service_account_requests
-                    .push(ServiceAccountRequest {
-                        key: ServiceAccountKey {
-                            environment: env_index,
-                            namespace: self.object.namespace().map(str::to_string),
-                            name: account.to_string(),
-                        },
-                        secrets: wanted,
-                        offset,
-                    });
+                self.plan.service_account_requests.push(ServiceAccountRequest {
+                    key: ServiceAccountKey {
+                        environment: env_index,
+                        namespace: self.object.namespace().map(str::to_string),
+                        name: account.to_string(),
+                    },
+                    secrets: wanted,
+                    offset,
+                });
             }
             return;
         }
         self.plan.pods.push(report);
-        let missing: Vec<String> = wanted
-            .into_iter()
-            .filter(|name| !existing.contains(name))
-            .collect();
-        let line = pod_spec
-            .entry("imagePullSecrets")
-            .map_or(offset, |(key, _)| key.span.start);
-        if let Some(splice) = edit::append_secrets(self.style, pod_spec, &missing) {
+        let missing: Vec<String> = wanted.into_iter().filter(|name| !existing.contains(name)).collect();
+        let line = pod_spec.entry("imagePullSecrets").map_or(offset, |(key, _)| key.span.start);
+        if let Some(splice) = edit::append_secrets(self.style, pod_spec, &missing, self.list_style) {
             let from = pod_spec
                 .get("imagePullSecrets")
                 .filter(|l| !l.is_null())
                 .map(|_| FieldValue::Secrets(existing.clone()));
             let mut to = existing;
             to.extend(missing);
-            let change = self.change(
-                line,
-                None,
-                Field::ImagePullSecrets,
-                from,
-                FieldValue::Secrets(to),
-                splice,
-            );
+            let change = self.change(line, None, Field::ImagePullSecrets, from, FieldValue::Secrets(to), splice);
             self.plan.changes.push(change);
+            self.plan.touched.push(pod_spec.span.start);
             self.plan.pod_specs_changed += 1;
         }
     }
@@ -604,64 +521,36 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             namespace: self.object.namespace().map(str::to_string),
             name: name.to_string(),
         };
-        self.plan
-            .service_accounts
-            .push((key.clone(), self.object.node.span.start));
+        self.plan.service_accounts.push((key.clone(), self.object.node.span.start));
         let Some(all) = self.ctx.service_account_secrets else {
             return;
         };
         let Some(wanted) = all.get(&key) else { return };
         let holder = self.object.node;
-        let existing: Vec<String> = manifest::listed_secrets(holder)
-            .into_iter()
-            .map(str::to_string)
-            .collect();
-        let missing: Vec<String> = wanted
-            .iter()
-            .filter(|n| !existing.contains(n))
-            .cloned()
-            .collect();
+        let existing: Vec<String> = manifest::listed_secrets(holder).into_iter().map(str::to_string).collect();
+        let missing: Vec<String> = wanted.iter().filter(|n| !existing.contains(n)).cloned().collect();
         let line = holder.entry("imagePullSecrets").map_or_else(
-            || {
-                holder
-                    .entry("metadata")
-                    .map_or(holder.span.start, |(k, _)| k.span.start)
-            },
+            || holder.entry("metadata").map_or(holder.span.start, |(k, _)| k.span.start),
             |(k, _)| k.span.start,
         );
-        if let Some(splice) = edit::append_secrets(self.style, holder, &missing) {
-            let from = holder
-                .get("imagePullSecrets")
-                .filter(|l| !l.is_null())
-                .map(|_| FieldValue::Secrets(existing.clone()));
+        if let Some(splice) = edit::append_secrets(self.style, holder, &missing, self.list_style) {
+            let from =
+                holder.get("imagePullSecrets").filter(|l| !l.is_null()).map(|_| FieldValue::Secrets(existing.clone()));
             let mut to = existing;
             to.extend(missing);
-            let change = self.change(
-                line,
-                None,
-                Field::ImagePullSecrets,
-                from,
-                FieldValue::Secrets(to),
-                splice,
-            );
+            let change = self.change(line, None, Field::ImagePullSecrets, from, FieldValue::Secrets(to), splice);
             self.plan.changes.push(change);
+            self.plan.touched.push(holder.span.start);
             self.plan.pod_specs_changed += 1;
         }
-        let _ = self.text;
     }
 }
 
 fn rule_matches(rule: &ImageRule, forms: &[String; 2]) -> bool {
-    rule.patterns
-        .iter()
-        .any(|p| forms.iter().any(|form| p.is_match(form)))
+    rule.patterns.iter().any(|p| forms.iter().any(|form| p.is_match(form)))
 }
 
 fn describe_rule(rule: &ImageRule) -> String {
-    let globs: Vec<String> = rule
-        .patterns
-        .iter()
-        .map(|p| format!("`{}`", p.text))
-        .collect();
+    let globs: Vec<String> = rule.patterns.iter().map(|p| format!("`{}`", p.text)).collect();
     format!("images[{}] match {}", rule.index, globs.join(", "))
 }

@@ -10,62 +10,43 @@ use crate::yaml::{self, Document, Node, NodeKind};
 
 /// Checks that `new_text` differs from the original `documents` only in the
 /// two fields pullsmith writes. Returns what went wrong otherwise.
-pub fn only_intended_fields_changed(documents: &[Document], new_text: &str) -> Result<(), String> {
-    let new_documents =
-        yaml::parse(new_text).map_err(|err| format!("the rewrite does not parse: {err}"))?;
+pub fn only_intended_fields_changed(documents: &[Document], new_text: &str, touched: &[usize]) -> Result<(), String> {
+    let mut touched = touched.to_vec();
+    touched.sort_unstable();
+    let new_documents = yaml::parse(new_text).map_err(|err| format!("the rewrite does not parse: {err}"))?;
     if new_documents.len() != documents.len() {
-        return Err(format!(
-            "the rewrite has {} documents instead of {}",
-            new_documents.len(),
-            documents.len()
-        ));
+        return Err(format!("the rewrite has {} documents instead of {}", new_documents.len(), documents.len()));
     }
     for (index, (old, new)) in documents.iter().zip(&new_documents).enumerate() {
         let mut path = vec![format!("document {}", index + 1)];
-        same(&old.root, &new.root, &mut path)?;
+        same(&old.root, &new.root, &mut path, &touched)?;
     }
     Ok(())
 }
 
 const WRITTEN_KEYS: [&str; 2] = ["imagePullPolicy", "imagePullSecrets"];
 
-fn same(old: &Node, new: &Node, path: &mut Vec<String>) -> Result<(), String> {
+fn same(old: &Node, new: &Node, path: &mut Vec<String>, touched: &[usize]) -> Result<(), String> {
     match (&old.kind, &new.kind) {
-        (
-            NodeKind::Scalar {
-                value: a,
-                style: sa,
-            },
-            NodeKind::Scalar {
-                value: b,
-                style: sb,
-            },
-        ) if a == b && sa == sb => Ok(()),
+        (NodeKind::Scalar { value: a, style: sa }, NodeKind::Scalar { value: b, style: sb }) if a == b && sa == sb => {
+            Ok(())
+        }
         (NodeKind::Alias, NodeKind::Alias) => Ok(()),
-        (NodeKind::Sequence { items: a, .. }, NodeKind::Sequence { items: b, .. })
-            if a.len() == b.len() =>
-        {
+        (NodeKind::Sequence { items: a, .. }, NodeKind::Sequence { items: b, .. }) if a.len() == b.len() => {
             for (i, (x, y)) in a.iter().zip(b).enumerate() {
                 path.push(i.to_string());
-                same(x, y, path)?;
+                same(x, y, path, touched)?;
                 path.pop();
             }
             Ok(())
         }
         (NodeKind::Mapping { entries: a, .. }, NodeKind::Mapping { entries: b, .. }) => {
-            let ours = |entries: &[(Node, Node)]| {
-                entries
-                    .iter()
-                    .any(|(k, _)| k.as_str() == Some("image") || k.as_str() == Some("containers"))
-            };
-            // Only container mappings, pod specs and ServiceAccount-like roots may gain or change the two keys.
-            let may_differ = ours(a) || ours(b) || path.len() == 1;
+            // Only the mappings the plan touched may gain or change the two keys.
+            let may_differ = touched.binary_search(&old.span.start).is_ok();
             let keep = |entries: &'_ [(Node, Node)]| -> Vec<(Node, Node)> {
                 entries
                     .iter()
-                    .filter(|(k, _)| {
-                        !(may_differ && k.as_str().is_some_and(|k| WRITTEN_KEYS.contains(&k)))
-                    })
+                    .filter(|(k, _)| !(may_differ && k.as_str().is_some_and(|k| WRITTEN_KEYS.contains(&k))))
                     .cloned()
                     .collect()
             };
@@ -74,9 +55,9 @@ fn same(old: &Node, new: &Node, path: &mut Vec<String>) -> Result<(), String> {
                 return Err(format!("keys changed at {}", path.join("/")));
             }
             for ((ka, va), (kb, vb)) in a_kept.iter().zip(&b_kept) {
-                same(ka, kb, path)?;
+                same(ka, kb, path, touched)?;
                 path.push(ka.as_str().unwrap_or("?").to_string());
-                same(va, vb, path)?;
+                same(va, vb, path, touched)?;
                 path.pop();
             }
             if may_differ {
@@ -89,31 +70,21 @@ fn same(old: &Node, new: &Node, path: &mut Vec<String>) -> Result<(), String> {
 }
 
 /// The original pull secrets must stay, in order, at the front of the list.
-fn secrets_extended(
-    old: &[(Node, Node)],
-    new: &[(Node, Node)],
-    path: &[String],
-) -> Result<(), String> {
+fn secrets_extended(old: &[(Node, Node)], new: &[(Node, Node)], path: &[String]) -> Result<(), String> {
     let find = |entries: &[(Node, Node)]| {
-        entries
-            .iter()
-            .find(|(k, _)| k.as_str() == Some("imagePullSecrets"))
-            .map(|(_, v)| v.clone())
+        entries.iter().find(|(k, _)| k.as_str() == Some("imagePullSecrets")).map(|(_, v)| v.clone())
     };
     let (Some(old_list), Some(new_list)) = (find(old), find(new)) else {
         return Ok(());
     };
     let (a, b) = (old_list.items(), new_list.items());
     if b.len() < a.len() || a.iter().zip(b).any(|(x, y)| !same_shallow(x, y)) {
-        return Err(format!(
-            "existing imagePullSecrets changed at {}",
-            path.join("/")
-        ));
+        return Err(format!("existing imagePullSecrets changed at {}", path.join("/")));
     }
     Ok(())
 }
 
 fn same_shallow(a: &Node, b: &Node) -> bool {
     let mut path = Vec::new();
-    same(a, b, &mut path).is_ok()
+    same(a, b, &mut path, &[]).is_ok()
 }

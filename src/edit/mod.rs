@@ -18,10 +18,7 @@ pub struct Splice {
 
 impl Splice {
     pub fn insert_at(offset: usize, text: String) -> Splice {
-        Splice {
-            range: offset..offset,
-            text,
-        }
+        Splice { range: offset..offset, text }
     }
 
     pub fn replace(range: Range<usize>, text: String) -> Splice {
@@ -34,9 +31,7 @@ impl Splice {
 /// they are: this is where "the text is sacred" is kept. Splices must be
 /// sorted and disjoint (insertions at one offset keep their order).
 pub fn apply(original: &str, splices: &[Splice]) -> String {
-    debug_assert!(splices
-        .windows(2)
-        .all(|w| w[0].range.end <= w[1].range.start));
+    debug_assert!(splices.windows(2).all(|w| w[0].range.end <= w[1].range.start));
     let extra: usize = splices.iter().map(|s| s.text.len()).sum();
     let mut out = String::with_capacity(original.len() + extra);
     let mut copied_to = 0;
@@ -88,10 +83,7 @@ impl<'a> TextStyle<'a> {
     /// Offset just before the line terminator of the line holding `pos`.
     pub fn line_end(&self, pos: usize) -> usize {
         let bytes = self.text.as_bytes();
-        let nl = bytes[pos..]
-            .iter()
-            .position(|b| *b == b'\n')
-            .map_or(bytes.len(), |i| pos + i);
+        let nl = bytes[pos..].iter().position(|b| *b == b'\n').map_or(bytes.len(), |i| pos + i);
         if nl < bytes.len() && nl > pos && bytes[nl - 1] == b'\r' {
             nl - 1
         } else {
@@ -133,10 +125,7 @@ impl<'a> TextStyle<'a> {
 
     /// Whether only blanks, a comment, or the line end follow `pos` on its line.
     fn line_is_done_after(&self, pos: usize) -> bool {
-        matches!(
-            self.next_on_line(pos),
-            None | Some((b'\r' | b'\n' | b'#', _))
-        )
+        matches!(self.next_on_line(pos), None | Some((b'\r' | b'\n' | b'#', _)))
     }
 }
 
@@ -158,10 +147,7 @@ pub fn insert_policy(style: &TextStyle<'_>, container: &Node, policy: &str) -> O
             if style.line_is_done_after(comma + 1) {
                 let indent = " ".repeat(style.column(image_key.span.start));
                 let eol = style.eol_at(comma);
-                return Some(Splice::insert_at(
-                    comma + 1,
-                    format!("{eol}{indent}{key}: {value},"),
-                ));
+                return Some(Splice::insert_at(comma + 1, format!("{eol}{indent}{key}: {value},")));
             }
         }
         return Some(Splice::insert_at(value_end, format!(", {key}: {value}")));
@@ -169,10 +155,7 @@ pub fn insert_policy(style: &TextStyle<'_>, container: &Node, policy: &str) -> O
     let line_end = style.line_end(value_end);
     let indent = " ".repeat(style.column(image_key.span.start));
     let eol = style.eol_at(value_end);
-    Some(Splice::insert_at(
-        line_end,
-        format!("{eol}{indent}{key}: {value}"),
-    ))
+    Some(Splice::insert_at(line_end, format!("{eol}{indent}{key}: {value}")))
 }
 
 /// How new secret items are written, learned from the file.
@@ -185,35 +168,48 @@ pub struct ListStyle {
 }
 
 impl ListStyle {
-    /// The style of a mapping's block sequences, read from its `containers`
-    /// list (or any other block sequence value in it).
-    pub fn of_mapping(style: &TextStyle<'_>, mapping: &Node) -> ListStyle {
-        let preferred = mapping
-            .entry("containers")
-            .into_iter()
-            .chain(mapping.entries().iter());
+    /// The style of a mapping's sequences, read from its `containers` list
+    /// (or any other sequence value in it).
+    pub fn of_mapping(style: &TextStyle<'_>, mapping: &Node) -> Option<ListStyle> {
+        let preferred = mapping.entry("containers").into_iter().chain(mapping.entries().iter());
         for (key, value) in preferred {
             if let NodeKind::Sequence { flow, items } = &value.kind {
                 if *flow {
-                    return ListStyle {
-                        dash_offset: 2,
-                        flow: true,
-                    };
+                    return Some(ListStyle { dash_offset: 2, flow: true });
                 }
                 if !items.is_empty() {
-                    let dash_column = style.column(value.span.start);
-                    let key_column = style.column(key.span.start);
-                    return ListStyle {
-                        dash_offset: dash_column.saturating_sub(key_column),
-                        flow: false,
-                    };
+                    return Some(ListStyle::block(style, key, value));
                 }
             }
         }
-        ListStyle {
-            dash_offset: 2,
-            flow: false,
+        None
+    }
+
+    /// The style of the first block sequence held by a mapping key anywhere in `root`.
+    pub fn of_document(style: &TextStyle<'_>, root: &Node) -> Option<ListStyle> {
+        match &root.kind {
+            NodeKind::Mapping { entries, .. } => entries.iter().find_map(|(key, value)| match &value.kind {
+                NodeKind::Sequence { flow: false, items } if !items.is_empty() => {
+                    Some(ListStyle::block(style, key, value))
+                }
+                _ => ListStyle::of_document(style, value),
+            }),
+            NodeKind::Sequence { items, .. } => items.iter().find_map(|item| ListStyle::of_document(style, item)),
+            _ => None,
         }
+    }
+
+    fn block(style: &TextStyle<'_>, key: &Node, sequence: &Node) -> ListStyle {
+        let dash_column = style.column(sequence.span.start);
+        let key_column = style.column(key.span.start);
+        ListStyle { dash_offset: dash_column.saturating_sub(key_column), flow: false }
+    }
+}
+
+impl Default for ListStyle {
+    /// Two-column indented block lists, when a file shows no style of its own.
+    fn default() -> ListStyle {
+        ListStyle { dash_offset: 2, flow: false }
     }
 }
 
@@ -241,11 +237,7 @@ fn block_item(style: &TextStyle<'_>, like: Option<&Node>, name: &str) -> String 
     match like {
         Some(item) if item.is_flow() => format!("- {}", flow_item(style, Some(item), name)),
         Some(item) => match item.entry("name") {
-            Some((key, value)) => format!(
-                "- {}: {}",
-                key_like(key, "name"),
-                quoted(name, value.scalar_style())
-            ),
+            Some((key, value)) => format!("- {}: {}", key_like(key, "name"), quoted(name, value.scalar_style())),
             None => format!("- name: {name}"),
         },
         None => format!("- name: {name}"),
@@ -254,13 +246,13 @@ fn block_item(style: &TextStyle<'_>, like: Option<&Node>, name: &str) -> String 
 
 /// Appends `names` to the `imagePullSecrets` of `holder` (a pod spec or a
 /// ServiceAccount), creating the key when it is missing.
-pub fn append_secrets(style: &TextStyle<'_>, holder: &Node, names: &[String]) -> Option<Splice> {
+pub fn append_secrets(style: &TextStyle<'_>, holder: &Node, names: &[String], fallback: ListStyle) -> Option<Splice> {
     if names.is_empty() {
         return None;
     }
     match holder.entry("imagePullSecrets") {
-        Some((key, list)) => extend_list(style, holder, key, list, names),
-        None => Some(add_key(style, holder, names)),
+        Some((key, list)) => extend_list(style, holder, key, list, names, fallback),
+        None => Some(add_key(style, holder, names, fallback)),
     }
 }
 
@@ -270,16 +262,14 @@ fn extend_list(
     key: &Node,
     list: &Node,
     names: &[String],
+    fallback: ListStyle,
 ) -> Option<Splice> {
     match &list.kind {
         NodeKind::Sequence { items, flow: true } => {
             let last = items.last();
             let rendered: Vec<String> = names.iter().map(|n| flow_item(style, last, n)).collect();
             match last {
-                Some(last) => Some(Splice::insert_at(
-                    last.span.end,
-                    format!(", {}", rendered.join(", ")),
-                )),
+                Some(last) => Some(Splice::insert_at(last.span.end, format!(", {}", rendered.join(", ")))),
                 None => Some(Splice::insert_at(list.span.start + 1, rendered.join(", "))),
             }
         }
@@ -297,22 +287,16 @@ fn extend_list(
             Some(Splice::insert_at(style.line_end(last.span.end), text))
         }
         _ if list.is_null() && list.span.is_empty() => {
-            let list_style = ListStyle::of_mapping(style, holder);
+            let list_style = ListStyle::of_mapping(style, holder).unwrap_or(fallback);
             let key_column = style.column(key.span.start);
             let after_colon = list.span.start;
             if list_style.flow || holder.is_flow() {
                 let items: Vec<String> = names.iter().map(|n| flow_item(style, None, n)).collect();
-                return Some(Splice::insert_at(
-                    after_colon,
-                    format!(" [{}]", items.join(", ")),
-                ));
+                return Some(Splice::insert_at(after_colon, format!(" [{}]", items.join(", "))));
             }
             let indent = " ".repeat(key_column + list_style.dash_offset);
             let eol = style.eol_at(after_colon);
-            let text: String = names
-                .iter()
-                .map(|n| format!("{eol}{indent}- name: {n}"))
-                .collect();
+            let text: String = names.iter().map(|n| format!("{eol}{indent}- name: {n}")).collect();
             Some(Splice::insert_at(style.line_end(after_colon), text))
         }
         // Anything else (a scalar, an alias) is not ours to rewrite.
@@ -320,37 +304,34 @@ fn extend_list(
     }
 }
 
-fn add_key(style: &TextStyle<'_>, holder: &Node, names: &[String]) -> Splice {
+fn add_key(style: &TextStyle<'_>, holder: &Node, names: &[String], fallback: ListStyle) -> Splice {
     let sample_key = holder.entries().first().map(|(k, _)| k);
-    let key = sample_key.map_or_else(
-        || "imagePullSecrets".to_string(),
-        |k| key_like(k, "imagePullSecrets"),
-    );
+    let key = sample_key.map_or_else(|| "imagePullSecrets".to_string(), |k| key_like(k, "imagePullSecrets"));
     let name_key_style = sample_key.and_then(Node::scalar_style);
     let flow_items = || -> String {
         names
             .iter()
-            .map(|n| {
-                format!(
-                    "{{{}: {}}}",
-                    quoted("name", name_key_style),
-                    quoted(n, name_key_style)
-                )
-            })
+            .map(|n| format!("{{{}: {}}}", quoted("name", name_key_style), quoted(n, name_key_style)))
             .collect::<Vec<_>>()
             .join(", ")
     };
     if holder.is_flow() {
-        let end_of_last = holder
-            .entries()
-            .last()
-            .map(|(k, v)| k.span.end.max(v.span.end));
-        return match end_of_last {
-            Some(end) => Splice::insert_at(end, format!(", {key}: [{}]", flow_items())),
-            None => Splice::insert_at(holder.span.start + 1, format!("{key}: [{}]", flow_items())),
+        let last = holder.entries().last();
+        let Some((last_key, last_value)) = last else {
+            return Splice::insert_at(holder.span.start + 1, format!("{key}: [{}]", flow_items()));
         };
+        let end = last_key.span.end.max(last_value.span.end);
+        // `last: x,` ending its line: the new entry gets a line of its own, so no line is rewritten.
+        if let Some((b',', comma)) = style.next_on_line(end) {
+            if style.line_is_done_after(comma + 1) {
+                let indent = " ".repeat(style.column(last_key.span.start));
+                let eol = style.eol_at(comma);
+                return Splice::insert_at(comma + 1, format!("{eol}{indent}{key}: [{}],", flow_items()));
+            }
+        }
+        return Splice::insert_at(end, format!(", {key}: [{}]", flow_items()));
     }
-    let list_style = ListStyle::of_mapping(style, holder);
+    let list_style = ListStyle::of_mapping(style, holder).unwrap_or(fallback);
     let key_column = sample_key.map_or(0, |k| style.column(k.span.start));
     let indent = " ".repeat(key_column);
     let end = style.line_end(holder.span.end);

@@ -14,62 +14,46 @@ fn container(root: &Node) -> &Node {
 
 #[test]
 fn policy_goes_after_image_line_with_its_comment() {
-    let text =
-        "spec:\n  containers:\n  - name: a # é\n    image: nginx   # pinned ☕\n    ports: []\n";
-    let out = edit(text, |s, root| {
-        vec![insert_policy(s, container(root), "Always").unwrap()]
-    });
+    let text = "spec:\n  containers:\n  - name: a # é\n    image: nginx   # pinned ☕\n    ports: []\n";
+    let out = edit(text, |s, root| vec![insert_policy(s, container(root), "Always").unwrap()]);
     assert_eq!(out, "spec:\n  containers:\n  - name: a # é\n    image: nginx   # pinned ☕\n    imagePullPolicy: Always\n    ports: []\n");
 }
 
 #[test]
 fn policy_copies_quotes_and_crlf() {
     let text = "spec:\r\n  containers:\r\n    - \"image\": 'nginx'\r\n";
-    let out = edit(text, |s, root| {
-        vec![insert_policy(s, container(root), "Never").unwrap()]
-    });
+    let out = edit(text, |s, root| vec![insert_policy(s, container(root), "Never").unwrap()]);
     assert_eq!(out, "spec:\r\n  containers:\r\n    - \"image\": 'nginx'\r\n      \"imagePullPolicy\": 'Never'\r\n");
 }
 
 #[test]
 fn policy_on_last_line_without_newline() {
     let text = "spec:\n  containers:\n  - image: nginx";
-    let out = edit(text, |s, root| {
-        vec![insert_policy(s, container(root), "Always").unwrap()]
-    });
-    assert_eq!(
-        out,
-        "spec:\n  containers:\n  - image: nginx\n    imagePullPolicy: Always"
-    );
+    let out = edit(text, |s, root| vec![insert_policy(s, container(root), "Always").unwrap()]);
+    assert_eq!(out, "spec:\n  containers:\n  - image: nginx\n    imagePullPolicy: Always");
 }
 
 #[test]
 fn policy_in_flow_container() {
     let text = "spec:\n  containers:\n  - {name: s, image: busybox, args: [sleep, \"3600\"]}\n";
-    let out = edit(text, |s, root| {
-        vec![insert_policy(s, container(root), "IfNotPresent").unwrap()]
-    });
-    assert_eq!(out, "spec:\n  containers:\n  - {name: s, image: busybox, imagePullPolicy: IfNotPresent, args: [sleep, \"3600\"]}\n");
+    let out = edit(text, |s, root| vec![insert_policy(s, container(root), "IfNotPresent").unwrap()]);
+    assert_eq!(
+        out,
+        "spec:\n  containers:\n  - {name: s, image: busybox, imagePullPolicy: IfNotPresent, args: [sleep, \"3600\"]}\n"
+    );
 }
 
 #[test]
 fn policy_in_multiline_json_container() {
     let text = "{\"spec\": {\"containers\": [{\n  \"name\": \"a\",\n  \"image\": \"b\",\n  \"args\": []\n}]}}\n";
-    let out = edit(text, |s, root| {
-        vec![insert_policy(s, container(root), "Always").unwrap()]
-    });
+    let out = edit(text, |s, root| vec![insert_policy(s, container(root), "Always").unwrap()]);
     assert_eq!(out, "{\"spec\": {\"containers\": [{\n  \"name\": \"a\",\n  \"image\": \"b\",\n  \"imagePullPolicy\": \"Always\",\n  \"args\": []\n}]}}\n");
 }
 
 #[test]
 fn replace_keeps_quotes() {
     let text = "imagePullPolicy: 'Never' # keep\n";
-    let out = edit(text, |_, root| {
-        vec![replace_scalar(
-            root.get("imagePullPolicy").unwrap(),
-            "Always",
-        )]
-    });
+    let out = edit(text, |_, root| vec![replace_scalar(root.get("imagePullPolicy").unwrap(), "Always")]);
     assert_eq!(out, "imagePullPolicy: 'Always' # keep\n");
 }
 
@@ -77,7 +61,13 @@ fn replace_keeps_quotes() {
 fn secrets_new_key_kubectl_style() {
     let text = "spec:\n  containers:\n  - image: a\n  restartPolicy: Always\n# trailing\n";
     let out = edit(text, |s, root| {
-        vec![append_secrets(s, root.get("spec").unwrap(), &["x".into(), "y".into()]).unwrap()]
+        vec![append_secrets(
+            s,
+            root.get("spec").unwrap(),
+            &["x".into(), "y".into()],
+            ListStyle::of_document(s, root).unwrap_or_default(),
+        )
+        .unwrap()]
     });
     assert_eq!(out, "spec:\n  containers:\n  - image: a\n  restartPolicy: Always\n  imagePullSecrets:\n  - name: x\n  - name: y\n# trailing\n");
 }
@@ -86,12 +76,15 @@ fn secrets_new_key_kubectl_style() {
 fn secrets_new_key_indented_style_and_no_final_newline() {
     let text = "spec:\n    containers:\n        - image: a";
     let out = edit(text, |s, root| {
-        vec![append_secrets(s, root.get("spec").unwrap(), &["x".into()]).unwrap()]
+        vec![append_secrets(
+            s,
+            root.get("spec").unwrap(),
+            &["x".into()],
+            ListStyle::of_document(s, root).unwrap_or_default(),
+        )
+        .unwrap()]
     });
-    assert_eq!(
-        out,
-        "spec:\n    containers:\n        - image: a\n    imagePullSecrets:\n        - name: x"
-    );
+    assert_eq!(out, "spec:\n    containers:\n        - image: a\n    imagePullSecrets:\n        - name: x");
 }
 
 #[test]
@@ -100,7 +93,15 @@ fn secrets_extend_block_and_flow_lists() {
     let out = edit(text, |s, root| {
         ["a", "b", "c", "d"]
             .iter()
-            .map(|k| append_secrets(s, root.get(k).unwrap(), &["new".into()]).unwrap())
+            .map(|k| {
+                append_secrets(
+                    s,
+                    root.get(k).unwrap(),
+                    &["new".into()],
+                    ListStyle::of_document(s, root).unwrap_or_default(),
+                )
+                .unwrap()
+            })
             .collect()
     });
     assert_eq!(out, "a:\n  imagePullSecrets:\n    - name: \"old\"\n    - name: \"new\"\nb:\n  imagePullSecrets: [{name: old}, {name: new}]\nc:\n  imagePullSecrets: [{name: new}]\nd:\n  imagePullSecrets:\n  - name: new\n  containers:\n  - image: x\n");
@@ -110,10 +111,13 @@ fn secrets_extend_block_and_flow_lists() {
 fn secrets_in_flow_pod_spec() {
     let text = "spec: {containers: [{image: a}]}\n";
     let out = edit(text, |s, root| {
-        vec![append_secrets(s, root.get("spec").unwrap(), &["x".into()]).unwrap()]
+        vec![append_secrets(
+            s,
+            root.get("spec").unwrap(),
+            &["x".into()],
+            ListStyle::of_document(s, root).unwrap_or_default(),
+        )
+        .unwrap()]
     });
-    assert_eq!(
-        out,
-        "spec: {containers: [{image: a}], imagePullSecrets: [{name: x}]}\n"
-    );
+    assert_eq!(out, "spec: {containers: [{image: a}], imagePullSecrets: [{name: x}]}\n");
 }

@@ -25,10 +25,7 @@ pub fn colorize(diff: &str) -> String {
             Some(body) => (body, "\n"),
             None => (line, ""),
         };
-        let color = if body.starts_with("diff --git")
-            || body.starts_with("--- ")
-            || body.starts_with("+++ ")
-        {
+        let color = if body.starts_with("diff --git") || body.starts_with("--- ") || body.starts_with("+++ ") {
             "\x1b[1m"
         } else if body.starts_with("@@") {
             "\x1b[36m"

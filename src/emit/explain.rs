@@ -27,11 +27,7 @@ pub fn render(report: &RunReport) -> String {
         let _ = writeln!(out, "{}", file.path);
         let mut last_object: Option<(usize, String, Option<String>)> = None;
         for container in &plan.containers {
-            let object = (
-                container.document,
-                container.kind.clone(),
-                container.name.clone(),
-            );
+            let object = (container.document, container.kind.clone(), container.name.clone());
             if last_object.as_ref() != Some(&object) {
                 let env = match &container.environment {
                     Some((name, reason)) => format!("environment `{name}` ({reason})"),
@@ -45,9 +41,7 @@ pub fn render(report: &RunReport) -> String {
                     container.name.as_deref().unwrap_or("<unnamed>"),
                 );
                 for pod in plan.pods.iter().filter(|p| {
-                    p.document == container.document
-                        && p.name == container.name
-                        && p.kind == container.kind
+                    p.document == container.document && p.name == container.name && p.kind == container.kind
                 }) {
                     let _ = writeln!(
                         out,
@@ -74,20 +68,11 @@ pub fn render(report: &RunReport) -> String {
                 container.current.as_deref().unwrap_or("<unset>"),
                 container.wanted.as_deref().unwrap_or("<no rule>"),
                 container.action,
-                container
-                    .decided_by
-                    .as_deref()
-                    .map(|d| format!(" (decided by {d})"))
-                    .unwrap_or_default(),
+                container.decided_by.as_deref().map(|d| format!(" (decided by {d})")).unwrap_or_default(),
             );
         }
         for warning in report.warnings.iter().filter(|w| w.path == file.path) {
-            let _ = writeln!(
-                out,
-                "  warning (line {}): {}",
-                warning.line.unwrap_or(0),
-                warning.message
-            );
+            let _ = writeln!(out, "  warning (line {}): {}", warning.line.unwrap_or(0), warning.message);
         }
         out.push('\n');
     }

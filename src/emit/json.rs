@@ -39,20 +39,15 @@ pub fn render(report: &RunReport, commit: Option<&str>) -> String {
                     .collect();
                 files.push(json!({ "path": file.path, "environment": plan.environment, "changes": changes }));
             }
-            FileStatus::Skipped(reason) => {
-                skipped.push(json!({ "path": file.path, "reason": reason }))
-            }
+            FileStatus::Skipped(reason) => skipped.push(json!({ "path": file.path, "reason": reason })),
             FileStatus::Failed(d) => errors.push(json!({
                 "path": d.path, "line": d.line, "column": d.column, "message": d.message,
             })),
             FileStatus::Unchanged => {}
         }
     }
-    let warnings: Vec<Value> = report
-        .warnings
-        .iter()
-        .map(|w| json!({ "path": w.path, "line": w.line, "message": w.message }))
-        .collect();
+    let warnings: Vec<Value> =
+        report.warnings.iter().map(|w| json!({ "path": w.path, "line": w.line, "message": w.message })).collect();
     let document = json!({
         "version": 1,
         "files": files,

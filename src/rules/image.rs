@@ -4,25 +4,13 @@
 /// nor digest) and its fully qualified form (`nginx` is
 /// `docker.io/library/nginx:latest`).
 pub fn image_forms(image: &str) -> [String; 2] {
-    let written = if has_tag_or_digest(image) {
-        image.to_string()
-    } else {
-        format!("{image}:latest")
-    };
+    let written = if has_tag_or_digest(image) { image.to_string() } else { format!("{image}:latest") };
     let (first, rest) = match image.split_once('/') {
         Some((first, rest)) if is_registry(first) => (first, rest.to_string()),
         _ => ("docker.io", image.to_string()),
     };
-    let registry = if first == "index.docker.io" {
-        "docker.io"
-    } else {
-        first
-    };
-    let repository = if registry == "docker.io" && !rest.contains('/') {
-        format!("library/{rest}")
-    } else {
-        rest
-    };
+    let registry = if first == "index.docker.io" { "docker.io" } else { first };
+    let repository = if registry == "docker.io" && !rest.contains('/') { format!("library/{rest}") } else { rest };
     let mut qualified = format!("{registry}/{repository}");
     if !has_tag_or_digest(&qualified) {
         qualified.push_str(":latest");
@@ -64,26 +52,11 @@ mod tests {
 
     #[test]
     fn forms() {
-        assert_eq!(
-            image_forms("nginx"),
-            ["nginx:latest", "docker.io/library/nginx:latest"]
-        );
-        assert_eq!(
-            image_forms("acme/app:1"),
-            ["acme/app:1", "docker.io/acme/app:1"]
-        );
-        assert_eq!(
-            image_forms("index.docker.io/nginx:1"),
-            ["index.docker.io/nginx:1", "docker.io/library/nginx:1"]
-        );
-        assert_eq!(
-            image_forms("localhost:5000/a"),
-            ["localhost:5000/a:latest", "localhost:5000/a:latest"]
-        );
-        assert_eq!(
-            image_forms("ghcr.io/a/b@sha256:00"),
-            ["ghcr.io/a/b@sha256:00", "ghcr.io/a/b@sha256:00"]
-        );
+        assert_eq!(image_forms("nginx"), ["nginx:latest", "docker.io/library/nginx:latest"]);
+        assert_eq!(image_forms("acme/app:1"), ["acme/app:1", "docker.io/acme/app:1"]);
+        assert_eq!(image_forms("index.docker.io/nginx:1"), ["index.docker.io/nginx:1", "docker.io/library/nginx:1"]);
+        assert_eq!(image_forms("localhost:5000/a"), ["localhost:5000/a:latest", "localhost:5000/a:latest"]);
+        assert_eq!(image_forms("ghcr.io/a/b@sha256:00"), ["ghcr.io/a/b@sha256:00", "ghcr.io/a/b@sha256:00"]);
         assert_eq!(
             image_forms("registry.internal:5000/x:2"),
             ["registry.internal:5000/x:2", "registry.internal:5000/x:2"]

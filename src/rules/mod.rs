@@ -40,18 +40,10 @@ impl std::fmt::Display for RulesOrigin {
 pub enum RulesError {
     /// The rules file could not be read at all.
     #[error("{path}: cannot read rules file: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     /// The rules file was read but says something invalid, at a known place.
     #[error("{origin}:{line}:{column}: {message}")]
-    Invalid {
-        origin: RulesOrigin,
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    Invalid { origin: RulesOrigin, line: usize, column: usize, message: String },
     /// `--env` names no environment of the rules.
     #[error("unknown environment `{name}` (the rules define: {known})")]
     UnknownEnvironment { name: String, known: String },
@@ -132,16 +124,13 @@ pub struct EnvConflict {
 impl Rules {
     /// Reads rules from `path`.
     pub fn from_file(path: &Path) -> Result<Rules, RulesError> {
-        let text = std::fs::read_to_string(path).map_err(|source| RulesError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| RulesError::Read { path: path.to_path_buf(), source })?;
         Rules::parse(&text, RulesOrigin::File(path.to_path_buf()))
     }
 
     pub fn embedded_default() -> Rules {
-        Rules::parse(DEFAULT_RULES, RulesOrigin::Embedded)
-            .expect("the embedded default rules are valid")
+        Rules::parse(DEFAULT_RULES, RulesOrigin::Embedded).expect("the embedded default rules are valid")
     }
 
     pub fn parse(text: &str, origin: RulesOrigin) -> Result<Rules, RulesError> {
@@ -152,20 +141,14 @@ impl Rules {
             message,
         };
         let file: RulesFile = serde_yaml::from_str(text).map_err(|err| {
-            let (line, column) = err
-                .location()
-                .map_or((1, 1), |loc| (loc.line(), loc.column()));
+            let (line, column) = err.location().map_or((1, 1), |loc| (loc.line(), loc.column()));
             invalid_at(line, column, strip_location(&err.to_string()))
         })?;
         // serde has checked the shape; what remains needs the text to point at.
         let locate = |path: &[&str]| locate(text, path);
         if file.version != 1 {
             let (line, column) = locate(&["version"]);
-            return Err(invalid_at(
-                line,
-                column,
-                format!("unsupported version {} (expected 1)", file.version),
-            ));
+            return Err(invalid_at(line, column, format!("unsupported version {} (expected 1)", file.version)));
         }
         let mut environments = Vec::new();
         for (name, spec) in file.environments {
@@ -210,9 +193,7 @@ impl Rules {
                 return Err(at("`match` needs at least one image glob".to_string()));
             }
             if spec.image_pull_policy.is_none() && spec.image_pull_secrets.is_empty() {
-                return Err(at(
-                    "an image rule must set `imagePullPolicy` or `imagePullSecrets`".to_string(),
-                ));
+                return Err(at("an image rule must set `imagePullPolicy` or `imagePullSecrets`".to_string()));
             }
             for secret in &spec.image_pull_secrets {
                 check_secret_name(secret).map_err(at)?;
@@ -226,68 +207,34 @@ impl Rules {
         }
         let mut workloads = Vec::new();
         for (index, spec) in file.workloads.into_iter().enumerate() {
-            let pod_spec_path: Vec<String> = spec
-                .pod_spec_path
-                .split('/')
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect();
+            let pod_spec_path: Vec<String> =
+                spec.pod_spec_path.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect();
             if pod_spec_path.is_empty() {
                 let (line, column) = locate(&["workloads", &index.to_string(), "podSpecPath"]);
-                return Err(invalid_at(
-                    line,
-                    column,
-                    "`podSpecPath` is empty".to_string(),
-                ));
+                return Err(invalid_at(line, column, "`podSpecPath` is empty".to_string()));
             }
-            workloads.push(Workload {
-                kind: spec.kind,
-                api_version: spec.api_version,
-                pod_spec_path,
-            });
+            workloads.push(Workload { kind: spec.kind, api_version: spec.api_version, pod_spec_path });
         }
-        Ok(Rules {
-            origin,
-            default_environment,
-            environments,
-            images,
-            workloads,
-        })
+        Ok(Rules { origin, default_environment, environments, images, workloads })
     }
 
     /// Makes every document belong to environment `name` (`--env`).
     pub fn environment_index(&self, name: &str) -> Result<usize, RulesError> {
-        self.environments
-            .iter()
-            .position(|env| env.name == name)
-            .ok_or_else(|| RulesError::UnknownEnvironment {
-                name: name.to_string(),
-                known: self
-                    .environments
-                    .iter()
-                    .map(|env| env.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
+        self.environments.iter().position(|env| env.name == name).ok_or_else(|| RulesError::UnknownEnvironment {
+            name: name.to_string(),
+            known: self.environments.iter().map(|env| env.name.as_str()).collect::<Vec<_>>().join(", "),
+        })
     }
 
     /// The environment whose `paths` match a repository-relative path.
     pub fn env_for_path(&self, path: &str) -> Result<Option<EnvChoice>, EnvConflict> {
-        self.unique_match(|env| {
-            env.paths
-                .iter()
-                .find(|p| p.is_match(path))
-                .map(|p| EnvReason::Path(p.text.clone()))
-        })
+        self.unique_match(|env| env.paths.iter().find(|p| p.is_match(path)).map(|p| EnvReason::Path(p.text.clone())))
     }
 
     /// The environment whose `namespaces` match a document's namespace.
     pub fn env_for_namespace(&self, namespace: &str) -> Result<Option<EnvChoice>, EnvConflict> {
         self.unique_match(|env| {
-            env.namespaces
-                .iter()
-                .find(|p| p.is_match(namespace))
-                .map(|p| EnvReason::Namespace(p.text.clone()))
+            env.namespaces.iter().find(|p| p.is_match(namespace)).map(|p| EnvReason::Namespace(p.text.clone()))
         })
     }
 
@@ -304,20 +251,13 @@ impl Rules {
         match found.len() {
             0 => Ok(None),
             1 => Ok(found.pop()),
-            _ => Err(EnvConflict {
-                names: found
-                    .iter()
-                    .map(|c| self.environments[c.env].name.clone())
-                    .collect(),
-            }),
+            _ => Err(EnvConflict { names: found.iter().map(|c| self.environments[c.env].name.clone()).collect() }),
         }
     }
 
     /// Whether any environment looks at namespaces (else documents need no namespace lookup).
     pub fn uses_namespaces(&self) -> bool {
-        self.environments
-            .iter()
-            .any(|env| !env.namespaces.is_empty())
+        self.environments.iter().any(|env| !env.namespaces.is_empty())
     }
 }
 
@@ -335,17 +275,13 @@ fn dedup(names: Vec<String>) -> Vec<String> {
 fn check_secret_name(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 253
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
         && name.ends_with(|c: char| c.is_ascii_alphanumeric());
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "`{name}` is not a valid secret name (lower-case letters, digits, `-` and `.`)"
-        ))
+        Err(format!("`{name}` is not a valid secret name (lower-case letters, digits, `-` and `.`)"))
     }
 }
 

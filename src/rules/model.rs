@@ -47,9 +47,7 @@ impl<'de> Deserialize<'de> for Policy {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
         Policy::parse(&text).ok_or_else(|| {
-            de::Error::custom(format!(
-                "unknown policy `{text}` (expected `Always`, `IfNotPresent` or `Never`)"
-            ))
+            de::Error::custom(format!("unknown policy `{text}` (expected `Always`, `IfNotPresent` or `Never`)"))
         })
     }
 }
@@ -81,10 +79,7 @@ fn compile<E: de::Error>(text: String, literal_separator: bool) -> Result<Patter
         .backslash_escape(true)
         .build()
         .map_err(|err| E::custom(format!("bad glob `{text}`: {}", err.kind())))?;
-    Ok(Pattern {
-        matcher: glob.compile_matcher(),
-        text,
-    })
+    Ok(Pattern { matcher: glob.compile_matcher(), text })
 }
 
 impl<'de> Deserialize<'de> for PathPattern {
@@ -170,15 +165,9 @@ impl<'de> Deserialize<'de> for ImagePatterns {
                 f.write_str("an image glob or a list of image globs")
             }
             fn visit_str<E: de::Error>(self, text: &str) -> Result<ImagePatterns, E> {
-                Ok(ImagePatterns(vec![TextPattern(compile(
-                    text.to_string(),
-                    false,
-                )?)]))
+                Ok(ImagePatterns(vec![TextPattern(compile(text.to_string(), false)?)]))
             }
-            fn visit_seq<A: de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<ImagePatterns, A::Error> {
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<ImagePatterns, A::Error> {
                 let mut patterns = Vec::new();
                 while let Some(pattern) = seq.next_element::<TextPattern>()? {
                     patterns.push(pattern);

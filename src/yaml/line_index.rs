@@ -26,9 +26,7 @@ impl LineIndex {
             return (line_start + col).min(text.len());
         }
         let rest = &text[line_start..];
-        rest.char_indices()
-            .nth(col)
-            .map_or(text.len(), |(i, _)| line_start + i)
+        rest.char_indices().nth(col).map_or(text.len(), |(i, _)| line_start + i)
     }
 
     /// 1-based line and 1-based character column of a byte offset.
@@ -39,9 +37,7 @@ impl LineIndex {
             Err(i) => i - 1,
         };
         let line_start = self.starts[line_idx];
-        let column = text
-            .get(line_start..offset)
-            .map_or(offset - line_start, |s| s.chars().count());
+        let column = text.get(line_start..offset).map_or(offset - line_start, |s| s.chars().count());
         (line_idx + 1, column + 1)
     }
 
@@ -60,11 +56,7 @@ impl LineIndex {
 }
 
 fn memchr_newlines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    bytes
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'\n')
-        .map(|(i, _)| i)
+    bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i)
 }
 
 /// 1-based line and column of `offset` in `text`, for a one-off diagnostic.

@@ -95,9 +95,7 @@ impl Node {
 
     pub fn entry(&self, key: &str) -> Option<&(Node, Node)> {
         match &self.kind {
-            NodeKind::Mapping { entries, .. } => {
-                entries.iter().find(|(k, _)| k.as_str() == Some(key))
-            }
+            NodeKind::Mapping { entries, .. } => entries.iter().find(|(k, _)| k.as_str() == Some(key)),
             _ => None,
         }
     }
@@ -121,18 +119,14 @@ impl Node {
     }
 
     pub fn is_flow(&self) -> bool {
-        matches!(
-            self.kind,
-            NodeKind::Mapping { flow: true, .. } | NodeKind::Sequence { flow: true, .. }
-        )
+        matches!(self.kind, NodeKind::Mapping { flow: true, .. } | NodeKind::Sequence { flow: true, .. })
     }
 
     /// An implicit null: `key:` with nothing after it.
     pub fn is_null(&self) -> bool {
         match &self.kind {
             NodeKind::Scalar { value, style } => {
-                *style == ScalarStyle::Plain
-                    && (value.is_empty() || value == "null" || value == "~")
+                *style == ScalarStyle::Plain && (value.is_empty() || value == "null" || value == "~")
             }
             _ => false,
         }
@@ -163,10 +157,7 @@ pub fn parse(text: &str) -> Result<Vec<Document>, ParseError> {
     let mut parser = Parser::new_from_str(body);
     if let Err(err) = parser.load(&mut builder, true) {
         let offset = builder.offset(err.marker());
-        return Err(ParseError {
-            offset: offset + bom_len,
-            message: err.info().to_string(),
-        });
+        return Err(ParseError { offset: offset + bom_len, message: err.info().to_string() });
     }
     if let Some(mut err) = builder.error {
         err.offset += bom_len;
@@ -217,8 +208,7 @@ struct TreeBuilder<'a> {
 
 impl TreeBuilder<'_> {
     fn offset(&self, mark: &Marker) -> usize {
-        self.lines
-            .offset_of(self.text, mark.line(), mark.col(), self.is_ascii)
+        self.lines.offset_of(self.text, mark.line(), mark.col(), self.is_ascii)
     }
 
     fn fail(&mut self, offset: usize, message: String) {
@@ -251,8 +241,8 @@ impl TreeBuilder<'_> {
                 Some(key) => {
                     if node.is_null() && node.as_str() == Some("") {
                         // An implicit null has no text; put its empty span right after the colon.
-                        let after_key = scan::colon_after(self.text, key.span.end)
-                            .map_or(key.span.end, |colon| colon + 1);
+                        let after_key =
+                            scan::colon_after(self.text, key.span.end).map_or(key.span.end, |colon| colon + 1);
                         node.span = after_key..after_key;
                     }
                     entries.push((key, node));
@@ -274,32 +264,41 @@ impl TreeBuilder<'_> {
         }
     }
 
+    /// Kubernetes rejects a mapping that names a key twice, and which value
+    /// counts would be a guess: such a file is refused.
+    fn duplicate_key(&self, mapping: &Node) -> Option<(usize, String)> {
+        let entries = mapping.entries();
+        if entries.len() < 2 {
+            return None;
+        }
+        let mut keys: Vec<(&str, usize)> =
+            entries.iter().filter_map(|(k, _)| k.as_str().map(|name| (name, k.span.start))).collect();
+        keys.sort_unstable();
+        keys.windows(2).find(|pair| pair[0].0 == pair[1].0).map(|pair| {
+            let (first, second) = if pair[0].1 < pair[1].1 { (pair[0], pair[1]) } else { (pair[1], pair[0]) };
+            let first_line = self.lines.line_of(first.1);
+            (second.1, format!("duplicate key `{}` (first at line {first_line})", second.0))
+        })
+    }
+
     fn open(&mut self, node: Node, anchor_id: usize) {
         if self.stack.len() >= MAX_DEPTH {
-            self.fail(
-                node.span.start,
-                format!("nesting deeper than {MAX_DEPTH} levels"),
-            );
+            self.fail(node.span.start, format!("nesting deeper than {MAX_DEPTH} levels"));
             return;
         }
-        self.stack.push(Open {
-            node,
-            pending_key: None,
-            anchor_id,
-            expanded: 1,
-        });
+        self.stack.push(Open { node, pending_key: None, anchor_id, expanded: 1 });
     }
 
     fn close(&mut self, end_mark: &Marker) {
         let Some(mut open) = self.stack.pop() else {
             return;
         };
+        if let Some((offset, message)) = self.duplicate_key(&open.node) {
+            self.fail(offset, message);
+            return;
+        }
         let flow = open.node.is_flow();
-        if let NodeKind::Mapping {
-            entries,
-            flow: false,
-        } = &open.node.kind
-        {
+        if let NodeKind::Mapping { entries, flow: false } = &open.node.kind {
             // A block mapping's start event stands after its first key, not on it.
             if let Some((first_key, _)) = entries.first() {
                 open.node.span.start = first_key.span.start;
@@ -310,9 +309,7 @@ impl TreeBuilder<'_> {
             self.offset(end_mark) + 1
         } else {
             let last_end = match &open.node.kind {
-                NodeKind::Mapping { entries, .. } => {
-                    entries.last().map(|(k, v)| k.span.end.max(v.span.end))
-                }
+                NodeKind::Mapping { entries, .. } => entries.last().map(|(k, v)| k.span.end.max(v.span.end)),
                 NodeKind::Sequence { items, .. } => items.last().map(|item| item.span.end),
                 _ => None,
             };
@@ -340,9 +337,7 @@ impl MarkedEventReceiver for TreeBuilder<'_> {
                 };
                 let start = match style {
                     // The event stands on the content; the node starts at its `|` or `>` header.
-                    ScalarStyle::Literal | ScalarStyle::Folded => {
-                        scan::block_header(self.text, start)
-                    }
+                    ScalarStyle::Literal | ScalarStyle::Folded => scan::block_header(self.text, start),
                     _ => start,
                 };
                 let end = if style == ScalarStyle::Plain && value.is_empty() {
@@ -351,42 +346,20 @@ impl MarkedEventReceiver for TreeBuilder<'_> {
                     scan::scalar_end(self.text, start, style, &value)
                 };
                 self.remember_anchor(anchor_id, 1);
-                self.push_node(
-                    Node {
-                        kind: NodeKind::Scalar { value, style },
-                        span: start..end,
-                    },
-                    1,
-                );
+                self.push_node(Node { kind: NodeKind::Scalar { value, style }, span: start..end }, 1);
             }
             Event::MappingStart(anchor_id, _tag) => {
                 let start = self.offset(&mark);
                 let flow = self.text.as_bytes().get(start) == Some(&b'{');
-                let node = Node {
-                    kind: NodeKind::Mapping {
-                        entries: Vec::new(),
-                        flow,
-                    },
-                    span: start..start,
-                };
+                let node = Node { kind: NodeKind::Mapping { entries: Vec::new(), flow }, span: start..start };
                 self.open(node, anchor_id);
             }
             Event::SequenceStart(anchor_id, _tag) => {
                 let start = self.offset(&mark);
                 let flow = self.text.as_bytes().get(start) == Some(&b'[');
                 // An indentless (kubectl-style) sequence's event stands on its first item, after the dash.
-                let start = if flow {
-                    start
-                } else {
-                    scan::dash_before(self.text, start)
-                };
-                let node = Node {
-                    kind: NodeKind::Sequence {
-                        items: Vec::new(),
-                        flow,
-                    },
-                    span: start..start,
-                };
+                let start = if flow { start } else { scan::dash_before(self.text, start) };
+                let node = Node { kind: NodeKind::Sequence { items: Vec::new(), flow }, span: start..start };
                 self.open(node, anchor_id);
             }
             Event::MappingEnd | Event::SequenceEnd => self.close(&mark),
@@ -394,13 +367,7 @@ impl MarkedEventReceiver for TreeBuilder<'_> {
                 let start = self.offset(&mark);
                 let end = scan::alias_end(self.text, start);
                 let expanded = self.anchors.get(anchor_id).copied().unwrap_or(1);
-                self.push_node(
-                    Node {
-                        kind: NodeKind::Alias,
-                        span: start..end,
-                    },
-                    expanded,
-                );
+                self.push_node(Node { kind: NodeKind::Alias, span: start..end }, expanded);
             }
             Event::DocumentStart => self.anchors.clear(),
             Event::DocumentEnd | Event::StreamStart | Event::StreamEnd | Event::Nothing => {}

@@ -91,10 +91,7 @@ fn block_end(text: &str, start: usize) -> usize {
         }
         let indent = line.len() - line.trim_start_matches(' ').len();
         let wanted = *content_indent.get_or_insert(indent);
-        if indent < wanted
-            || indent <= header_line_indent
-                && explicit_indent.is_none()
-                && wanted <= header_line_indent
+        if indent < wanted || indent <= header_line_indent && explicit_indent.is_none() && wanted <= header_line_indent
         {
             break;
         }
@@ -136,15 +133,10 @@ fn header_indicator(line: &str) -> Option<usize> {
         if !matches!(b, b'|' | b'>') || (i > 0 && !matches!(bytes[i - 1], b' ' | b'\t')) {
             continue;
         }
-        let n_indicators = bytes[i + 1..]
-            .iter()
-            .take_while(|c| matches!(c, b'+' | b'-' | b'0'..=b'9'))
-            .count();
+        let n_indicators = bytes[i + 1..].iter().take_while(|c| matches!(c, b'+' | b'-' | b'0'..=b'9')).count();
         let after = &line[i + 1 + n_indicators..];
         let after_trimmed = after.trim_start();
-        if after_trimmed.is_empty()
-            || (after_trimmed.starts_with('#') && after.len() > after_trimmed.len())
-        {
+        if after_trimmed.is_empty() || (after_trimmed.starts_with('#') && after.len() > after_trimmed.len()) {
             return Some(i);
         }
     }
@@ -172,8 +164,7 @@ pub fn dash_before(text: &str, pos: usize) -> usize {
 pub fn alias_end(text: &str, start: usize) -> usize {
     let bytes = text.as_bytes();
     let mut i = start + 1;
-    while i < bytes.len() && !matches!(bytes[i], b' ' | b'\t' | b'\r' | b'\n' | b',' | b']' | b'}')
-    {
+    while i < bytes.len() && !matches!(bytes[i], b' ' | b'\t' | b'\r' | b'\n' | b',' | b']' | b'}') {
         i += 1;
     }
     i
@@ -192,10 +183,7 @@ pub fn colon_after(text: &str, key_end: usize) -> Option<usize> {
 /// Offset of the line terminator (`\r\n` or `\n`) of the line holding `pos`, or the text's end.
 pub fn line_end(text: &str, pos: usize) -> usize {
     let bytes = text.as_bytes();
-    let nl = bytes[pos..]
-        .iter()
-        .position(|b| *b == b'\n')
-        .map_or(text.len(), |i| pos + i);
+    let nl = bytes[pos..].iter().position(|b| *b == b'\n').map_or(text.len(), |i| pos + i);
     if nl > pos && bytes.get(nl - 1) == Some(&b'\r') && nl < text.len() {
         nl - 1
     } else {
@@ -205,10 +193,7 @@ pub fn line_end(text: &str, pos: usize) -> usize {
 
 /// Start of the line holding `pos`.
 pub fn line_start(text: &str, pos: usize) -> usize {
-    text.as_bytes()[..pos]
-        .iter()
-        .rposition(|b| *b == b'\n')
-        .map_or(0, |i| i + 1)
+    text.as_bytes()[..pos].iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1)
 }
 
 /// Start of the line after the one whose terminator starts at `line_stop`.
@@ -223,8 +208,5 @@ fn next_line(text: &str, line_stop: usize) -> Option<usize> {
 }
 
 fn indent_of(text: &str, line_begin: usize) -> usize {
-    text.as_bytes()[line_begin..]
-        .iter()
-        .take_while(|b| **b == b' ')
-        .count()
+    text.as_bytes()[line_begin..].iter().take_while(|b| **b == b' ').count()
 }

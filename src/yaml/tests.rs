@@ -11,16 +11,10 @@ fn spans_are_bytes_after_multibyte_comments_and_block_scalars() {
     let root = &docs[0].root;
     assert_eq!(text_of(text, root.get("kind").unwrap()), "Pod");
     let spec = root.get("spec").unwrap();
-    assert_eq!(
-        text_of(text, spec.get("script").unwrap()),
-        "|\n    echo ☕\n    # not a comment"
-    );
+    assert_eq!(text_of(text, spec.get("script").unwrap()), "|\n    echo ☕\n    # not a comment");
     assert_eq!(text_of(text, spec.get("image").unwrap()), "\"nginx:1\"");
     assert_eq!(text_of(text, spec.get("policy").unwrap()), "'Al''ways'");
-    assert_eq!(
-        spec.span.end,
-        text.find("'Al''ways'").unwrap() + "'Al''ways'".len()
-    );
+    assert_eq!(spec.span.end, text.find("'Al''ways'").unwrap() + "'Al''ways'".len());
 }
 
 #[test]
@@ -31,10 +25,7 @@ fn crlf_and_flow_collections() {
     let a = root.get("a").unwrap();
     assert!(a.is_flow());
     assert_eq!(text_of(text, a), "{x: 1, y: [p, q]}");
-    assert_eq!(
-        text_of(text, root.get("b").unwrap()),
-        "plain words\r\n  folded on"
-    );
+    assert_eq!(text_of(text, root.get("b").unwrap()), "plain words\r\n  folded on");
     let c = root.get("c").unwrap();
     assert!(c.is_null());
     assert_eq!(c.span.start, text.rfind("c:").unwrap() + 2);
@@ -69,11 +60,7 @@ fn invalid_yaml_reports_offset() {
 
 #[test]
 fn deep_nesting_is_refused() {
-    let text = format!(
-        "{}1{}",
-        "[".repeat(MAX_DEPTH + 5),
-        "]".repeat(MAX_DEPTH + 5)
-    );
+    let text = format!("{}1{}", "[".repeat(MAX_DEPTH + 5), "]".repeat(MAX_DEPTH + 5));
     assert!(parse(&text).is_err());
 }
 
@@ -83,10 +70,7 @@ fn block_collections_start_at_their_first_key_or_dash() {
     let docs = parse(text).unwrap();
     let seq = docs[0].root.get("spec").unwrap().get("containers").unwrap();
     assert_eq!(&text[seq.span.clone()], "- image: a\n          name: b");
-    assert_eq!(
-        &text[seq.items()[0].span.clone()],
-        "image: a\n          name: b"
-    );
+    assert_eq!(&text[seq.items()[0].span.clone()], "image: a\n          name: b");
 }
 #[test]
 fn kubectl_style_sequence_starts_at_its_dash() {
@@ -94,4 +78,12 @@ fn kubectl_style_sequence_starts_at_its_dash() {
     let docs = parse(text).unwrap();
     let seq = docs[0].root.get("spec").unwrap().get("containers").unwrap();
     assert_eq!(&text[seq.span.clone()], "- image: a");
+}
+
+#[test]
+fn duplicate_keys_are_refused() {
+    let text = "a: 1\nspec:\n  selector: x\n  b: 2\n  selector: y\n";
+    let err = parse(text).unwrap_err();
+    assert_eq!(err.offset, text.rfind("selector").unwrap());
+    assert!(err.message.contains("duplicate key `selector` (first at line 3)"), "{}", err.message);
 }

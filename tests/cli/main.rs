@@ -1,0 +1,7 @@
+//! The one integration-test binary: every test runs the real `pullsmith`
+//! binary on real files, as a user would.
+
+mod util;
+
+mod fixtures;
+mod sweep;

@@ -1,0 +1,80 @@
+//! Helpers shared by the integration tests.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+/// A `pullsmith` command with a clean environment: no colour, not in CI mode.
+pub fn pullsmith() -> Command {
+    let mut cmd = Command::cargo_bin("pullsmith").expect("the pullsmith binary is built");
+    cmd.env_remove("CI").env_remove("GITHUB_ACTIONS").env("NO_COLOR", "1");
+    cmd
+}
+
+/// The project's root directory.
+pub fn project_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared` beside the project, when it is there (it is not in a user's clone).
+pub fn shared_dir() -> Option<PathBuf> {
+    let dir = project_root().join("../shared");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("note: {} is absent; skipping a test that reads it", dir.display());
+        None
+    }
+}
+
+/// Copies a directory tree (files, directories and symlinks as links).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create target dir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("dir entry");
+        let file_type = entry.file_type().expect("file type");
+        let target = to.join(entry.file_name());
+        if file_type.is_symlink() {
+            let link = std::fs::read_link(entry.path()).expect("read link");
+            std::os::unix::fs::symlink(link, &target).expect("symlink");
+        } else if file_type.is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
+
+/// Every regular file below `root`, as sorted relative paths with their bytes.
+pub fn read_tree(root: &Path) -> Vec<(String, Vec<u8>)> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir).expect("read dir").map(|e| e.expect("entry")).collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let path = entry.path();
+            let file_type = entry.file_type().expect("file type");
+            if file_type.is_dir() {
+                walk(root, &path, out);
+            } else if file_type.is_file() {
+                let rel = path.strip_prefix(root).expect("below root").to_string_lossy().replace('\\', "/");
+                out.push((rel, std::fs::read(&path).expect("read file")));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out
+}
+
+/// stdout, stderr and exit code of a finished command, for messages.
+pub fn describe(output: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
