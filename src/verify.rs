@@ -18,15 +18,35 @@ pub fn only_intended_fields_changed(documents: &[Document], new_text: &str, touc
         return Err(format!("the rewrite has {} documents instead of {}", new_documents.len(), documents.len()));
     }
     for (index, (old, new)) in documents.iter().zip(&new_documents).enumerate() {
-        let mut path = vec![format!("document {}", index + 1)];
-        same(&old.root, &new.root, &mut path, &touched)?;
+        let mut path = Vec::new();
+        same(&old.root, &new.root, &mut path, &touched).map_err(|problem| {
+            let at: Vec<String> = path.iter().map(ToString::to_string).collect();
+            format!("{problem} at document {}/{}", index + 1, at.join("/"))
+        })?;
     }
     Ok(())
 }
 
 const WRITTEN_KEYS: [&str; 2] = ["imagePullPolicy", "imagePullSecrets"];
 
-fn same(old: &Node, new: &Node, path: &mut Vec<String>, touched: &[usize]) -> Result<(), String> {
+/// One step of the path to a difference, kept only to name it.
+#[derive(Debug, Clone, Copy)]
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+impl std::fmt::Display for Step<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::Key(key) => f.write_str(key),
+            Step::Index(index) => write!(f, "{index}"),
+        }
+    }
+}
+
+/// Compares two trees; on a difference, `path` is left pointing at it.
+fn same<'a>(old: &'a Node, new: &Node, path: &mut Vec<Step<'a>>, touched: &[usize]) -> Result<(), &'static str> {
     match (&old.kind, &new.kind) {
         (NodeKind::Scalar { value: a, style: sa }, NodeKind::Scalar { value: b, style: sb }) if a == b && sa == sb => {
             Ok(())
@@ -34,7 +54,7 @@ fn same(old: &Node, new: &Node, path: &mut Vec<String>, touched: &[usize]) -> Re
         (NodeKind::Alias, NodeKind::Alias) => Ok(()),
         (NodeKind::Sequence { items: a, .. }, NodeKind::Sequence { items: b, .. }) if a.len() == b.len() => {
             for (i, (x, y)) in a.iter().zip(b).enumerate() {
-                path.push(i.to_string());
+                path.push(Step::Index(i));
                 same(x, y, path, touched)?;
                 path.pop();
             }
@@ -43,48 +63,43 @@ fn same(old: &Node, new: &Node, path: &mut Vec<String>, touched: &[usize]) -> Re
         (NodeKind::Mapping { entries: a, .. }, NodeKind::Mapping { entries: b, .. }) => {
             // Only the mappings the plan touched may gain or change the two keys.
             let may_differ = touched.binary_search(&old.span.start).is_ok();
-            let keep = |entries: &'_ [(Node, Node)]| -> Vec<(Node, Node)> {
-                entries
-                    .iter()
-                    .filter(|(k, _)| !(may_differ && k.as_str().is_some_and(|k| WRITTEN_KEYS.contains(&k))))
-                    .cloned()
-                    .collect()
-            };
-            let (a_kept, b_kept) = (keep(a), keep(b));
-            if a_kept.len() != b_kept.len() {
-                return Err(format!("keys changed at {}", path.join("/")));
-            }
-            for ((ka, va), (kb, vb)) in a_kept.iter().zip(&b_kept) {
-                same(ka, kb, path, touched)?;
-                path.push(ka.as_str().unwrap_or("?").to_string());
-                same(va, vb, path, touched)?;
-                path.pop();
+            let kept =
+                |(key, _): &&(Node, Node)| !(may_differ && key.as_str().is_some_and(|k| WRITTEN_KEYS.contains(&k)));
+            let mut a_kept = a.iter().filter(kept);
+            let mut b_kept = b.iter().filter(kept);
+            loop {
+                match (a_kept.next(), b_kept.next()) {
+                    (None, None) => break,
+                    (Some((ka, va)), Some((kb, vb))) => {
+                        same(ka, kb, path, touched)?;
+                        path.push(Step::Key(ka.as_str().unwrap_or("?")));
+                        same(va, vb, path, touched)?;
+                        path.pop();
+                    }
+                    _ => return Err("keys changed"),
+                }
             }
             if may_differ {
-                secrets_extended(a, b, path)?;
+                secrets_extended(a, b)?;
             }
             Ok(())
         }
-        _ => Err(format!("value changed at {}", path.join("/"))),
+        _ => Err("value changed"),
     }
 }
 
 /// The original pull secrets must stay, in order, at the front of the list.
-fn secrets_extended(old: &[(Node, Node)], new: &[(Node, Node)], path: &[String]) -> Result<(), String> {
-    let find = |entries: &[(Node, Node)]| {
-        entries.iter().find(|(k, _)| k.as_str() == Some("imagePullSecrets")).map(|(_, v)| v.clone())
-    };
-    let (Some(old_list), Some(new_list)) = (find(old), find(new)) else {
+fn secrets_extended(old: &[(Node, Node)], new: &[(Node, Node)]) -> Result<(), &'static str> {
+    let old_list = old.iter().find(|(k, _)| k.as_str() == Some("imagePullSecrets")).map(|(_, v)| v);
+    let new_list = new.iter().find(|(k, _)| k.as_str() == Some("imagePullSecrets")).map(|(_, v)| v);
+    let (Some(old_list), Some(new_list)) = (old_list, new_list) else {
         return Ok(());
     };
     let (a, b) = (old_list.items(), new_list.items());
-    if b.len() < a.len() || a.iter().zip(b).any(|(x, y)| !same_shallow(x, y)) {
-        return Err(format!("existing imagePullSecrets changed at {}", path.join("/")));
+    let kept = b.len() >= a.len() && a.iter().zip(b).all(|(x, y)| same(x, y, &mut Vec::new(), &[]).is_ok());
+    if kept {
+        Ok(())
+    } else {
+        Err("existing imagePullSecrets changed")
     }
-    Ok(())
-}
-
-fn same_shallow(a: &Node, b: &Node) -> bool {
-    let mut path = Vec::new();
-    same(a, b, &mut path, &[]).is_ok()
 }

@@ -141,8 +141,14 @@ impl Rules {
             message,
         };
         let file: RulesFile = serde_yaml::from_str(text).map_err(|err| {
+            let message = strip_location(&err.to_string());
             let (line, column) = err.location().map_or((1, 1), |loc| (loc.line(), loc.column()));
-            invalid_at(line, column, strip_location(&err.to_string()))
+            // serde_yaml pins errors raised while converting a value to the enclosing
+            // collection; point at the offending value itself.
+            let (line, column) = offending_value(&message)
+                .and_then(|value| find_scalar_after(text, line, column, value))
+                .unwrap_or((line, column));
+            invalid_at(line, column, message)
         })?;
         // serde has checked the shape; what remains needs the text to point at.
         let locate = |path: &[&str]| locate(text, path);
@@ -283,6 +289,39 @@ fn check_secret_name(name: &str) -> Result<(), String> {
     } else {
         Err(format!("`{name}` is not a valid secret name (lower-case letters, digits, `-` and `.`)"))
     }
+}
+
+/// The value our own conversion errors name: ``unknown policy `X` `` or ``bad glob `X` ``.
+fn offending_value(message: &str) -> Option<&str> {
+    ["unknown policy `", "bad glob `"].iter().find_map(|prefix| {
+        let start = message.find(prefix)? + prefix.len();
+        let len = message[start..].find('`')?;
+        Some(&message[start..start + len])
+    })
+}
+
+/// Line and column of the first scalar equal to `value` at or after `line:column`.
+fn find_scalar_after(text: &str, line: usize, column: usize, value: &str) -> Option<(usize, usize)> {
+    fn walk<'a>(node: &'a crate::yaml::Node, out: &mut Vec<&'a crate::yaml::Node>) {
+        match &node.kind {
+            crate::yaml::NodeKind::Scalar { .. } => out.push(node),
+            crate::yaml::NodeKind::Mapping { entries, .. } => entries.iter().for_each(|(k, v)| {
+                walk(k, out);
+                walk(v, out);
+            }),
+            crate::yaml::NodeKind::Sequence { items, .. } => items.iter().for_each(|item| walk(item, out)),
+            crate::yaml::NodeKind::Alias => {}
+        }
+    }
+    let documents = crate::yaml::parse(text).ok()?;
+    let lines = crate::yaml::LineIndex::new(text);
+    let mut scalars = Vec::new();
+    documents.iter().for_each(|d| walk(&d.root, &mut scalars));
+    scalars
+        .into_iter()
+        .map(|node| (lines.line_col(text, node.span.start), node))
+        .find(|(at, node)| *at >= (line, column) && node.as_str() == Some(value))
+        .map(|(at, _)| at)
 }
 
 /// serde_yaml appends " at line L column C"; the location is printed in front instead.

@@ -19,7 +19,7 @@ fn embedded_default_is_valid() {
 #[test]
 fn misspelled_policy_names_line_and_column() {
     let err = error_of("version: 1\nenvironments:\n  dev:\n    imagePullPolicy: always\n");
-    assert!(err.starts_with("rules.yaml:4:"), "{err}");
+    assert!(err.starts_with("rules.yaml:4:22:"), "{err}");
     assert!(err.contains("unknown policy `always`"), "{err}");
 }
 

@@ -3,5 +3,7 @@
 
 mod util;
 
+mod bad_input;
+mod commands;
 mod fixtures;
 mod sweep;
