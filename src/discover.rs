@@ -26,6 +26,9 @@ pub struct Discovery {
     pub escaping_links: Vec<(String, PathBuf)>,
     /// Paths that could not be walked, with why.
     pub walk_errors: Vec<(String, String)>,
+    /// Kustomization files (`kustomization.yaml`, `.yml`, `Kustomization`),
+    /// whatever `--include`/`--exclude` say: the graph needs all of them.
+    pub kustomizations: Vec<String>,
 }
 
 /// `--include`/`--exclude` globs on repository-relative paths.
@@ -106,6 +109,12 @@ pub fn discover(root: &Path, filter: &PathFilter) -> Discovery {
             continue;
         }
         let name = entry.file_name().to_string_lossy();
+        if crate::kustomize::KUSTOMIZATION_NAMES.contains(&name.as_ref()) {
+            if file_type.is_file() {
+                discovery.kustomizations.push(relative(root, entry.path()));
+            }
+            continue;
+        }
         if !is_yaml_name(&name) {
             continue;
         }

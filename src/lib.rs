@@ -12,6 +12,7 @@ pub mod cli;
 pub mod discover;
 pub mod edit;
 pub mod emit;
+pub mod kustomize;
 pub mod manifest;
 pub mod pipeline;
 pub mod plan;

@@ -16,8 +16,12 @@ use rayon::prelude::*;
 use crate::discover::{self, Candidate, PathFilter};
 use crate::edit;
 use crate::emit::write;
-use crate::plan::{self, FilePlan, PlanContext, PlanFailure, ServiceAccountKey, ServiceAccountSecrets, Warning};
-use crate::rules::Rules;
+use crate::kustomize::patch::{self as overlay_patch, OverlayPlan};
+use crate::kustomize::{Graph, Ownership};
+use crate::plan::{
+    self, FilePlan, PlanContext, PlanFailure, ServiceAccountKey, ServiceAccountSecrets, SharedWorkload, Warning,
+};
+use crate::rules::{EnvChoice, EnvReason, Rules};
 use crate::verify;
 use crate::yaml::{self, LineIndex};
 
@@ -42,6 +46,16 @@ impl std::fmt::Display for Diagnostic {
     }
 }
 
+/// What a change does to a file as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileAction {
+    Modify,
+    /// A generated overlay patch that did not exist.
+    Create,
+    /// A generated overlay patch no longer needed.
+    Delete,
+}
+
 /// How one file ended.
 #[derive(Debug)]
 pub enum FileStatus {
@@ -52,6 +66,7 @@ pub enum FileStatus {
         original: String,
         new_text: String,
         written: bool,
+        action: FileAction,
     },
     Skipped(String),
     Failed(Diagnostic),
@@ -65,6 +80,10 @@ pub struct FileResult {
     pub lines: Option<LineIndex>,
     pub plan: Option<FilePlan>,
     pub status: FileStatus,
+    /// For a kustomize base shared by several environments: the overlays that share it.
+    pub shared_by: Vec<String>,
+    /// Its workloads, for the overlays' patches.
+    pub shared_workloads: Vec<SharedWorkload>,
 }
 
 /// What `run` needs, validated before any file is read.
@@ -85,6 +104,8 @@ pub struct RunConfig {
 pub struct RunReport {
     pub files: Vec<FileResult>,
     pub warnings: Vec<Diagnostic>,
+    /// What each kustomize overlay gets in its generated patches.
+    pub overlays: Vec<OverlayPlan>,
 }
 
 impl RunReport {
@@ -114,23 +135,51 @@ impl RunReport {
     }
 }
 
+impl FileResult {
+    pub fn new(path: String, abs_path: PathBuf, status: FileStatus) -> FileResult {
+        FileResult {
+            path,
+            abs_path,
+            lines: None,
+            plan: None,
+            status,
+            shared_by: Vec::new(),
+            shared_workloads: Vec::new(),
+        }
+    }
+}
+
 /// Counts files done, for the progress line.
 pub static FILES_DONE: AtomicUsize = AtomicUsize::new(0);
 pub static FILES_TOTAL: AtomicUsize = AtomicUsize::new(0);
 
+/// What the kustomize graph says about files, shared by every worker.
+struct KustomizeView<'a> {
+    ownership: BTreeMap<String, Ownership>,
+    /// Files named as patches by a kustomization: partial objects, not manifests.
+    patch_files: BTreeSet<&'a str>,
+}
+
 pub fn run(config: &RunConfig) -> RunReport {
     let discovery = discover::discover(&config.root, &config.filter);
     FILES_TOTAL.store(discovery.files.len(), Ordering::Relaxed);
+    let graph = Graph::load(&config.root, &discovery.kustomizations, &config.rules, config.forced_environment);
+    let view = KustomizeView {
+        ownership: graph.ownership(&config.rules, config.forced_environment),
+        patch_files: graph.patch_files(),
+    };
     let first_pass = PlanContext {
         rules: &config.rules,
         forced_environment: config.forced_environment,
         service_account_secrets: None,
+        owner: None,
+        image_overrides: &[],
     };
     let mut files: Vec<FileResult> = discovery
         .files
         .par_iter()
         .map(|candidate| {
-            let result = process(candidate, config, &first_pass, true);
+            let result = process(candidate, config, &first_pass, true, &view);
             FILES_DONE.fetch_add(1, Ordering::Relaxed);
             result
         })
@@ -150,13 +199,13 @@ pub fn run(config: &RunConfig) -> RunReport {
             first_request.entry(request.key.clone()).or_insert((file.path.clone(), request.offset));
         }
     }
-    let second_pass = PlanContext { service_account_secrets: Some(&requested), ..first_pass };
+    let second_pass = PlanContext { service_account_secrets: Some(&requested), ..first_pass.clone() };
     let deferred: Vec<usize> = (0..files.len()).filter(|&i| is_deferred(&files[i])).collect();
     let redone: Vec<(usize, FileResult)> = deferred
         .par_iter()
         .map(|&i| {
             let candidate = Candidate { rel_path: files[i].path.clone(), abs_path: files[i].abs_path.clone() };
-            (i, process(&candidate, config, &second_pass, false))
+            (i, process(&candidate, config, &second_pass, false, &view))
         })
         .collect();
     for (i, result) in redone {
@@ -189,40 +238,134 @@ pub fn run(config: &RunConfig) -> RunReport {
     }
     warnings.extend(undefined_secret_warnings(&files, &config.rules));
 
+    let overlays = overlay_pass(config, &graph, &view, &mut files, &mut warnings);
+
+    for diagnostic in graph.errors {
+        let abs_path = config.root.join(&diagnostic.path);
+        files.retain(|f| f.path != diagnostic.path);
+        files.push(FileResult::new(diagnostic.path.clone(), abs_path, FileStatus::Failed(diagnostic)));
+    }
+    warnings.extend(graph.warnings);
     for (path, target) in discovery.escaping_links {
-        files.push(FileResult {
-            path: path.clone(),
-            abs_path: config.root.join(&path),
-            lines: None,
-            plan: None,
-            status: FileStatus::Failed(Diagnostic {
-                path,
-                line: None,
-                column: None,
-                message: format!("symlink leaves the repository (to {}); left alone", target.display()),
-            }),
-        });
+        let message = format!("symlink leaves the repository (to {}); left alone", target.display());
+        let diagnostic = Diagnostic { path: path.clone(), line: None, column: None, message };
+        files.push(FileResult::new(path.clone(), config.root.join(&path), FileStatus::Failed(diagnostic)));
     }
     for path in discovery.helm_templates {
-        files.push(FileResult {
-            abs_path: config.root.join(&path),
-            path,
-            lines: None,
-            plan: None,
-            status: FileStatus::Skipped("Helm template (in a chart's templates/ directory)".to_string()),
-        });
+        let status = FileStatus::Skipped("Helm template (in a chart's templates/ directory)".to_string());
+        files.push(FileResult::new(path.clone(), config.root.join(&path), status));
     }
     for (path, message) in discovery.walk_errors {
-        files.push(FileResult {
-            abs_path: config.root.join(&path),
-            path: path.clone(),
-            lines: None,
-            plan: None,
-            status: FileStatus::Failed(Diagnostic { path, line: None, column: None, message }),
-        });
+        let diagnostic = Diagnostic { path: path.clone(), line: None, column: None, message };
+        files.push(FileResult::new(path.clone(), config.root.join(&path), FileStatus::Failed(diagnostic)));
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    RunReport { files, warnings }
+    RunReport { files, warnings, overlays }
+}
+
+/// Generated patches for every overlay that pulls in shared bases, and the
+/// edits of their kustomizations.
+fn overlay_pass(
+    config: &RunConfig,
+    graph: &Graph,
+    view: &KustomizeView<'_>,
+    files: &mut Vec<FileResult>,
+    warnings: &mut Vec<Diagnostic>,
+) -> Vec<OverlayPlan> {
+    let mut shared: BTreeMap<String, Vec<SharedWorkload>> = BTreeMap::new();
+    for file in files.iter_mut() {
+        if let Some(Ownership::Shared { overlays }) = view.ownership.get(&file.path) {
+            file.shared_by = overlays.clone();
+            shared.insert(file.path.clone(), std::mem::take(&mut file.shared_workloads));
+        }
+    }
+    let mut plans = Vec::new();
+    for overlay in graph.overlays() {
+        if !config.filter.allows(&overlay.file) {
+            continue;
+        }
+        let plan = overlay_patch::plan_overlay(&config.root, graph, overlay, &view.ownership, &shared, &config.rules);
+        for message in &plan.warnings {
+            warnings.push(Diagnostic {
+                path: overlay.file.clone(),
+                line: None,
+                column: None,
+                message: message.clone(),
+            });
+        }
+        let mut outputs: Vec<(String, String, Option<String>)> = Vec::new();
+        if let Some((path, new_text)) = &plan.kustomization {
+            outputs.push((path.clone(), overlay.text.clone(), Some(new_text.clone())));
+        }
+        for (path, content) in &plan.files {
+            let original = std::fs::read_to_string(config.root.join(path)).unwrap_or_default();
+            outputs.push((path.clone(), original, content.clone()));
+        }
+        for (path, original, new_text) in outputs {
+            let abs_path = config.root.join(&path);
+            let action = match (&new_text, abs_path.exists()) {
+                (None, _) => FileAction::Delete,
+                (Some(_), true) => FileAction::Modify,
+                (Some(_), false) => FileAction::Create,
+            };
+            let new_text = new_text.unwrap_or_default();
+            let mut written = false;
+            if config.write {
+                let result = match action {
+                    FileAction::Delete => std::fs::remove_file(&abs_path),
+                    FileAction::Create => std::fs::write(&abs_path, new_text.as_bytes()),
+                    FileAction::Modify => write::atomic_write(&abs_path, new_text.as_bytes()),
+                };
+                if let Err(err) = result {
+                    let diagnostic = Diagnostic {
+                        path: path.clone(),
+                        line: None,
+                        column: None,
+                        message: format!("cannot write: {err}"),
+                    };
+                    files.push(FileResult::new(path, abs_path, FileStatus::Failed(diagnostic)));
+                    continue;
+                }
+                written = true;
+            }
+            let lines = Some(LineIndex::new(&original));
+            let (original, new_text) =
+                if config.keep_texts { (original, new_text) } else { (String::new(), String::new()) };
+            files.retain(|f| f.path != path);
+            let mut result =
+                FileResult::new(path.clone(), abs_path, FileStatus::Changed { original, new_text, written, action });
+            result.lines = lines;
+            result.plan = Some(overlay_file_plan(&plan, &path, &config.rules));
+            files.push(result);
+        }
+        plans.push(plan);
+    }
+    plans
+}
+
+/// The report view of a generated file: the settings it makes, as changes.
+fn overlay_file_plan(plan: &OverlayPlan, path: &str, rules: &Rules) -> FilePlan {
+    let environment = rules.environments[plan.environment].name.clone();
+    let changes = plan
+        .settings
+        .iter()
+        .filter(|s| s.patch_file == path)
+        .map(|s| plan::Change {
+            offset: 0,
+            kind: s.kind.clone(),
+            name: s.name.clone(),
+            namespace: s.namespace.clone(),
+            container: s.container.clone(),
+            environment: environment.clone(),
+            field: s.field,
+            from: s.from.clone(),
+            to: s.to.clone(),
+            splice: edit::Splice::insert_at(0, String::new()),
+        })
+        .collect::<Vec<_>>();
+    let containers_changed = changes.iter().filter(|c| c.field == plan::Field::ImagePullPolicy).count();
+    let pod_specs_changed = changes.iter().filter(|c| c.field == plan::Field::ImagePullSecrets).count();
+    FilePlan { environment: Some(environment), changes, containers_changed, pod_specs_changed, ..FilePlan::default() }
 }
 
 fn is_deferred(file: &FileResult) -> bool {
@@ -275,17 +418,33 @@ fn failed(candidate: &Candidate, text: Option<&str>, offset: Option<usize>, mess
         }
         _ => (None, None),
     };
-    FileResult {
-        path: candidate.rel_path.clone(),
-        abs_path: candidate.abs_path.clone(),
-        lines: None,
-        plan: None,
-        status: FileStatus::Failed(Diagnostic { path: candidate.rel_path.clone(), line, column, message }),
-    }
+    let diagnostic = Diagnostic { path: candidate.rel_path.clone(), line, column, message };
+    FileResult::new(candidate.rel_path.clone(), candidate.abs_path.clone(), FileStatus::Failed(diagnostic))
+}
+
+fn skipped(candidate: &Candidate, reason: &str) -> FileResult {
+    FileResult::new(candidate.rel_path.clone(), candidate.abs_path.clone(), FileStatus::Skipped(reason.to_string()))
+}
+
+fn unchanged(candidate: &Candidate, lines: Option<LineIndex>, plan: Option<FilePlan>) -> FileResult {
+    let mut result = FileResult::new(candidate.rel_path.clone(), candidate.abs_path.clone(), FileStatus::Unchanged);
+    result.lines = lines;
+    result.plan = plan;
+    result
 }
 
 /// Reads, parses, plans, applies and verifies one file.
-fn process(candidate: &Candidate, config: &RunConfig, ctx: &PlanContext<'_>, first_pass: bool) -> FileResult {
+fn process(
+    candidate: &Candidate,
+    config: &RunConfig,
+    ctx: &PlanContext<'_>,
+    first_pass: bool,
+    view: &KustomizeView<'_>,
+) -> FileResult {
+    if view.patch_files.contains(candidate.rel_path.as_str()) {
+        // A kustomize patch is a partial object, applied by its overlay: not a manifest.
+        return unchanged(candidate, None, None);
+    }
     let bytes = match read_limited(&candidate.abs_path, config.max_file_size) {
         Ok(bytes) => bytes,
         Err(message) => return failed(candidate, None, None, message),
@@ -297,13 +456,39 @@ fn process(candidate: &Candidate, config: &RunConfig, ctx: &PlanContext<'_>, fir
             return failed(candidate, Some(valid), Some(offset), message);
         }
     };
+    if overlay_patch::is_generated(&candidate.rel_path, text) {
+        return unchanged(candidate, None, None);
+    }
     let documents = match yaml::parse(text) {
         Ok(documents) => documents,
-        Err(err) if text.contains("{{") => {
-            let _ = err;
+        Err(_) if text.contains("{{") => {
             return skipped(candidate, "Helm template (holds `{{` and is not valid YAML)");
         }
         Err(err) => return failed(candidate, Some(text), Some(err.offset), format!("invalid YAML: {}", err.message)),
+    };
+    let owned_ctx;
+    let ctx = match view.ownership.get(&candidate.rel_path) {
+        Some(Ownership::Shared { .. }) => {
+            // Shared by several environments: never edited; its overlays get patches instead.
+            return match plan::describe_shared(text, &documents, ctx.rules) {
+                Ok(workloads) => {
+                    let mut result = unchanged(candidate, Some(LineIndex::new(text)), None);
+                    result.shared_workloads = workloads;
+                    result
+                }
+                Err(PlanFailure::Skipped(reason)) => skipped(candidate, &reason),
+                Err(PlanFailure::Error { offset, message }) => failed(candidate, Some(text), offset, message),
+            };
+        }
+        Some(Ownership::Owned { environment, overlay, images }) => {
+            owned_ctx = PlanContext {
+                owner: Some(EnvChoice { env: *environment, reason: EnvReason::Overlay(overlay.clone()) }),
+                image_overrides: images,
+                ..ctx.clone()
+            };
+            &owned_ctx
+        }
+        None => ctx,
     };
     let mut plan = match plan::plan_file(text, &candidate.rel_path, &documents, ctx) {
         Ok(plan) => plan,
@@ -314,22 +499,10 @@ fn process(candidate: &Candidate, config: &RunConfig, ctx: &PlanContext<'_>, fir
     if first_pass && plan.holds_secret_targets(ctx.rules) {
         // Its ServiceAccounts learn their secrets only when every pod is known.
         plan.deferred = true;
-        return FileResult {
-            path: candidate.rel_path.clone(),
-            abs_path: candidate.abs_path.clone(),
-            lines,
-            plan: Some(plan),
-            status: FileStatus::Unchanged,
-        };
+        return unchanged(candidate, lines, Some(plan));
     }
     if plan.changes.is_empty() {
-        return FileResult {
-            path: candidate.rel_path.clone(),
-            abs_path: candidate.abs_path.clone(),
-            lines,
-            plan: Some(plan),
-            status: FileStatus::Unchanged,
-        };
+        return unchanged(candidate, lines, Some(plan));
     }
     let new_text = edit::apply(text, &plan.splices());
     if let Err(problem) = verify::only_intended_fields_changed(&documents, &new_text, &plan.touched) {
@@ -351,23 +524,11 @@ fn process(candidate: &Candidate, config: &RunConfig, ctx: &PlanContext<'_>, fir
     }
     let (original, new_text) =
         if config.keep_texts { (text.to_string(), new_text) } else { (String::new(), String::new()) };
-    FileResult {
-        path: candidate.rel_path.clone(),
-        abs_path: candidate.abs_path.clone(),
-        lines,
-        plan: Some(plan),
-        status: FileStatus::Changed { original, new_text, written },
-    }
-}
-
-fn skipped(candidate: &Candidate, reason: &str) -> FileResult {
-    FileResult {
-        path: candidate.rel_path.clone(),
-        abs_path: candidate.abs_path.clone(),
-        lines: None,
-        plan: None,
-        status: FileStatus::Skipped(reason.to_string()),
-    }
+    let status = FileStatus::Changed { original, new_text, written, action: FileAction::Modify };
+    let mut result = FileResult::new(candidate.rel_path.clone(), candidate.abs_path.clone(), status);
+    result.lines = lines;
+    result.plan = Some(plan);
+    result
 }
 
 fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>, String> {

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use crate::edit::{self, ListStyle, Splice, TextStyle};
+use crate::kustomize::{self, ImageOverride};
 use crate::manifest::{self, Container, Object};
 use crate::rules::{self, AttachSecretsTo, EnvChoice, EnvReason, Environment, ImageRule, Policy, Rules};
 use crate::yaml::{Document, Node, NodeKind};
@@ -170,12 +171,17 @@ pub enum PlanFailure {
 pub type ServiceAccountSecrets = HashMap<ServiceAccountKey, Vec<String>>;
 
 /// What planning needs besides the file.
+#[derive(Clone)]
 pub struct PlanContext<'a> {
     pub rules: &'a Rules,
     /// `--env`: every document belongs to this environment.
     pub forced_environment: Option<usize>,
     /// Known after the first pass; `None` during it.
     pub service_account_secrets: Option<&'a ServiceAccountSecrets>,
+    /// The environment of a file owned by one kustomize overlay.
+    pub owner: Option<EnvChoice>,
+    /// What kustomize's `images:` transformers do to images on the way to that overlay.
+    pub image_overrides: &'a [ImageOverride],
 }
 
 /// Plans the changes of one file whose documents are `documents`.
@@ -186,9 +192,10 @@ pub fn plan_file(
     ctx: &PlanContext<'_>,
 ) -> Result<FilePlan, PlanFailure> {
     let rules = ctx.rules;
-    let file_env = match ctx.forced_environment {
-        Some(env) => Some(EnvChoice { env, reason: EnvReason::Forced }),
-        None => rules.env_for_path(path).map_err(|conflict| PlanFailure::Error {
+    let file_env = match (&ctx.owner, ctx.forced_environment) {
+        (Some(owner), _) => Some(owner.clone()),
+        (None, Some(env)) => Some(EnvChoice { env, reason: EnvReason::Forced }),
+        (None, None) => rules.env_for_path(path).map_err(|conflict| PlanFailure::Error {
             offset: None,
             message: conflict_message("path", &conflict.names),
         })?,
@@ -274,7 +281,12 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
         if self.plan.environment.is_none() {
             self.plan.environment = self.env.as_ref().map(|c| self.rules.environments[c.env].name.clone());
         }
-        let images: Vec<Option<[String; 2]>> = containers.iter().map(|c| c.image().map(rules::image_forms)).collect();
+        let images: Vec<Option<[String; 2]>> = containers
+            .iter()
+            .map(|c| {
+                c.image().map(|image| rules::image_forms(&kustomize::transform_image(image, self.ctx.image_overrides)))
+            })
+            .collect();
         for (container, forms) in containers.iter().zip(&images) {
             self.plan_container(container, forms.as_ref());
         }
@@ -336,13 +348,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             self.plan.containers.push(report);
             return;
         };
-        let rule = forms
-            .and_then(|forms| self.rules.images.iter().find(|rule| rule.policy.is_some() && rule_matches(rule, forms)));
-        let (wanted, decided_by) = match (rule, env.policy) {
-            (Some(rule), _) => (rule.policy, Some(describe_rule(rule))),
-            (None, Some(policy)) => (Some(policy), Some(format!("environment `{}` imagePullPolicy", env.name))),
-            (None, None) => (None, None),
-        };
+        let (wanted, decided_by) = decide_policy(self.rules, env, forms);
         report.decided_by = decided_by;
         report.wanted = wanted.map(|p| p.to_string());
         let final_policy = match wanted {
@@ -420,31 +426,12 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
         self.plan.containers_changed += 1;
     }
 
-    /// The environment's secrets plus those of every image rule that matches
-    /// any container, in rule order, without duplicates.
-    fn wanted_secrets(&self, env: &Environment, images: &[Option<[String; 2]>]) -> Vec<String> {
-        let mut wanted: Vec<String> = env.secrets.clone();
-        for rule in &self.rules.images {
-            if rule.secrets.is_empty() {
-                continue;
-            }
-            if images.iter().flatten().any(|forms| rule_matches(rule, forms)) {
-                for secret in &rule.secrets {
-                    if !wanted.contains(secret) {
-                        wanted.push(secret.clone());
-                    }
-                }
-            }
-        }
-        wanted
-    }
-
     fn plan_pod_secrets(&mut self, pod_spec: &'a Node, path: &[&str], images: &[Option<[String; 2]>]) {
         let Some(env) = self.environment() else {
             return;
         };
         let env_index = self.env.as_ref().map_or(0, |c| c.env);
-        let wanted = self.wanted_secrets(env, images);
+        let wanted = wanted_secrets(self.rules, env, images);
         let offset = self.pod_spec_key_offset(path).unwrap_or(pod_spec.span.start);
         let existing: Vec<String> = manifest::listed_secrets(pod_spec).into_iter().map(str::to_string).collect();
         let mut report = PodReport {
@@ -546,6 +533,41 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
     }
 }
 
+/// The policy a container should have in `env`: the first image rule that
+/// matches and sets one, else the environment's; and what decided, in words.
+pub fn decide_policy(
+    rules: &Rules,
+    env: &Environment,
+    forms: Option<&[String; 2]>,
+) -> (Option<Policy>, Option<String>) {
+    let rule =
+        forms.and_then(|forms| rules.images.iter().find(|rule| rule.policy.is_some() && rule_matches(rule, forms)));
+    match (rule, env.policy) {
+        (Some(rule), _) => (rule.policy, Some(describe_rule(rule))),
+        (None, Some(policy)) => (Some(policy), Some(format!("environment `{}` imagePullPolicy", env.name))),
+        (None, None) => (None, None),
+    }
+}
+
+/// The environment's secrets plus those of every image rule that matches
+/// any container, in rule order, without duplicates.
+pub fn wanted_secrets(rules: &Rules, env: &Environment, images: &[Option<[String; 2]>]) -> Vec<String> {
+    let mut wanted: Vec<String> = env.secrets.clone();
+    for rule in &rules.images {
+        if rule.secrets.is_empty() {
+            continue;
+        }
+        if images.iter().flatten().any(|forms| rule_matches(rule, forms)) {
+            for secret in &rule.secrets {
+                if !wanted.contains(secret) {
+                    wanted.push(secret.clone());
+                }
+            }
+        }
+    }
+    wanted
+}
+
 fn rule_matches(rule: &ImageRule, forms: &[String; 2]) -> bool {
     rule.patterns.iter().any(|p| forms.iter().any(|form| p.is_match(form)))
 }
@@ -553,4 +575,79 @@ fn rule_matches(rule: &ImageRule, forms: &[String; 2]) -> bool {
 fn describe_rule(rule: &ImageRule) -> String {
     let globs: Vec<String> = rule.patterns.iter().map(|p| format!("`{}`", p.text)).collect();
     format!("images[{}] match {}", rule.index, globs.join(", "))
+}
+
+/// A workload of a shared kustomize base, as written in its file.
+#[derive(Debug, Clone)]
+pub struct SharedWorkload {
+    pub kind: String,
+    pub api_version: String,
+    /// `metadata.name` and `metadata.namespace` as in the file: kustomize
+    /// matches patches on these original names.
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub pod_spec_path: Vec<String>,
+    /// A `workloads:` kind of the rules: patched with JSON 6902 operations.
+    pub custom: bool,
+    pub containers: Vec<SharedContainer>,
+    pub secrets: Vec<String>,
+    /// Whether the pod spec has an `imagePullSecrets` list already.
+    pub has_secret_list: bool,
+    /// Line (1-based) of the pod spec's key, for reports.
+    pub line: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct SharedContainer {
+    pub list: &'static str,
+    pub index: usize,
+    pub name: Option<String>,
+    pub image: Option<String>,
+    pub policy: Option<String>,
+}
+
+/// The workloads of a file that is shared between environments and so is never edited.
+pub fn describe_shared(text: &str, documents: &[Document], rules: &Rules) -> Result<Vec<SharedWorkload>, PlanFailure> {
+    let lines = crate::yaml::LineIndex::new(text);
+    let mut out = Vec::new();
+    for document in documents {
+        let Some(root) = Object::new(&document.root) else { continue };
+        let mut objects = Vec::new();
+        root.flatten(&mut objects);
+        for object in objects {
+            let Some(path) = manifest::pod_spec_path(&object, &rules.workloads) else { continue };
+            let Some(pod_spec) = manifest::pod_spec(&object, &path) else { continue };
+            let containers = manifest::containers(pod_spec)
+                .map_err(|err| PlanFailure::Error { offset: Some(err.offset), message: err.message })?;
+            if containers.iter().any(|c| c.image().is_some_and(|i| i.contains("{{"))) {
+                return Err(PlanFailure::Skipped("Helm template (an image reference holds `{{`)".to_string()));
+            }
+            let custom = rules
+                .workloads
+                .iter()
+                .any(|w| w.kind == object.kind && w.api_version.as_deref().is_none_or(|v| v == object.api_version));
+            out.push(SharedWorkload {
+                kind: object.kind.to_string(),
+                api_version: object.api_version.to_string(),
+                name: object.name().map(str::to_string),
+                namespace: object.namespace().map(str::to_string),
+                pod_spec_path: path.iter().map(|p| p.to_string()).collect(),
+                custom,
+                containers: containers
+                    .iter()
+                    .map(|c| SharedContainer {
+                        list: c.list,
+                        index: c.index,
+                        name: c.name().map(str::to_string),
+                        image: c.image().map(str::to_string),
+                        policy: c.node.get("imagePullPolicy").and_then(Node::as_str).map(str::to_string),
+                    })
+                    .collect(),
+                secrets: manifest::listed_secrets(pod_spec).into_iter().map(str::to_string).collect(),
+                has_secret_list: pod_spec.get("imagePullSecrets").is_some_and(|l| !l.items().is_empty()),
+                line: lines.line_of(pod_spec.span.start),
+            });
+        }
+    }
+    Ok(out)
 }

@@ -3,16 +3,25 @@
 
 use similar::TextDiff;
 
+use crate::pipeline::FileAction;
+
 /// The diff of one file, from `original` to `new_text`.
-pub fn unified(path: &str, original: &str, new_text: &str) -> String {
+pub fn unified(path: &str, original: &str, new_text: &str, action: FileAction) -> String {
     let diff = TextDiff::from_lines(original, new_text);
     let mut out = format!("diff --git a/{path} b/{path}\n");
-    let body = diff
-        .unified_diff()
-        .context_radius(3)
-        .missing_newline_hint(true)
-        .header(&format!("a/{path}"), &format!("b/{path}"))
-        .to_string();
+    let (old_name, new_name) = match action {
+        FileAction::Modify => (format!("a/{path}"), format!("b/{path}")),
+        FileAction::Create => {
+            out.push_str("new file mode 100644\n");
+            ("/dev/null".to_string(), format!("b/{path}"))
+        }
+        FileAction::Delete => {
+            out.push_str("deleted file mode 100644\n");
+            (format!("a/{path}"), "/dev/null".to_string())
+        }
+    };
+    let body =
+        diff.unified_diff().context_radius(3).missing_newline_hint(true).header(&old_name, &new_name).to_string();
     out.push_str(&body);
     out
 }

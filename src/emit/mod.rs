@@ -16,8 +16,8 @@ use crate::pipeline::{FileStatus, RunReport};
 pub fn diffs(report: &RunReport) -> String {
     let mut out = String::new();
     for file in &report.files {
-        if let FileStatus::Changed { original, new_text, .. } = &file.status {
-            out.push_str(&diff::unified(&file.path, original, new_text));
+        if let FileStatus::Changed { original, new_text, action, .. } = &file.status {
+            out.push_str(&diff::unified(&file.path, original, new_text, *action));
         }
     }
     out

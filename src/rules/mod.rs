@@ -96,6 +96,8 @@ pub enum EnvReason {
     Namespace(String),
     Default,
     Forced,
+    /// Reached only from kustomize overlays of one environment, such as this one.
+    Overlay(String),
 }
 
 impl std::fmt::Display for EnvReason {
@@ -105,6 +107,7 @@ impl std::fmt::Display for EnvReason {
             EnvReason::Namespace(glob) => write!(f, "namespace matches `{glob}`"),
             EnvReason::Default => f.write_str("defaultEnvironment"),
             EnvReason::Forced => f.write_str("--env"),
+            EnvReason::Overlay(dir) => write!(f, "pulled in only by overlays of this environment, such as `{dir}`"),
         }
     }
 }

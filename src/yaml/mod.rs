@@ -377,3 +377,23 @@ impl MarkedEventReceiver for TreeBuilder<'_> {
 
 #[cfg(test)]
 mod tests;
+
+/// Start of the line holding `pos`.
+pub fn line_start_of(text: &str, pos: usize) -> usize {
+    scan::line_start(text, pos)
+}
+
+/// Start of the line after the one whose terminator starts at `line_end`,
+/// or the text's end.
+pub fn next_line_start(text: &str, line_end: usize) -> usize {
+    match &text.as_bytes()[line_end..] {
+        [b'\r', b'\n', ..] => line_end + 2,
+        [b'\n', ..] => line_end + 1,
+        _ => text.len(),
+    }
+}
+
+/// The `-` of the block sequence entry whose content starts at `pos`.
+pub fn dash_before(text: &str, pos: usize) -> usize {
+    scan::dash_before(text, pos)
+}

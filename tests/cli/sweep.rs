@@ -110,6 +110,7 @@ fn corpus_sweep_apply_is_correct_faithful_and_idempotent() {
         .map(str::to_string)
         .collect();
 
+    let kustomize_patches = kustomize_patch_files(&before);
     let mut stats = Stats::default();
     let mut noisy_hunks: Vec<String> = Vec::new();
     let mut disagree: Vec<String> = Vec::new();
@@ -207,6 +208,13 @@ fn corpus_sweep_apply_is_correct_faithful_and_idempotent() {
             }
         }
         if is_error || is_skipped {
+            continue;
+        }
+        // A kustomize patch is a partial object applied by its overlay, not a manifest: never edited.
+        if kustomize_patches.contains(rel.as_str()) {
+            if changed {
+                problems.add("kustomize patch edited", format!("{rel}: a kustomization's patch file was edited"));
+            }
             continue;
         }
         if has_bad_container_list(&old_docs) {
@@ -1007,4 +1015,42 @@ fn sweep_noise_meter_counts_like_fidelity_py() {
     assert_eq!(wanted_policy("localhost:5000/app"), "Always");
     assert_eq!(wanted_policy("nginx:1.25"), "IfNotPresent");
     assert_eq!(wanted_policy("nginx@sha256:abc"), "IfNotPresent");
+}
+
+/// Files that kustomizations name in `patches`, `patchesStrategicMerge` or `patchesJson6902`.
+fn kustomize_patch_files(tree: &[(String, Vec<u8>)]) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for (rel, bytes) in tree {
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        if !matches!(name, "kustomization.yaml" | "kustomization.yml" | "Kustomization") {
+            continue;
+        }
+        let Some(docs) = load(bytes) else { continue };
+        let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
+        for field in ["patches", "patchesStrategicMerge", "patchesJson6902"] {
+            let Some(Yaml::Array(items)) = docs.first().and_then(|d| get(d, field)) else { continue };
+            for item in items {
+                let path = match item {
+                    Yaml::String(p) => Some(p.as_str()),
+                    other => match get(other, "path") {
+                        Some(Yaml::String(p)) => Some(p.as_str()),
+                        _ => None,
+                    },
+                };
+                let Some(path) = path else { continue };
+                let mut parts: Vec<&str> = if dir.is_empty() { Vec::new() } else { dir.split('/').collect() };
+                for part in path.split('/') {
+                    match part {
+                        "" | "." => {}
+                        ".." => {
+                            parts.pop();
+                        }
+                        other => parts.push(other),
+                    }
+                }
+                out.insert(parts.join("/"));
+            }
+        }
+    }
+    out
 }

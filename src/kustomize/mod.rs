@@ -1,0 +1,545 @@
+//! Kustomize trees: which kustomizations exist, what each pulls in
+//! (`resources`, legacy `bases`, `components`), which manifests are owned
+//! by one environment and which are shared by several, and what the image
+//! transformers (`images:`) do to a container's image on the way to an
+//! overlay.
+//!
+//! The graph is read from kustomization files only; it never reads or edits
+//! manifests. Generated patches and the edits to kustomizations live in
+//! `patch`.
+
+pub mod patch;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use crate::pipeline::Diagnostic;
+use crate::rules::{EnvConflict, Rules};
+use crate::yaml::{self, Document, LineIndex, Node};
+
+/// The file names kustomize looks for, in its order of preference.
+pub const KUSTOMIZATION_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// An `images:` entry: `name` becomes `newName`, its tag `newTag`, or its digest `digest`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageOverride {
+    pub name: String,
+    pub new_name: Option<String>,
+    pub new_tag: Option<String>,
+    pub digest: Option<String>,
+}
+
+impl ImageOverride {
+    /// The image after this override, if it applies to `image`.
+    pub fn apply(&self, image: &str) -> Option<String> {
+        let (repository, tag, digest) = split_image(image);
+        if repository != self.name {
+            return None;
+        }
+        let name = self.new_name.as_deref().unwrap_or(repository);
+        let mut out = name.to_string();
+        if let Some(digest) = &self.digest {
+            out.push('@');
+            out.push_str(digest);
+        } else if let Some(tag) = &self.new_tag {
+            out.push(':');
+            out.push_str(tag);
+        } else {
+            if let Some(tag) = tag {
+                out.push(':');
+                out.push_str(tag);
+            }
+            if let Some(digest) = digest {
+                out.push('@');
+                out.push_str(digest);
+            }
+        }
+        Some(out)
+    }
+}
+
+/// `repo[:tag][@digest]`, with a registry port kept in the repository.
+fn split_image(image: &str) -> (&str, Option<&str>, Option<&str>) {
+    let (rest, digest) = match image.split_once('@') {
+        Some((rest, digest)) => (rest, Some(digest)),
+        None => (image, None),
+    };
+    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+    match rest[last_slash..].find(':') {
+        Some(colon) => (&rest[..last_slash + colon], Some(&rest[last_slash + colon + 1..]), digest),
+        None => (rest, None, digest),
+    }
+}
+
+/// One entry of `resources`, `bases` or `components`, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Another kustomization, by the repository-relative path of its directory.
+    Kustomization(String),
+    /// A manifest file, by its repository-relative path.
+    File(String),
+}
+
+/// A kustomization file, read.
+#[derive(Debug, Clone)]
+pub struct Kustomization {
+    /// Repository-relative directory ("" for the root).
+    pub dir: String,
+    /// Repository-relative path of the kustomization file.
+    pub file: String,
+    pub text: String,
+    pub document: Option<Document>,
+    pub targets: Vec<Target>,
+    /// Files named in `patches`, `patchesStrategicMerge` and `patchesJson6902` (repository-relative).
+    pub patch_files: Vec<String>,
+    pub images: Vec<ImageOverride>,
+    pub environment: Option<usize>,
+}
+
+/// Every kustomization of the repository and what could not be read.
+#[derive(Debug, Default)]
+pub struct Graph {
+    /// By directory.
+    pub kustomizations: BTreeMap<String, Kustomization>,
+    pub errors: Vec<Diagnostic>,
+    pub warnings: Vec<Diagnostic>,
+    /// Directories whose kustomization (or something it pulls in) is broken: nothing is written for them.
+    pub broken: BTreeSet<String>,
+}
+
+/// How a manifest file is owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ownership {
+    /// Reached from overlays of one environment only: edited in place for it.
+    Owned { environment: usize, overlay: String, images: Vec<ImageOverride> },
+    /// Reached from overlays of several environments, or of another
+    /// environment than the file's own: never edited.
+    Shared { overlays: Vec<String> },
+}
+
+/// A manifest reached from an overlay, with the image overrides between them
+/// (the file's nearest kustomization first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reach {
+    pub file: String,
+    pub images: Vec<ImageOverride>,
+}
+
+impl Graph {
+    /// Reads every kustomization among `files` (repository-relative paths).
+    pub fn load(root: &Path, kustomization_files: &[String], rules: &Rules, forced: Option<usize>) -> Graph {
+        let mut graph = Graph::default();
+        let mut by_dir: BTreeMap<String, String> = BTreeMap::new();
+        for file in kustomization_files {
+            let dir = parent_of(file);
+            // kustomize refuses a directory with two; the preferred name wins here and the other is reported.
+            match by_dir.get(&dir) {
+                Some(existing) => graph.errors.push(Diagnostic {
+                    path: file.clone(),
+                    line: None,
+                    column: None,
+                    message: format!(
+                        "a second kustomization file in `{dir}` (beside `{existing}`); kustomize refuses this"
+                    ),
+                }),
+                None => {
+                    by_dir.insert(dir, file.clone());
+                }
+            }
+        }
+        for (dir, file) in &by_dir {
+            let text = match std::fs::read_to_string(root.join(file)) {
+                Ok(text) => text,
+                Err(err) => {
+                    graph.fail(dir, file, None, format!("cannot read kustomization: {err}"));
+                    continue;
+                }
+            };
+            let environment = match forced {
+                Some(env) => Some(env),
+                None => match rules.env_for_path(file) {
+                    Ok(choice) => choice.map(|c| c.env),
+                    Err(EnvConflict { names }) => {
+                        graph.fail(
+                            dir,
+                            file,
+                            None,
+                            format!("path matches more than one environment: {}", names.join(" and ")),
+                        );
+                        continue;
+                    }
+                },
+            };
+            let mut kustomization = Kustomization {
+                dir: dir.clone(),
+                file: file.clone(),
+                text,
+                document: None,
+                targets: Vec::new(),
+                patch_files: Vec::new(),
+                images: Vec::new(),
+                environment,
+            };
+            match yaml::parse(&kustomization.text) {
+                Ok(mut documents) if !documents.is_empty() => kustomization.document = Some(documents.remove(0)),
+                Ok(_) => {}
+                Err(err) => {
+                    let text = kustomization.text.clone();
+                    graph.fail(
+                        dir,
+                        file,
+                        Some((&text, err.offset)),
+                        format!("invalid YAML in kustomization: {}", err.message),
+                    );
+                    graph.kustomizations.insert(dir.clone(), kustomization);
+                    continue;
+                }
+            }
+            graph.kustomizations.insert(dir.clone(), kustomization);
+        }
+        let dirs: Vec<String> = graph.kustomizations.keys().cloned().collect();
+        for dir in dirs {
+            graph.resolve(root, &dir, &by_dir);
+        }
+        graph.find_cycles();
+        graph.propagate_broken();
+        graph
+    }
+
+    fn fail(&mut self, dir: &str, file: &str, at: Option<(&str, usize)>, message: String) {
+        let (line, column) = match at {
+            Some((text, offset)) => {
+                let (line, column) = LineIndex::new(text).line_col(text, offset);
+                (Some(line), Some(column))
+            }
+            None => (None, None),
+        };
+        self.errors.push(Diagnostic { path: file.to_string(), line, column, message });
+        self.broken.insert(dir.to_string());
+    }
+
+    /// Resolves the entries of one kustomization.
+    fn resolve(&mut self, root: &Path, dir: &str, by_dir: &BTreeMap<String, String>) {
+        let Some(kustomization) = self.kustomizations.get(dir) else { return };
+        let Some(document) = kustomization.document.clone() else { return };
+        let file = kustomization.file.clone();
+        let text = kustomization.text.clone();
+        let root_node = &document.root;
+        let mut targets = Vec::new();
+        let mut patch_files = Vec::new();
+        for field in ["resources", "bases", "components"] {
+            for entry in root_node.get(field).map(Node::items).unwrap_or_default() {
+                let Some(reference) = entry.as_str() else { continue };
+                if is_remote(reference) {
+                    let line = LineIndex::new(&text).line_of(entry.span.start);
+                    self.warnings.push(Diagnostic {
+                        path: file.clone(),
+                        line: Some(line),
+                        column: None,
+                        message: format!("remote resource `{reference}` is not followed"),
+                    });
+                    continue;
+                }
+                let Some(path) = join(dir, reference) else {
+                    self.fail(
+                        dir,
+                        &file,
+                        Some((&text, entry.span.start)),
+                        format!("`{reference}` leaves the repository"),
+                    );
+                    continue;
+                };
+                if by_dir.contains_key(&path) {
+                    targets.push(Target::Kustomization(path));
+                } else if root.join(&path).is_file() {
+                    targets.push(Target::File(path));
+                } else {
+                    let what =
+                        if root.join(&path).is_dir() { "a directory without a kustomization" } else { "missing" };
+                    self.fail(
+                        dir,
+                        &file,
+                        Some((&text, entry.span.start)),
+                        format!("{field} entry `{reference}` is {what}"),
+                    );
+                }
+            }
+        }
+        for field in ["patches", "patchesStrategicMerge", "patchesJson6902"] {
+            for entry in root_node.get(field).map(Node::items).unwrap_or_default() {
+                let reference = entry.as_str().or_else(|| entry.get("path").and_then(Node::as_str));
+                if let Some(path) = reference.and_then(|r| join(dir, r)) {
+                    patch_files.push(path);
+                }
+            }
+        }
+        let images = root_node
+            .get("images")
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|entry| {
+                let text_of = |key: &str| entry.get(key).and_then(Node::as_str).map(str::to_string);
+                Some(ImageOverride {
+                    name: text_of("name")?,
+                    new_name: text_of("newName"),
+                    new_tag: text_of("newTag"),
+                    digest: text_of("digest"),
+                })
+            })
+            .collect();
+        if let Some(kustomization) = self.kustomizations.get_mut(dir) {
+            kustomization.targets = targets;
+            kustomization.patch_files = patch_files;
+            kustomization.images = images;
+        }
+    }
+
+    /// A kustomization that reaches itself is an error at the entry that closes the loop.
+    fn find_cycles(&mut self) {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Color {
+            White,
+            Grey,
+            Black,
+        }
+        let children = |dir: &str| -> Vec<String> {
+            self.kustomizations[dir]
+                .targets
+                .iter()
+                .filter_map(|t| match t {
+                    Target::Kustomization(child) => Some(child.clone()),
+                    Target::File(_) => None,
+                })
+                .collect()
+        };
+        let dirs: Vec<String> = self.kustomizations.keys().cloned().collect();
+        let mut color: BTreeMap<String, Color> = dirs.iter().map(|d| (d.clone(), Color::White)).collect();
+        let mut cycles: Vec<(String, String)> = Vec::new();
+        for start in &dirs {
+            if color[start] != Color::White {
+                continue;
+            }
+            // Iterative DFS: each frame is a directory, its children and the next child to visit.
+            let mut stack: Vec<(String, Vec<String>, usize)> = vec![(start.clone(), children(start), 0)];
+            color.insert(start.clone(), Color::Grey);
+            while let Some((dir, kids, next)) = stack.last_mut() {
+                let Some(child) = kids.get(*next).cloned() else {
+                    color.insert(dir.clone(), Color::Black);
+                    stack.pop();
+                    continue;
+                };
+                *next += 1;
+                let parent = dir.clone();
+                match color.get(&child).copied().unwrap_or(Color::Black) {
+                    Color::White => {
+                        color.insert(child.clone(), Color::Grey);
+                        let grandchildren = children(&child);
+                        stack.push((child, grandchildren, 0));
+                    }
+                    Color::Grey => cycles.push((parent, child)),
+                    Color::Black => {}
+                }
+            }
+        }
+        for (dir, child) in cycles {
+            let kustomization = &self.kustomizations[&dir];
+            let (file, text) = (kustomization.file.clone(), kustomization.text.clone());
+            let offset = entry_offset(kustomization, &child).unwrap_or(0);
+            self.fail(
+                &dir,
+                &file,
+                Some((&text, offset)),
+                format!("kustomization cycle: `{dir}` includes `{child}`, which includes `{dir}` again"),
+            );
+            // Break the cycle so that later walks end.
+            if let Some(k) = self.kustomizations.get_mut(&dir) {
+                k.targets.retain(|t| t != &Target::Kustomization(child.clone()));
+            }
+        }
+    }
+
+    /// A kustomization that includes a broken one is broken too: nothing is written for it.
+    fn propagate_broken(&mut self) {
+        loop {
+            let newly: Vec<String> = self
+                .kustomizations
+                .values()
+                .filter(|k| !self.broken.contains(&k.dir))
+                .filter(|k| k.targets.iter().any(|t| matches!(t, Target::Kustomization(c) if self.broken.contains(c))))
+                .map(|k| k.dir.clone())
+                .collect();
+            if newly.is_empty() {
+                break;
+            }
+            self.broken.extend(newly);
+        }
+    }
+
+    /// Overlays: kustomizations that belong to an environment and are not broken.
+    pub fn overlays(&self) -> impl Iterator<Item = &Kustomization> {
+        self.kustomizations.values().filter(|k| k.environment.is_some() && !self.broken.contains(&k.dir))
+    }
+
+    /// Every manifest file `dir` pulls in, with the image overrides on the way.
+    /// Through a child overlay of the same environment only when `through_same_env`.
+    pub fn reach(&self, dir: &str, through_same_env: bool) -> Vec<Reach> {
+        let mut out = Vec::new();
+        let environment = self.kustomizations.get(dir).and_then(|k| k.environment);
+        let mut seen = BTreeSet::new();
+        self.walk(dir, environment, through_same_env, &mut Vec::new(), &mut seen, &mut out);
+        out
+    }
+
+    fn walk(
+        &self,
+        dir: &str,
+        environment: Option<usize>,
+        through_same_env: bool,
+        images_above: &mut Vec<Vec<ImageOverride>>,
+        seen: &mut BTreeSet<(String, usize)>,
+        out: &mut Vec<Reach>,
+    ) {
+        let Some(kustomization) = self.kustomizations.get(dir) else { return };
+        if !seen.insert((dir.to_string(), images_above.len())) {
+            return;
+        }
+        images_above.push(kustomization.images.clone());
+        for target in &kustomization.targets {
+            match target {
+                Target::File(file) => {
+                    // The nearest kustomization's overrides apply first.
+                    let images = images_above.iter().rev().flatten().cloned().collect();
+                    out.push(Reach { file: file.clone(), images });
+                }
+                Target::Kustomization(child) => {
+                    let child_env = self.kustomizations.get(child).and_then(|k| k.environment);
+                    if !through_same_env && child_env.is_some() && child_env == environment {
+                        continue;
+                    }
+                    self.walk(child, environment, through_same_env, images_above, seen, out);
+                }
+            }
+        }
+        images_above.pop();
+    }
+
+    /// Who owns each manifest reached from an overlay, by repository-relative path.
+    pub fn ownership(&self, rules: &Rules, forced: Option<usize>) -> BTreeMap<String, Ownership> {
+        let mut reached: BTreeMap<String, Vec<(usize, String, Vec<ImageOverride>)>> = BTreeMap::new();
+        for overlay in self.overlays() {
+            let environment = overlay.environment.expect("overlays have an environment");
+            for reach in self.reach(&overlay.dir, true) {
+                reached.entry(reach.file).or_default().push((environment, overlay.dir.clone(), reach.images));
+            }
+        }
+        let mut out = BTreeMap::new();
+        for (file, reaches) in reached {
+            let environments: BTreeSet<usize> = reaches.iter().map(|(env, _, _)| *env).collect();
+            let own = match forced {
+                Some(env) => Some(env),
+                None => rules.env_for_path(&file).ok().flatten().map(|c| c.env),
+            };
+            let single = (environments.len() == 1).then(|| *environments.iter().next().expect("one environment"));
+            let ownership = match single {
+                Some(env) if own.is_none_or(|own| own == env) => {
+                    let (_, overlay, images) = reaches.into_iter().next().expect("reached at least once");
+                    Ownership::Owned { environment: env, overlay, images }
+                }
+                _ => {
+                    let mut overlays: Vec<String> = reaches.into_iter().map(|(_, overlay, _)| overlay).collect();
+                    overlays.sort();
+                    overlays.dedup();
+                    Ownership::Shared { overlays }
+                }
+            };
+            out.insert(file, ownership);
+        }
+        out
+    }
+
+    /// Patch files named by any kustomization: partial objects, not manifests of their own.
+    pub fn patch_files(&self) -> BTreeSet<&str> {
+        self.kustomizations.values().flat_map(|k| k.patch_files.iter().map(String::as_str)).collect()
+    }
+}
+
+/// The image after every override in `images` (the nearest kustomization's first).
+pub fn transform_image(image: &str, images: &[ImageOverride]) -> String {
+    let mut current = image.to_string();
+    for override_ in images {
+        if let Some(next) = override_.apply(&current) {
+            current = next;
+        }
+    }
+    current
+}
+
+fn entry_offset(kustomization: &Kustomization, child_dir: &str) -> Option<usize> {
+    let document = kustomization.document.as_ref()?;
+    ["resources", "bases", "components"].iter().find_map(|field| {
+        document.root.get(field)?.items().iter().find_map(|entry| {
+            let reference = entry.as_str()?;
+            (join(&kustomization.dir, reference).as_deref() == Some(child_dir)).then_some(entry.span.start)
+        })
+    })
+}
+
+/// URLs and go-getter style references (`github.com/org/repo//dir?ref=x`).
+fn is_remote(reference: &str) -> bool {
+    reference.contains("://")
+        || reference.starts_with("git@")
+        || reference.contains("?ref=")
+        || reference.starts_with("github.com/")
+        || reference.starts_with("gitlab.com/")
+        || reference.starts_with("bitbucket.org/")
+}
+
+fn parent_of(path: &str) -> String {
+    path.rfind('/').map_or_else(String::new, |i| path[..i].to_string())
+}
+
+/// `dir/reference`, normalized; `None` when it climbs out of the repository.
+pub fn join(dir: &str, reference: &str) -> Option<String> {
+    let mut parts: Vec<&str> = if dir.is_empty() { Vec::new() } else { dir.split('/').collect() };
+    for part in reference.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            other => parts.push(other),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_overrides() {
+        let tag = ImageOverride { name: "nginx".into(), new_name: None, new_tag: Some("latest".into()), digest: None };
+        assert_eq!(tag.apply("nginx:1.2").as_deref(), Some("nginx:latest"));
+        assert_eq!(tag.apply("nginx").as_deref(), Some("nginx:latest"));
+        assert_eq!(tag.apply("nginxx:1"), None);
+        let name = ImageOverride {
+            name: "localhost:5000/app".into(),
+            new_name: Some("ghcr.io/acme/app".into()),
+            new_tag: None,
+            digest: None,
+        };
+        assert_eq!(name.apply("localhost:5000/app:2").as_deref(), Some("ghcr.io/acme/app:2"));
+        let digest =
+            ImageOverride { name: "app".into(), new_name: None, new_tag: None, digest: Some("sha256:ab".into()) };
+        assert_eq!(digest.apply("app:1").as_deref(), Some("app@sha256:ab"));
+    }
+
+    #[test]
+    fn joins() {
+        assert_eq!(join("overlays/prod", "../../base").as_deref(), Some("base"));
+        assert_eq!(join("", "a/./b").as_deref(), Some("a/b"));
+        assert_eq!(join("a", "../../x"), None);
+    }
+}
