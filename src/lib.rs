@@ -148,7 +148,7 @@ fn run_files(global: &GlobalArgs, root: &Path, mode: Mode) -> anyhow::Result<Out
     let progress = emit::progress::Progress::start(global.quiet);
     let report = pipeline::run(&config);
     progress.finish();
-    print_report(global, mode, &report).context("cannot print the report")?;
+    print_report(global, mode, &report, &config.rules).context("cannot print the report")?;
     let has_errors = report.errors().next().is_some();
     Ok(if has_errors {
         Outcome::SomeFilesFailed
@@ -159,7 +159,7 @@ fn run_files(global: &GlobalArgs, root: &Path, mode: Mode) -> anyhow::Result<Out
     })
 }
 
-fn print_report(global: &GlobalArgs, mode: Mode, report: &RunReport) -> std::io::Result<()> {
+fn print_report(global: &GlobalArgs, mode: Mode, report: &RunReport, rules: &Rules) -> std::io::Result<()> {
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr().lock();
     if global.format == Format::Json {
@@ -178,7 +178,7 @@ fn print_report(global: &GlobalArgs, mode: Mode, report: &RunReport) -> std::io:
             let diffs = if color { emit::diff::colorize(&diffs) } else { diffs };
             stdout.write_all(diffs.as_bytes())?;
         }
-        Mode::Explain => stdout.write_all(emit::explain::render(report).as_bytes())?,
+        Mode::Explain => stdout.write_all(emit::explain::render(report, rules).as_bytes())?,
         Mode::Check { diff: false } | Mode::Apply => {}
     }
     if global.format == Format::Github {

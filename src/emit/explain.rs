@@ -4,10 +4,65 @@
 use std::fmt::Write as _;
 
 use crate::pipeline::{FileStatus, RunReport};
+use crate::plan::FieldValue;
+use crate::rules::Rules;
 
-pub fn render(report: &RunReport) -> String {
+fn show(value: Option<&FieldValue>) -> String {
+    match value {
+        None => "<unset>".to_string(),
+        Some(FieldValue::Policy(policy)) => policy.clone(),
+        Some(FieldValue::Secrets(names)) => format!("[{}]", names.join(", ")),
+    }
+}
+
+pub fn render(report: &RunReport, rules: &Rules) -> String {
     let mut out = String::new();
+    for overlay in &report.overlays {
+        let env = &rules.environments[overlay.environment].name;
+        let _ = writeln!(
+            out,
+            "overlay {} (environment `{env}`)",
+            if overlay.overlay.is_empty() { "." } else { &overlay.overlay }
+        );
+        for file in &overlay.owned_files {
+            let _ = writeln!(out, "  pulls in {file}: edited in place for `{env}`");
+        }
+        for file in &overlay.shared_files {
+            let _ = writeln!(out, "  pulls in {file}: shared with other environments, patched here");
+        }
+        for setting in &overlay.settings {
+            let what = match &setting.container {
+                Some(container) => format!("container `{container}`"),
+                None => "pod".to_string(),
+            };
+            let _ = writeln!(
+                out,
+                "    {} {} {what} ({}:{}): {} {} -> {} in {}",
+                setting.kind,
+                setting.name.as_deref().unwrap_or("<unnamed>"),
+                setting.base_file,
+                setting.base_line,
+                setting.field.as_str(),
+                show(setting.from.as_ref()),
+                show(Some(&setting.to)),
+                setting.patch_file,
+            );
+        }
+        for warning in &overlay.warnings {
+            let _ = writeln!(out, "  warning: {warning}");
+        }
+        out.push('\n');
+    }
     for file in &report.files {
+        if !file.shared_by.is_empty() {
+            let _ = writeln!(
+                out,
+                "{}\n  shared by the overlays {}: never edited; their generated patches carry its settings\n",
+                file.path,
+                file.shared_by.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(", ")
+            );
+            continue;
+        }
         let Some(plan) = &file.plan else {
             match &file.status {
                 FileStatus::Skipped(reason) => {
@@ -20,7 +75,7 @@ pub fn render(report: &RunReport) -> String {
             }
             continue;
         };
-        if plan.containers.is_empty() && plan.pods.is_empty() && plan.changes.is_empty() {
+        if plan.containers.is_empty() && plan.pods.is_empty() {
             continue;
         }
         let line_of = |offset: usize| file.lines.as_ref().map_or(0, |l| l.line_of(offset));
