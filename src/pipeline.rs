@@ -158,6 +158,8 @@ struct KustomizeView<'a> {
     ownership: BTreeMap<String, Ownership>,
     /// Files named as patches by a kustomization: partial objects, not manifests.
     patch_files: BTreeSet<&'a str>,
+    /// Files pulled in by broken kustomizations only: left alone.
+    blocked: BTreeSet<String>,
 }
 
 pub fn run(config: &RunConfig) -> RunReport {
@@ -167,6 +169,7 @@ pub fn run(config: &RunConfig) -> RunReport {
     let view = KustomizeView {
         ownership: graph.ownership(&config.rules, config.forced_environment),
         patch_files: graph.patch_files(),
+        blocked: graph.blocked_files(),
     };
     let first_pass = PlanContext {
         rules: &config.rules,
@@ -441,7 +444,8 @@ fn process(
     first_pass: bool,
     view: &KustomizeView<'_>,
 ) -> FileResult {
-    if view.patch_files.contains(candidate.rel_path.as_str()) {
+    let blocked = view.blocked.contains(&candidate.rel_path) && !view.ownership.contains_key(&candidate.rel_path);
+    if blocked || view.patch_files.contains(candidate.rel_path.as_str()) {
         // A kustomize patch is a partial object, applied by its overlay: not a manifest.
         return unchanged(candidate, None, None);
     }

@@ -458,6 +458,12 @@ impl Graph {
         out
     }
 
+    /// Manifests pulled in by a broken kustomization: nothing is written for
+    /// them unless a sound overlay owns or shares them too.
+    pub fn blocked_files(&self) -> BTreeSet<String> {
+        self.broken.iter().flat_map(|dir| self.reach(dir, true)).map(|reach| reach.file).collect()
+    }
+
     /// Patch files named by any kustomization: partial objects, not manifests of their own.
     pub fn patch_files(&self) -> BTreeSet<&str> {
         self.kustomizations.values().flat_map(|k| k.patch_files.iter().map(String::as_str)).collect()
