@@ -160,3 +160,51 @@ pub fn defined_secret_name<'a>(object: &Object<'a>) -> Option<&'a str> {
         _ => None,
     }
 }
+
+/// A container that a JSON 6902 patch adds or replaces: `value` of an `add`
+/// or `replace` operation whose path ends in a container list (and index).
+#[derive(Debug, Clone, Copy)]
+pub struct OperationContainer<'a> {
+    /// The path up to the pod spec, without the leading `/`.
+    pub pod_spec_path: &'a str,
+    pub list: &'static str,
+    pub node: &'a Node,
+}
+
+/// The containers a JSON 6902 operation list brings, in order.
+pub fn operation_containers(operations: &Node) -> Vec<OperationContainer<'_>> {
+    operations
+        .items()
+        .iter()
+        .filter_map(|op| {
+            let kind = op.get("op")?.as_str()?;
+            if kind != "add" && kind != "replace" {
+                return None;
+            }
+            let path = op.get("path")?.as_str()?;
+            let value = op.get("value")?;
+            if !value.is_mapping() || value.get("image").is_none() {
+                return None;
+            }
+            let (head, last) = path.rsplit_once('/')?;
+            let (head, list) = if last == "-" || last.parse::<usize>().is_ok() {
+                let (head, list) = head.rsplit_once('/')?;
+                (head, list)
+            } else {
+                return None;
+            };
+            let list = CONTAINER_LISTS.into_iter().find(|l| *l == list)?;
+            Some(OperationContainer { pod_spec_path: head.trim_start_matches('/'), list, node: value })
+        })
+        .collect()
+}
+
+/// The `apiVersion` of a built-in kind, for a patch that names only the kind.
+pub fn builtin_api_version(kind: &str) -> Option<&'static str> {
+    match kind {
+        "Pod" | "PodTemplate" | "ReplicationController" => Some("v1"),
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => Some("apps/v1"),
+        "Job" | "CronJob" => Some("batch/v1"),
+        _ => None,
+    }
+}

@@ -158,6 +158,8 @@ struct KustomizeView<'a> {
     ownership: BTreeMap<String, Ownership>,
     /// Files named as patches by a kustomization: partial objects, not manifests.
     patch_files: BTreeSet<&'a str>,
+    /// Of those, strategic-merge patches: planned for the containers they bring.
+    strategic_patches: BTreeSet<&'a str>,
     /// Files pulled in by broken kustomizations only: left alone.
     blocked: BTreeSet<String>,
 }
@@ -169,6 +171,7 @@ pub fn run(config: &RunConfig) -> RunReport {
     let view = KustomizeView {
         ownership: graph.ownership(&config.rules, config.forced_environment),
         patch_files: graph.patch_files(),
+        strategic_patches: graph.strategic_patch_files(),
         blocked: graph.blocked_files(),
     };
     let first_pass = PlanContext {
@@ -177,6 +180,7 @@ pub fn run(config: &RunConfig) -> RunReport {
         service_account_secrets: None,
         owner: None,
         image_overrides: &[],
+        partial: false,
     };
     let mut files: Vec<FileResult> = discovery
         .files
@@ -445,7 +449,8 @@ fn process(
     view: &KustomizeView<'_>,
 ) -> FileResult {
     let blocked = view.blocked.contains(&candidate.rel_path) && !view.ownership.contains_key(&candidate.rel_path);
-    if blocked || view.patch_files.contains(candidate.rel_path.as_str()) {
+    let partial = view.strategic_patches.contains(candidate.rel_path.as_str());
+    if blocked || (view.patch_files.contains(candidate.rel_path.as_str()) && !partial) {
         // A kustomize patch is a partial object, applied by its overlay: not a manifest.
         return unchanged(candidate, None, None);
     }
@@ -474,7 +479,7 @@ fn process(
     let ctx = match view.ownership.get(&candidate.rel_path) {
         Some(Ownership::Shared { .. }) => {
             // Shared by several environments: never edited; its overlays get patches instead.
-            return match plan::describe_shared(text, &documents, ctx.rules) {
+            return match plan::describe_shared(text, &documents, ctx.rules, partial) {
                 Ok(workloads) => {
                     let mut result = unchanged(candidate, Some(LineIndex::new(text)), None);
                     result.shared_workloads = workloads;
@@ -493,6 +498,13 @@ fn process(
             &owned_ctx
         }
         None => ctx,
+    };
+    let partial_ctx;
+    let ctx = if partial {
+        partial_ctx = PlanContext { partial: true, ..ctx.clone() };
+        &partial_ctx
+    } else {
+        ctx
     };
     let mut plan = match plan::plan_file(text, &candidate.rel_path, &documents, ctx) {
         Ok(plan) => plan,

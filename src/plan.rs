@@ -182,6 +182,9 @@ pub struct PlanContext<'a> {
     pub owner: Option<EnvChoice>,
     /// What kustomize's `images:` transformers do to images on the way to that overlay.
     pub image_overrides: &'a [ImageOverride],
+    /// A kustomize strategic-merge patch: only containers that name an image
+    /// are planned, and no pull secrets (the patched workload gets those).
+    pub partial: bool,
 }
 
 /// Plans the changes of one file whose documents are `documents`.
@@ -205,6 +208,23 @@ pub fn plan_file(
     // A document without lists of its own writes them like the rest of the file.
     let file_list_style = documents.iter().find_map(|d| ListStyle::of_document(&style, &d.root)).unwrap_or_default();
     for (doc_index, document) in documents.iter().enumerate() {
+        if ctx.partial && matches!(document.root.kind, NodeKind::Sequence { .. }) {
+            // A JSON 6902 patch: the containers its operations bring get their policy.
+            let object = Object { node: &document.root, kind: "JSON 6902 patch", api_version: "" };
+            let list_style = file_list_style;
+            let mut planner = ObjectPlanner {
+                style: &style,
+                rules,
+                ctx,
+                plan: &mut plan,
+                doc_index,
+                object,
+                env: file_env.clone(),
+                list_style,
+            };
+            planner.plan_operations();
+            continue;
+        }
         let Some(root) = Object::new(&document.root) else {
             continue;
         };
@@ -260,7 +280,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
         if let (Some(env), Some(name)) = (&self.env, manifest::defined_secret_name(&object)) {
             self.plan.defined_secrets.push((env.env, name.to_string()));
         }
-        if object.kind == "ServiceAccount" {
+        if object.kind == "ServiceAccount" && !self.ctx.partial {
             self.plan_service_account();
         }
         let Some(path) = manifest::pod_spec_path(&object, &self.rules.workloads) else {
@@ -288,10 +308,23 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             })
             .collect();
         for (container, forms) in containers.iter().zip(&images) {
+            if self.ctx.partial && container.image().is_none() {
+                continue;
+            }
             self.plan_container(container, forms.as_ref());
         }
         self.plan_pod_secrets(pod_spec, &path, &images);
         Ok(())
+    }
+
+    fn plan_operations(&mut self) {
+        for (index, operation) in manifest::operation_containers(self.object.node).into_iter().enumerate() {
+            let container = Container { list: operation.list, index, node: operation.node };
+            let forms = container
+                .image()
+                .map(|image| rules::image_forms(&kustomize::transform_image(image, self.ctx.image_overrides)));
+            self.plan_container(&container, forms.as_ref());
+        }
     }
 
     fn environment(&self) -> Option<&'p Environment> {
@@ -431,7 +464,15 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             return;
         };
         let env_index = self.env.as_ref().map_or(0, |c| c.env);
-        let wanted = wanted_secrets(self.rules, env, images);
+        let mut wanted = wanted_secrets(self.rules, env, images);
+        if self.ctx.partial {
+            // A patch brings only the secrets its own images call for; the
+            // patched workload gets the environment's.
+            if env.attach_secrets_to == AttachSecretsTo::ServiceAccount {
+                return;
+            }
+            wanted.retain(|name| !env.secrets.contains(name));
+        }
         let offset = self.pod_spec_key_offset(path).unwrap_or(pod_spec.span.start);
         let existing: Vec<String> = manifest::listed_secrets(pod_spec).into_iter().map(str::to_string).collect();
         let mut report = PodReport {
@@ -595,6 +636,8 @@ pub struct SharedWorkload {
     pub has_secret_list: bool,
     /// Line (1-based) of the pod spec's key, for reports.
     pub line: usize,
+    /// From a kustomize strategic-merge patch: only its containers with an image, no secrets.
+    pub partial: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -607,10 +650,41 @@ pub struct SharedContainer {
 }
 
 /// The workloads of a file that is shared between environments and so is never edited.
-pub fn describe_shared(text: &str, documents: &[Document], rules: &Rules) -> Result<Vec<SharedWorkload>, PlanFailure> {
+pub fn describe_shared(
+    text: &str,
+    documents: &[Document],
+    rules: &Rules,
+    partial: bool,
+) -> Result<Vec<SharedWorkload>, PlanFailure> {
     let lines = crate::yaml::LineIndex::new(text);
     let mut out = Vec::new();
     for document in documents {
+        if partial && matches!(document.root.kind, NodeKind::Sequence { .. }) {
+            for operation in manifest::operation_containers(&document.root) {
+                let container = Container { list: operation.list, index: 0, node: operation.node };
+                out.push(SharedWorkload {
+                    // Known only from the `target:` of the patch's entry.
+                    kind: String::new(),
+                    api_version: String::new(),
+                    name: None,
+                    namespace: None,
+                    pod_spec_path: operation.pod_spec_path.split('/').map(str::to_string).collect(),
+                    custom: false,
+                    partial,
+                    containers: vec![SharedContainer {
+                        list: container.list,
+                        index: 0,
+                        name: container.name().map(str::to_string),
+                        image: container.image().map(str::to_string),
+                        policy: container.node.get("imagePullPolicy").and_then(Node::as_str).map(str::to_string),
+                    }],
+                    secrets: Vec::new(),
+                    has_secret_list: false,
+                    line: lines.line_of(operation.node.span.start),
+                });
+            }
+            continue;
+        }
         let Some(root) = Object::new(&document.root) else { continue };
         let mut objects = Vec::new();
         root.flatten(&mut objects);
@@ -633,8 +707,10 @@ pub fn describe_shared(text: &str, documents: &[Document], rules: &Rules) -> Res
                 namespace: object.namespace().map(str::to_string),
                 pod_spec_path: path.iter().map(|p| p.to_string()).collect(),
                 custom,
+                partial,
                 containers: containers
                     .iter()
+                    .filter(|c| !partial || c.image().is_some())
                     .map(|c| SharedContainer {
                         list: c.list,
                         index: c.index,

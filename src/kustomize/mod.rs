@@ -92,6 +92,9 @@ pub struct Kustomization {
     pub targets: Vec<Target>,
     /// Files named in `patches`, `patchesStrategicMerge` and `patchesJson6902` (repository-relative).
     pub patch_files: Vec<String>,
+    /// Strategic-merge patch files that may bring containers of their own,
+    /// with the `target:` selector of their entry.
+    pub patch_refs: Vec<PatchRef>,
     pub images: Vec<ImageOverride>,
     pub environment: Option<usize>,
 }
@@ -117,12 +120,22 @@ pub enum Ownership {
     Shared { overlays: Vec<String> },
 }
 
-/// A manifest reached from an overlay, with the image overrides between them
-/// (the file's nearest kustomization first).
+/// A strategic-merge patch file named by a kustomization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatchRef {
+    pub file: String,
+    /// The entry's `target:` selector (its scalar fields, in order), if any.
+    pub target: Option<Vec<(String, String)>>,
+}
+
+/// A manifest (or patch file) reached from an overlay, with the image
+/// overrides between them (the file's nearest kustomization first).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reach {
     pub file: String,
     pub images: Vec<ImageOverride>,
+    /// For a patch file: the `target:` selector of its entry (`Some(None)`: none).
+    pub patch: Option<Option<Vec<(String, String)>>>,
 }
 
 impl Graph {
@@ -177,6 +190,7 @@ impl Graph {
                 document: None,
                 targets: Vec::new(),
                 patch_files: Vec::new(),
+                patch_refs: Vec::new(),
                 images: Vec::new(),
                 environment,
             };
@@ -265,12 +279,21 @@ impl Graph {
                 }
             }
         }
+        let mut patch_refs = Vec::new();
         for field in ["patches", "patchesStrategicMerge", "patchesJson6902"] {
             for entry in root_node.get(field).map(Node::items).unwrap_or_default() {
                 let reference = entry.as_str().or_else(|| entry.get("path").and_then(Node::as_str));
-                if let Some(path) = reference.and_then(|r| join(dir, r)) {
-                    patch_files.push(path);
+                let Some(path) = reference.and_then(|r| join(dir, r)) else { continue };
+                if field != "patchesJson6902" && !patch::is_generated_name(path.rsplit('/').next().unwrap_or("")) {
+                    let target = entry.get("target").map(|t| {
+                        t.entries()
+                            .iter()
+                            .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
+                            .collect()
+                    });
+                    patch_refs.push(PatchRef { file: path.clone(), target });
                 }
+                patch_files.push(path);
             }
         }
         let images = root_node
@@ -291,6 +314,7 @@ impl Graph {
         if let Some(kustomization) = self.kustomizations.get_mut(dir) {
             kustomization.targets = targets;
             kustomization.patch_files = patch_files;
+            kustomization.patch_refs = patch_refs;
             kustomization.images = images;
         }
     }
@@ -410,7 +434,7 @@ impl Graph {
                 Target::File(file) => {
                     // The nearest kustomization's overrides apply first.
                     let images = images_above.iter().rev().flatten().cloned().collect();
-                    out.push(Reach { file: file.clone(), images });
+                    out.push(Reach { file: file.clone(), images, patch: None });
                 }
                 Target::Kustomization(child) => {
                     let child_env = self.kustomizations.get(child).and_then(|k| k.environment);
@@ -420,6 +444,10 @@ impl Graph {
                     self.walk(child, environment, through_same_env, images_above, seen, out);
                 }
             }
+        }
+        for patch in &kustomization.patch_refs {
+            let images = images_above.iter().rev().flatten().cloned().collect();
+            out.push(Reach { file: patch.file.clone(), images, patch: Some(patch.target.clone()) });
         }
         images_above.pop();
     }
@@ -467,6 +495,11 @@ impl Graph {
     /// Patch files named by any kustomization: partial objects, not manifests of their own.
     pub fn patch_files(&self) -> BTreeSet<&str> {
         self.kustomizations.values().flat_map(|k| k.patch_files.iter().map(String::as_str)).collect()
+    }
+
+    /// Strategic-merge patch files: their containers that name an image are planned like a manifest's.
+    pub fn strategic_patch_files(&self) -> BTreeSet<&str> {
+        self.kustomizations.values().flat_map(|k| k.patch_refs.iter().map(|p| p.file.as_str())).collect()
     }
 }
 

@@ -70,7 +70,7 @@ pub struct OverlayPlan {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Entry {
     path: String,
-    target: Option<Vec<(&'static str, String)>>,
+    target: Option<Vec<(String, String)>>,
 }
 
 /// Plans the generated patches of `overlay`.
@@ -89,6 +89,7 @@ pub fn plan_overlay(
     let mut json_patches: BTreeMap<String, (Entry, String)> = BTreeMap::new();
     let mut seen = BTreeSet::new();
     let mut warned_service_account = false;
+    let direct: BTreeSet<String> = graph.reach(&overlay.dir, false).into_iter().map(|r| r.file).collect();
     for reach in graph.reach(&overlay.dir, true) {
         match ownership.get(&reach.file) {
             Some(Ownership::Owned { .. }) => {
@@ -100,12 +101,15 @@ pub fn plan_overlay(
             Some(Ownership::Shared { .. }) => {}
             None => continue,
         }
-        if !seen.insert(reach.file.clone()) {
+        // A patch file may be applied through several entries, each with its own selector.
+        if !seen.insert((reach.file.clone(), reach.patch.clone())) {
             continue;
         }
-        plan.shared_files.push(reach.file.clone());
+        if !plan.shared_files.contains(&reach.file) {
+            plan.shared_files.push(reach.file.clone());
+        }
         // A child overlay of the same environment patches what it pulls in itself.
-        if !graph.reach(&overlay.dir, false).iter().any(|r| r.file == reach.file) {
+        if !direct.contains(&reach.file) {
             continue;
         }
         for workload in shared.get(&reach.file).map(Vec::as_slice).unwrap_or_default() {
@@ -127,7 +131,15 @@ pub fn plan_overlay(
             }
             let mut missing: Vec<String> = Vec::new();
             let wanted = plan::wanted_secrets(rules, env, &images);
-            if env.attach_secrets_to == AttachSecretsTo::ServiceAccount {
+            if workload.partial {
+                // A patch brings only the secrets its own images call for.
+                if env.attach_secrets_to == AttachSecretsTo::Pod {
+                    missing = wanted
+                        .into_iter()
+                        .filter(|s| !env.secrets.contains(s) && !workload.secrets.contains(s))
+                        .collect();
+                }
+            } else if env.attach_secrets_to == AttachSecretsTo::ServiceAccount {
                 if !wanted.is_empty() && !warned_service_account {
                     plan.warnings.push(format!(
                         "environment `{}` attaches secrets to ServiceAccounts; shared bases get no pull secrets from the overlay patch",
@@ -141,25 +153,61 @@ pub fn plan_overlay(
             if policies.is_empty() && missing.is_empty() {
                 continue;
             }
-            let patch_file = if workload.custom {
-                let name = json_patch_name(workload);
-                let entry = Entry { path: name.clone(), target: Some(target_of(workload)) };
-                json_patches.insert(name.clone(), (entry, json_patch(workload, &policies, &missing)));
-                name
-            } else {
-                match strategic_patch(workload, &policies, &missing) {
-                    Some(document) => smp_documents.push(document),
-                    None => {
-                        plan.warnings.push(format!(
-                            "{} `{}` in `{}` has a container without a name: it cannot be patched by name",
-                            workload.kind,
-                            workload.name.as_deref().unwrap_or(""),
-                            reach.file
-                        ));
-                        continue;
+            let patch_file = match (&reach.patch, workload.custom) {
+                // A patch applied through a `target:` selector: ours goes through the same selector.
+                (Some(Some(target)), _) => {
+                    let field = |key: &str| target.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+                    let mut workload = workload.clone();
+                    if workload.kind.is_empty() {
+                        // A JSON 6902 patch: the object is known only from the selector.
+                        let kind = field("kind").unwrap_or_default();
+                        let api_version = match (field("group"), field("version")) {
+                            (Some(group), Some(version)) => Some(format!("{group}/{version}")),
+                            (None, Some(version)) => Some(version),
+                            _ => crate::manifest::builtin_api_version(&kind).map(str::to_string),
+                        };
+                        let Some(api_version) = api_version else {
+                            plan.warnings.push(format!(
+                                "the patch `{}` adds containers to `{kind}` objects, whose apiVersion pullsmith cannot tell",
+                                reach.file
+                            ));
+                            continue;
+                        };
+                        workload.kind = kind;
+                        workload.api_version = api_version;
+                        workload.name = Some(field("name").unwrap_or_else(|| "selected-by-target".to_string()));
                     }
+                    let workload = &workload;
+                    let Some(document) = strategic_patch(workload, &policies, &missing) else {
+                        plan.warnings.push(unnamed_container(workload, &reach.file));
+                        continue;
+                    };
+                    let name = unique_name(&json_patches, &selector_patch_name(target, workload));
+                    let entry = Entry { path: name.clone(), target: Some(target.clone()) };
+                    json_patches.insert(name.clone(), (entry, document));
+                    name
                 }
-                PATCH_FILE.to_string()
+                (Some(None), true) => {
+                    plan.warnings.push(format!(
+                        "the patch `{}` brings containers to a custom kind without a `target:`; pullsmith cannot address them",
+                        reach.file
+                    ));
+                    continue;
+                }
+                (None, true) => {
+                    let name = json_patch_name(workload);
+                    let entry = Entry { path: name.clone(), target: Some(target_of(workload)) };
+                    json_patches.insert(name.clone(), (entry, json_patch(workload, &policies, &missing)));
+                    name
+                }
+                (_, false) => {
+                    let Some(document) = strategic_patch(workload, &policies, &missing) else {
+                        plan.warnings.push(unnamed_container(workload, &reach.file));
+                        continue;
+                    };
+                    smp_documents.push(document);
+                    PATCH_FILE.to_string()
+                }
             };
             let patch_path = format!("{}{patch_file}", dir_prefix(&overlay.dir));
             for (i, policy) in &policies {
@@ -200,13 +248,13 @@ pub fn plan_overlay(
     let mut desired_files: BTreeMap<String, String> = BTreeMap::new();
     let mut entries: Vec<Entry> = Vec::new();
     if !smp_documents.is_empty() {
-        let mut text = header(env_name, "strategic-merge patches");
+        let mut text = header(env_name);
         text.push_str(&smp_documents.join("---\n"));
         desired_files.insert(PATCH_FILE.to_string(), text);
         entries.push(Entry { path: PATCH_FILE.to_string(), target: None });
     }
     for (name, (entry, body)) in json_patches {
-        let mut text = header(env_name, "JSON 6902 operations");
+        let mut text = header(env_name);
         text.push_str(&body);
         desired_files.insert(name, text);
         entries.push(entry);
@@ -244,11 +292,11 @@ fn dir_prefix(dir: &str) -> String {
     }
 }
 
-fn header(env_name: &str, what: &str) -> String {
+fn header(env_name: &str) -> String {
     format!(
-        "{GENERATED_MARK}: {what} that give this overlay's shared bases the\n\
-         # image pull settings of environment `{env_name}`. Do not edit: `pullsmith apply`\n\
-         # rewrites this file, and removes it when nothing is needed any more.\n"
+        "{GENERATED_MARK} for environment `{env_name}`: the image pull settings this\n\
+         # overlay gives the bases it shares with other environments. Do not edit:\n\
+         # `pullsmith apply` rewrites this file, and removes it when it is not needed.\n"
     )
 }
 
@@ -321,6 +369,34 @@ fn strategic_patch(workload: &SharedWorkload, policies: &[(usize, String)], secr
     Some(out)
 }
 
+fn unnamed_container(workload: &SharedWorkload, file: &str) -> String {
+    format!(
+        "{} `{}` in `{file}` has a container without a name: it cannot be patched by name",
+        workload.kind,
+        workload.name.as_deref().unwrap_or("")
+    )
+}
+
+/// `pullsmith.<kind>.<name>.patch.yaml` from a `target:` selector (or the patch's own object).
+fn selector_patch_name(target: &[(String, String)], workload: &SharedWorkload) -> String {
+    let field = |key: &str| target.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let kind = field("kind").unwrap_or(&workload.kind);
+    let name = field("name").or(workload.name.as_deref()).unwrap_or("selected");
+    format!("pullsmith.{}.{}.patch.yaml", clean_name(kind), clean_name(name))
+}
+
+fn unique_name<T>(taken: &BTreeMap<String, T>, wanted: &str) -> String {
+    if !taken.contains_key(wanted) {
+        return wanted.to_string();
+    }
+    let stem = wanted.trim_end_matches(".patch.yaml");
+    (2..).map(|n| format!("{stem}-{n}.patch.yaml")).find(|name| !taken.contains_key(name)).expect("some name is free")
+}
+
+fn clean_name(text: &str) -> String {
+    text.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c.to_ascii_lowercase() } else { '-' }).collect()
+}
+
 fn json_patch_name(workload: &SharedWorkload) -> String {
     let clean = |s: &str| -> String {
         s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c.to_ascii_lowercase() } else { '-' }).collect()
@@ -334,21 +410,21 @@ fn json_patch_name(workload: &SharedWorkload) -> String {
     name
 }
 
-fn target_of(workload: &SharedWorkload) -> Vec<(&'static str, String)> {
+fn target_of(workload: &SharedWorkload) -> Vec<(String, String)> {
     let mut target = Vec::new();
     match workload.api_version.split_once('/') {
         Some((group, version)) => {
-            target.push(("group", group.to_string()));
-            target.push(("version", version.to_string()));
+            target.push(("group".to_string(), group.to_string()));
+            target.push(("version".to_string(), version.to_string()));
         }
-        None => target.push(("version", workload.api_version.clone())),
+        None => target.push(("version".to_string(), workload.api_version.clone())),
     }
-    target.push(("kind", workload.kind.clone()));
+    target.push(("kind".to_string(), workload.kind.clone()));
     if let Some(name) = &workload.name {
-        target.push(("name", name.clone()));
+        target.push(("name".to_string(), name.clone()));
     }
     if let Some(namespace) = &workload.namespace {
-        target.push(("namespace", namespace.clone()));
+        target.push(("namespace".to_string(), namespace.clone()));
     }
     target
 }
@@ -394,9 +470,9 @@ fn our_entries(list: &Node) -> Vec<(&Node, Entry)> {
                 return None;
             }
             let target = item.get("target").map(|t| {
-                ["group", "version", "kind", "name", "namespace"]
-                    .into_iter()
-                    .filter_map(|k| t.get(k).and_then(Node::as_str).map(|v| (k, v.to_string())))
+                t.entries()
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
                     .collect()
             });
             Some((item, Entry { path: path.to_string(), target }))
