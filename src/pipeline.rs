@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use crate::discover::{self, Candidate, PathFilter};
 use crate::edit;
 use crate::emit::write;
-use crate::kustomize::patch::{self as overlay_patch, OverlayPlan};
+use crate::kustomize::patch::{self as overlay_patch, Catalog, CatalogObject, OverlayPlan, PatchShape, Shapes};
 use crate::kustomize::{Graph, Ownership};
 use crate::plan::{
     self, FilePlan, PlanContext, PlanFailure, ServiceAccountKey, ServiceAccountSecrets, SharedWorkload, Warning,
@@ -84,6 +84,10 @@ pub struct FileResult {
     pub shared_by: Vec<String>,
     /// Its workloads, for the overlays' patches.
     pub shared_workloads: Vec<SharedWorkload>,
+    /// For a manifest a kustomize overlay pulls in: its objects with pod specs.
+    pub catalog: Vec<CatalogObject>,
+    /// For a kustomize patch file: how it moves containers.
+    pub patch_shapes: Vec<PatchShape>,
 }
 
 /// What `run` needs, validated before any file is read.
@@ -145,6 +149,8 @@ impl FileResult {
             status,
             shared_by: Vec::new(),
             shared_workloads: Vec::new(),
+            catalog: Vec::new(),
+            patch_shapes: Vec::new(),
         }
     }
 }
@@ -280,18 +286,35 @@ fn overlay_pass(
     warnings: &mut Vec<Diagnostic>,
 ) -> Vec<OverlayPlan> {
     let mut shared: BTreeMap<String, Vec<SharedWorkload>> = BTreeMap::new();
+    let mut catalog: Catalog = BTreeMap::new();
+    let mut shapes: Shapes = BTreeMap::new();
     for file in files.iter_mut() {
+        if !file.catalog.is_empty() {
+            catalog.insert(file.path.clone(), std::mem::take(&mut file.catalog));
+        }
+        if !file.patch_shapes.is_empty() {
+            shapes.insert(file.path.clone(), std::mem::take(&mut file.patch_shapes));
+        }
         if let Some(Ownership::Shared { overlays }) = view.ownership.get(&file.path) {
             file.shared_by = overlays.clone();
             shared.insert(file.path.clone(), std::mem::take(&mut file.shared_workloads));
         }
     }
+    let inputs = overlay_patch::OverlayInputs {
+        root: &config.root,
+        graph,
+        ownership: &view.ownership,
+        shared: &shared,
+        catalog: &catalog,
+        shapes: &shapes,
+        rules: &config.rules,
+    };
     let mut plans = Vec::new();
     for overlay in graph.overlays() {
         if !config.filter.allows(&overlay.file) {
             continue;
         }
-        let plan = overlay_patch::plan_overlay(&config.root, graph, overlay, &view.ownership, &shared, &config.rules);
+        let plan = overlay_patch::plan_overlay(overlay, &inputs);
         for message in &plan.warnings {
             warnings.push(Diagnostic {
                 path: overlay.file.clone(),
@@ -475,11 +498,37 @@ fn process(
         }
         Err(err) => return failed(candidate, Some(text), Some(err.offset), format!("invalid YAML: {}", err.message)),
     };
+    // What overlays need to know of the files they pull in, whoever edits them.
+    let (catalog, patch_shapes) = if !view.ownership.contains_key(&candidate.rel_path) {
+        (Vec::new(), Vec::new())
+    } else if partial {
+        (Vec::new(), plan::patch_shapes(&documents, ctx.rules))
+    } else {
+        (plan::catalog_objects(&documents, ctx.rules), Vec::new())
+    };
+    let mut result = process_parsed(candidate, config, ctx, first_pass, view, partial, text, &documents);
+    result.catalog = catalog;
+    result.patch_shapes = patch_shapes;
+    result
+}
+
+/// Plans, applies and verifies a parsed file.
+#[allow(clippy::too_many_arguments)]
+fn process_parsed(
+    candidate: &Candidate,
+    config: &RunConfig,
+    ctx: &PlanContext<'_>,
+    first_pass: bool,
+    view: &KustomizeView<'_>,
+    partial: bool,
+    text: &str,
+    documents: &[yaml::Document],
+) -> FileResult {
     let owned_ctx;
     let ctx = match view.ownership.get(&candidate.rel_path) {
         Some(Ownership::Shared { .. }) => {
             // Shared by several environments: never edited; its overlays get patches instead.
-            return match plan::describe_shared(text, &documents, ctx.rules, partial) {
+            return match plan::describe_shared(text, documents, ctx.rules, partial) {
                 Ok(workloads) => {
                     let mut result = unchanged(candidate, Some(LineIndex::new(text)), None);
                     result.shared_workloads = workloads;
@@ -506,7 +555,7 @@ fn process(
     } else {
         ctx
     };
-    let mut plan = match plan::plan_file(text, &candidate.rel_path, &documents, ctx) {
+    let mut plan = match plan::plan_file(text, &candidate.rel_path, documents, ctx) {
         Ok(plan) => plan,
         Err(PlanFailure::Skipped(reason)) => return skipped(candidate, &reason),
         Err(PlanFailure::Error { offset, message }) => return failed(candidate, Some(text), offset, message),
@@ -521,7 +570,7 @@ fn process(
         return unchanged(candidate, lines, Some(plan));
     }
     let new_text = edit::apply(text, &plan.splices());
-    if let Err(problem) = verify::only_intended_fields_changed(&documents, &new_text, &plan.touched) {
+    if let Err(problem) = verify::only_intended_fields_changed(documents, &new_text, &plan.touched) {
         return failed(
             candidate,
             None,

@@ -727,3 +727,103 @@ pub fn describe_shared(
     }
     Ok(out)
 }
+
+/// The objects with pod specs in a file, with labels and container order,
+/// for kustomize `target:` selectors and patches that must keep container order.
+pub fn catalog_objects(documents: &[Document], rules: &Rules) -> Vec<kustomize::patch::CatalogObject> {
+    let mut out = Vec::new();
+    for document in documents {
+        let Some(root) = Object::new(&document.root) else { continue };
+        let mut objects = Vec::new();
+        root.flatten(&mut objects);
+        for object in objects {
+            let Some(path) = manifest::pod_spec_path(&object, &rules.workloads) else { continue };
+            let Some(pod_spec) = manifest::pod_spec(&object, &path) else { continue };
+            let Ok(containers) = manifest::containers(pod_spec) else { continue };
+            let custom = rules
+                .workloads
+                .iter()
+                .any(|w| w.kind == object.kind && w.api_version.as_deref().is_none_or(|v| v == object.api_version));
+            let labels = object
+                .node
+                .get("metadata")
+                .and_then(|m| m.get("labels"))
+                .map(|labels| {
+                    labels
+                        .entries()
+                        .iter()
+                        .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push(kustomize::patch::CatalogObject {
+                key: kustomize::patch::ObjectKey {
+                    api_version: object.api_version.to_string(),
+                    kind: object.kind.to_string(),
+                    name: object.name().unwrap_or_default().to_string(),
+                    namespace: object.namespace().map(str::to_string),
+                    pod_spec_path: path.iter().map(|p| p.to_string()).collect(),
+                    custom,
+                },
+                labels,
+                containers: containers.iter().map(|c| (c.list, c.name().unwrap_or_default().to_string())).collect(),
+            });
+        }
+    }
+    out
+}
+
+/// How a kustomize patch file moves containers around, whatever it sets.
+pub fn patch_shapes(documents: &[Document], rules: &Rules) -> Vec<kustomize::patch::PatchShape> {
+    use kustomize::patch::{OpPosition, PatchShape};
+    let mut out = Vec::new();
+    for document in documents {
+        if let NodeKind::Sequence { items, .. } = &document.root.kind {
+            let mut operations = Vec::new();
+            for op in items {
+                let (Some(kind), Some(path)) =
+                    (op.get("op").and_then(Node::as_str), op.get("path").and_then(Node::as_str))
+                else {
+                    continue;
+                };
+                let Some((head, last)) = path.rsplit_once('/') else { continue };
+                let Some((_, list)) = head.rsplit_once('/') else { continue };
+                let Some(list) = manifest::CONTAINER_LISTS.into_iter().find(|l| *l == list) else { continue };
+                let position = match (kind, last) {
+                    ("add", "-") => OpPosition::Append,
+                    ("add", index) => match index.parse() {
+                        Ok(index) => OpPosition::Insert(index),
+                        Err(_) => continue,
+                    },
+                    ("remove", index) => match index.parse() {
+                        Ok(index) => OpPosition::Remove(index),
+                        Err(_) => continue,
+                    },
+                    _ => continue,
+                };
+                let name = op.get("value").and_then(|v| v.get("name")).and_then(Node::as_str).map(str::to_string);
+                operations.push((list, position, name));
+            }
+            out.push(PatchShape::Operations(operations));
+            continue;
+        }
+        let Some(object) = Object::new(&document.root) else { continue };
+        let Some(path) = manifest::pod_spec_path(&object, &rules.workloads) else { continue };
+        let Some(pod_spec) = manifest::pod_spec(&object, &path) else { continue };
+        let lists = manifest::CONTAINER_LISTS
+            .into_iter()
+            .filter_map(|list| {
+                let items = pod_spec.get(list)?.items();
+                let names = items.iter().filter_map(|c| c.get("name").and_then(Node::as_str).map(str::to_string));
+                Some((list, names.collect()))
+            })
+            .collect();
+        out.push(PatchShape::Strategic {
+            kind: object.kind.to_string(),
+            name: object.name().map(str::to_string),
+            namespace: object.namespace().map(str::to_string),
+            lists,
+        });
+    }
+    out
+}

@@ -92,6 +92,9 @@ pub struct Kustomization {
     pub targets: Vec<Target>,
     /// Files named in `patches`, `patchesStrategicMerge` and `patchesJson6902` (repository-relative).
     pub patch_files: Vec<String>,
+    /// Directories this kustomization includes as `components` (applied in
+    /// order, each to what is accumulated so far).
+    pub components: Vec<String>,
     /// Strategic-merge patch files that may bring containers of their own,
     /// with the `target:` selector of their entry.
     pub patch_refs: Vec<PatchRef>,
@@ -136,6 +139,9 @@ pub struct Reach {
     pub images: Vec<ImageOverride>,
     /// For a patch file: the `target:` selector of its entry (`Some(None)`: none).
     pub patch: Option<Option<Vec<(String, String)>>>,
+    /// For a patch file: the manifests it applies to, those accumulated by
+    /// its kustomization (for a component: by the one that includes it) so far.
+    pub scope: Vec<String>,
 }
 
 impl Graph {
@@ -191,6 +197,7 @@ impl Graph {
                 targets: Vec::new(),
                 patch_files: Vec::new(),
                 patch_refs: Vec::new(),
+                components: Vec::new(),
                 images: Vec::new(),
                 environment,
             };
@@ -240,6 +247,7 @@ impl Graph {
         let text = kustomization.text.clone();
         let root_node = &document.root;
         let mut targets = Vec::new();
+        let mut components = Vec::new();
         let mut patch_files = Vec::new();
         for field in ["resources", "bases", "components"] {
             for entry in root_node.get(field).map(Node::items).unwrap_or_default() {
@@ -264,6 +272,9 @@ impl Graph {
                     continue;
                 };
                 if by_dir.contains_key(&path) {
+                    if field == "components" {
+                        components.push(path.clone());
+                    }
                     targets.push(Target::Kustomization(path));
                 } else if root.join(&path).is_file() {
                     targets.push(Target::File(path));
@@ -315,6 +326,7 @@ impl Graph {
             kustomization.targets = targets;
             kustomization.patch_files = patch_files;
             kustomization.patch_refs = patch_refs;
+            kustomization.components = components;
             kustomization.images = images;
         }
     }
@@ -411,15 +423,17 @@ impl Graph {
         let mut out = Vec::new();
         let environment = self.kustomizations.get(dir).and_then(|k| k.environment);
         let mut seen = BTreeSet::new();
-        self.walk(dir, environment, through_same_env, &mut Vec::new(), &mut seen, &mut out);
+        self.walk(dir, environment, through_same_env, None, &mut Vec::new(), &mut seen, &mut out);
         out
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn walk(
         &self,
         dir: &str,
         environment: Option<usize>,
         through_same_env: bool,
+        includer_scope: Option<usize>,
         images_above: &mut Vec<Vec<ImageOverride>>,
         seen: &mut BTreeSet<(String, usize)>,
         out: &mut Vec<Reach>,
@@ -428,26 +442,36 @@ impl Graph {
         if !seen.insert((dir.to_string(), images_above.len())) {
             return;
         }
+        // A kustomization accumulates its own resources; a component works on its includer's.
+        let scope_start = includer_scope.unwrap_or(out.len());
         images_above.push(kustomization.images.clone());
         for target in &kustomization.targets {
             match target {
                 Target::File(file) => {
                     // The nearest kustomization's overrides apply first.
                     let images = images_above.iter().rev().flatten().cloned().collect();
-                    out.push(Reach { file: file.clone(), images, patch: None });
+                    out.push(Reach { file: file.clone(), images, patch: None, scope: Vec::new() });
                 }
                 Target::Kustomization(child) => {
                     let child_env = self.kustomizations.get(child).and_then(|k| k.environment);
                     if !through_same_env && child_env.is_some() && child_env == environment {
                         continue;
                     }
-                    self.walk(child, environment, through_same_env, images_above, seen, out);
+                    let child_scope = kustomization.components.contains(child).then_some(scope_start);
+                    self.walk(child, environment, through_same_env, child_scope, images_above, seen, out);
                 }
             }
         }
+        let scope: Vec<String> =
+            out[scope_start.min(out.len())..].iter().filter(|r| r.patch.is_none()).map(|r| r.file.clone()).collect();
         for patch in &kustomization.patch_refs {
             let images = images_above.iter().rev().flatten().cloned().collect();
-            out.push(Reach { file: patch.file.clone(), images, patch: Some(patch.target.clone()) });
+            out.push(Reach {
+                file: patch.file.clone(),
+                images,
+                patch: Some(patch.target.clone()),
+                scope: scope.clone(),
+            });
         }
         images_above.pop();
     }

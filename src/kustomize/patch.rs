@@ -66,6 +66,144 @@ pub struct OverlayPlan {
     pub warnings: Vec<String>,
 }
 
+/// Identifies an object as kustomize matches strategic-merge patches: by
+/// its original (as written) name and namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectKey {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub pod_spec_path: Vec<String>,
+    /// A `workloads:` kind of the rules.
+    pub custom: bool,
+}
+
+impl ObjectKey {
+    fn of(workload: &SharedWorkload) -> ObjectKey {
+        ObjectKey {
+            api_version: workload.api_version.clone(),
+            kind: workload.kind.clone(),
+            name: workload.name.clone().unwrap_or_default(),
+            namespace: workload.namespace.clone(),
+            pod_spec_path: workload.pod_spec_path.clone(),
+            custom: workload.custom,
+        }
+    }
+}
+
+/// An object that holds a pod spec, with its labels, for `target:` selectors,
+/// and its containers (list, name) in file order.
+#[derive(Debug, Clone)]
+pub struct CatalogObject {
+    pub key: ObjectKey,
+    pub labels: Vec<(String, String)>,
+    pub containers: Vec<(&'static str, String)>,
+}
+
+/// Where a JSON 6902 operation puts or takes a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpPosition {
+    Append,
+    Insert(usize),
+    Remove(usize),
+}
+
+/// How a patch file's documents move containers, whatever else they set.
+#[derive(Debug, Clone)]
+pub enum PatchShape {
+    /// A strategic-merge document: the containers it names go first, in its
+    /// order, then the others (this is what kustomize does to merged lists).
+    Strategic { kind: String, name: Option<String>, namespace: Option<String>, lists: Vec<(&'static str, Vec<String>)> },
+    /// JSON 6902 operations on container lists: (list, position, name of an added container).
+    Operations(Vec<(&'static str, OpPosition, Option<String>)>),
+}
+
+/// Patch shapes of every patch file a kustomization names, by path.
+pub type Shapes = BTreeMap<String, Vec<PatchShape>>;
+
+/// Container order per object and list, as kustomize will have it when the overlay's patches run.
+type Orders = Vec<(ObjectKey, Vec<(&'static str, Vec<String>)>)>;
+
+fn order_of<'o>(orders: &'o mut Orders, key: &ObjectKey) -> Option<&'o mut Vec<(&'static str, Vec<String>)>> {
+    orders.iter_mut().find(|(k, _)| k == key).map(|(_, lists)| lists)
+}
+
+fn list_of<'o>(lists: &'o mut Vec<(&'static str, Vec<String>)>, list: &'static str) -> &'o mut Vec<String> {
+    if let Some(i) = lists.iter().position(|(l, _)| *l == list) {
+        return &mut lists[i].1;
+    }
+    lists.push((list, Vec::new()));
+    &mut lists.last_mut().expect("just pushed").1
+}
+
+/// Follows resources and patches in the order kustomize applies them, to
+/// know each object's container order when the overlay's own patches run.
+fn simulate_orders(reaches: &[crate::kustomize::Reach], catalog: &Catalog, shapes: &Shapes) -> Orders {
+    let mut orders: Orders = Vec::new();
+    for reach in reaches {
+        match &reach.patch {
+            None => {
+                for object in catalog.get(&reach.file).map(Vec::as_slice).unwrap_or_default() {
+                    if orders.iter().any(|(k, _)| *k == object.key) {
+                        continue;
+                    }
+                    let mut lists: Vec<(&'static str, Vec<String>)> = Vec::new();
+                    for (list, name) in &object.containers {
+                        list_of(&mut lists, list).push(name.clone());
+                    }
+                    orders.push((object.key.clone(), lists));
+                }
+            }
+            Some(selector) => {
+                for shape in shapes.get(&reach.file).map(Vec::as_slice).unwrap_or_default() {
+                    let targets: Vec<ObjectKey> = match (selector, shape) {
+                        (Some(selector), _) => select(selector, &reach.scope, catalog),
+                        (None, PatchShape::Strategic { kind, name, namespace, .. }) => orders
+                            .iter()
+                            .map(|(k, _)| k)
+                            .filter(|k| k.kind == *kind && Some(&k.name) == name.as_ref() && k.namespace == *namespace)
+                            .cloned()
+                            .collect(),
+                        (None, PatchShape::Operations(_)) => Vec::new(),
+                    };
+                    for target in targets {
+                        let Some(lists) = order_of(&mut orders, &target) else { continue };
+                        match shape {
+                            PatchShape::Strategic { lists: named, .. } => {
+                                for (list, names) in named {
+                                    let current = list_of(lists, list);
+                                    let rest: Vec<String> =
+                                        current.iter().filter(|n| !names.contains(n)).cloned().collect();
+                                    *current = names.iter().cloned().chain(rest).collect();
+                                }
+                            }
+                            PatchShape::Operations(operations) => {
+                                for (list, position, name) in operations {
+                                    let current = list_of(lists, list);
+                                    let name = name.clone().unwrap_or_default();
+                                    match *position {
+                                        OpPosition::Append => current.push(name),
+                                        OpPosition::Insert(i) => current.insert(i.min(current.len()), name),
+                                        OpPosition::Remove(i) if i < current.len() => {
+                                            current.remove(i);
+                                        }
+                                        OpPosition::Remove(_) => {}
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    orders
+}
+
+/// The objects with pod specs of every manifest a kustomization pulls in, by path.
+pub type Catalog = BTreeMap<String, Vec<CatalogObject>>;
+
 /// A `patches:` entry pullsmith owns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Entry {
@@ -73,19 +211,26 @@ struct Entry {
     target: Option<Vec<(String, String)>>,
 }
 
+/// What every overlay's plan reads: the graph and what the files it pulls in hold.
+#[derive(Clone, Copy)]
+pub struct OverlayInputs<'a> {
+    pub root: &'a Path,
+    pub graph: &'a Graph,
+    pub ownership: &'a BTreeMap<String, Ownership>,
+    /// Workloads of the shared files, by path.
+    pub shared: &'a BTreeMap<String, Vec<SharedWorkload>>,
+    pub catalog: &'a Catalog,
+    pub shapes: &'a Shapes,
+    pub rules: &'a Rules,
+}
+
 /// Plans the generated patches of `overlay`.
-pub fn plan_overlay(
-    root: &Path,
-    graph: &Graph,
-    overlay: &Kustomization,
-    ownership: &BTreeMap<String, Ownership>,
-    shared: &BTreeMap<String, Vec<SharedWorkload>>,
-    rules: &Rules,
-) -> OverlayPlan {
+pub fn plan_overlay(overlay: &Kustomization, inputs: &OverlayInputs<'_>) -> OverlayPlan {
+    let OverlayInputs { root, graph, ownership, shared, catalog, shapes, rules } = *inputs;
     let env_index = overlay.environment.expect("overlays have an environment");
     let env = &rules.environments[env_index];
     let mut plan = OverlayPlan { overlay: overlay.dir.clone(), environment: env_index, ..OverlayPlan::default() };
-    let mut smp_documents: Vec<String> = Vec::new();
+    let mut smp: Vec<ObjectPatch> = Vec::new();
     let mut json_patches: BTreeMap<String, (Entry, String)> = BTreeMap::new();
     let mut seen = BTreeSet::new();
     let mut warned_service_account = false;
@@ -129,120 +274,101 @@ pub fn plan_overlay(
                 }
                 policies.push((i, wanted.to_string()));
             }
-            let mut missing: Vec<String> = Vec::new();
             let wanted = plan::wanted_secrets(rules, env, &images);
-            if workload.partial {
-                // A patch brings only the secrets its own images call for.
-                if env.attach_secrets_to == AttachSecretsTo::Pod {
-                    missing = wanted
-                        .into_iter()
-                        .filter(|s| !env.secrets.contains(s) && !workload.secrets.contains(s))
-                        .collect();
-                }
-            } else if env.attach_secrets_to == AttachSecretsTo::ServiceAccount {
-                if !wanted.is_empty() && !warned_service_account {
+            let mut missing: Vec<String> = Vec::new();
+            if env.attach_secrets_to == AttachSecretsTo::ServiceAccount {
+                if !wanted.is_empty() && !warned_service_account && !workload.partial {
                     plan.warnings.push(format!(
                         "environment `{}` attaches secrets to ServiceAccounts; shared bases get no pull secrets from the overlay patch",
                         env.name
                     ));
                     warned_service_account = true;
                 }
+            } else if workload.partial {
+                // A patch brings only the secrets its own images call for.
+                missing =
+                    wanted.into_iter().filter(|s| !env.secrets.contains(s) && !workload.secrets.contains(s)).collect();
             } else {
                 missing = wanted.into_iter().filter(|s| !workload.secrets.contains(s)).collect();
             }
             if policies.is_empty() && missing.is_empty() {
                 continue;
             }
-            let patch_file = match (&reach.patch, workload.custom) {
-                // A patch applied through a `target:` selector: ours goes through the same selector.
-                (Some(Some(target)), _) => {
-                    let field = |key: &str| target.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-                    let mut workload = workload.clone();
-                    if workload.kind.is_empty() {
-                        // A JSON 6902 patch: the object is known only from the selector.
-                        let kind = field("kind").unwrap_or_default();
-                        let api_version = match (field("group"), field("version")) {
-                            (Some(group), Some(version)) => Some(format!("{group}/{version}")),
-                            (None, Some(version)) => Some(version),
-                            _ => crate::manifest::builtin_api_version(&kind).map(str::to_string),
-                        };
-                        let Some(api_version) = api_version else {
-                            plan.warnings.push(format!(
-                                "the patch `{}` adds containers to `{kind}` objects, whose apiVersion pullsmith cannot tell",
-                                reach.file
-                            ));
-                            continue;
-                        };
-                        workload.kind = kind;
-                        workload.api_version = api_version;
-                        workload.name = Some(field("name").unwrap_or_else(|| "selected-by-target".to_string()));
+            if policies.iter().any(|(i, _)| workload.containers[*i].name.is_none()) {
+                plan.warnings.push(format!(
+                    "a container in `{}` has no name: kustomize patches address containers by name, so it is left alone",
+                    reach.file
+                ));
+                continue;
+            }
+            // Which objects the settings land on.
+            let targets: Vec<ObjectKey> = match &reach.patch {
+                None | Some(None) if workload.kind.is_empty() => Vec::new(),
+                None | Some(None) => vec![ObjectKey::of(workload)],
+                Some(Some(selector)) => {
+                    let found = select(selector, &reach.scope, catalog);
+                    if found.is_empty() {
+                        plan.warnings.push(format!(
+                            "cannot tell which objects the patch `{}` applies to (its selector names none pullsmith can find): its containers are left alone",
+                            reach.file
+                        ));
                     }
-                    let workload = &workload;
-                    let Some(document) = strategic_patch(workload, &policies, &missing) else {
-                        plan.warnings.push(unnamed_container(workload, &reach.file));
-                        continue;
-                    };
-                    let name = unique_name(&json_patches, &selector_patch_name(target, workload));
-                    let entry = Entry { path: name.clone(), target: Some(target.clone()) };
-                    json_patches.insert(name.clone(), (entry, document));
-                    name
+                    found
                 }
-                (Some(None), true) => {
-                    plan.warnings.push(format!(
-                        "the patch `{}` brings containers to a custom kind without a `target:`; pullsmith cannot address them",
-                        reach.file
-                    ));
-                    continue;
-                }
-                (None, true) => {
+            };
+            for target in targets {
+                if target.custom && reach.patch.is_none() {
                     let name = json_patch_name(workload);
                     let entry = Entry { path: name.clone(), target: Some(target_of(workload)) };
                     json_patches.insert(name.clone(), (entry, json_patch(workload, &policies, &missing)));
-                    name
+                    record(&mut plan, &reach.file, workload, &policies, &missing, &name, &overlay.dir);
+                    continue;
                 }
-                (_, false) => {
-                    let Some(document) = strategic_patch(workload, &policies, &missing) else {
-                        plan.warnings.push(unnamed_container(workload, &reach.file));
-                        continue;
-                    };
-                    smp_documents.push(document);
-                    PATCH_FILE.to_string()
+                if target.custom {
+                    plan.warnings.push(format!(
+                        "the patch `{}` brings containers to the custom kind `{}`: pullsmith patches custom kinds only from their own manifests",
+                        reach.file, target.kind
+                    ));
+                    continue;
                 }
-            };
-            let patch_path = format!("{}{patch_file}", dir_prefix(&overlay.dir));
-            for (i, policy) in &policies {
-                let container = &workload.containers[*i];
-                plan.settings.push(PatchSetting {
-                    base_file: reach.file.clone(),
-                    base_line: workload.line,
-                    kind: workload.kind.clone(),
-                    name: workload.name.clone(),
-                    namespace: workload.namespace.clone(),
-                    container: container.name.clone(),
-                    field: plan::Field::ImagePullPolicy,
-                    from: container.policy.clone().map(plan::FieldValue::Policy),
-                    to: plan::FieldValue::Policy(policy.clone()),
-                    patch_file: patch_path.clone(),
-                });
-            }
-            if !missing.is_empty() {
-                let mut to = workload.secrets.clone();
-                to.extend(missing.iter().cloned());
-                plan.settings.push(PatchSetting {
-                    base_file: reach.file.clone(),
-                    base_line: workload.line,
-                    kind: workload.kind.clone(),
-                    name: workload.name.clone(),
-                    namespace: workload.namespace.clone(),
-                    container: None,
-                    field: plan::Field::ImagePullSecrets,
-                    from: workload.has_secret_list.then(|| plan::FieldValue::Secrets(workload.secrets.clone())),
-                    to: plan::FieldValue::Secrets(to),
-                    patch_file: patch_path,
-                });
+                let position = smp.iter().position(|p| p.key == target);
+                let object = match position {
+                    Some(i) => &mut smp[i],
+                    None => {
+                        smp.push(ObjectPatch { key: target.clone(), containers: Vec::new(), secrets: Vec::new() });
+                        smp.last_mut().expect("just pushed")
+                    }
+                };
+                for (i, policy) in &policies {
+                    let container = &workload.containers[*i];
+                    let name = container.name.clone().unwrap_or_default();
+                    object.containers.retain(|(list, n, _)| !(*list == container.list && *n == name));
+                    object.containers.push((container.list, name, policy.clone()));
+                }
+                for secret in &missing {
+                    if !object.secrets.contains(secret) {
+                        object.secrets.push(secret.clone());
+                    }
+                }
+                record(&mut plan, &reach.file, workload, &policies, &missing, PATCH_FILE, &overlay.dir);
             }
         }
     }
+    let mut orders = simulate_orders(&graph.reach(&overlay.dir, true), catalog, shapes);
+    // A container the simulation does not know would be added, not patched: leave it alone.
+    for object in &mut smp {
+        let known = order_of(&mut orders, &object.key).cloned().unwrap_or_default();
+        let before = object.containers.len();
+        object.containers.retain(|(list, name, _)| known.iter().any(|(l, names)| l == list && names.contains(name)));
+        if object.containers.len() < before {
+            plan.warnings.push(format!(
+                "{} `{}`: some containers could not be located among those kustomize renders; their policy is left alone",
+                object.key.kind, object.key.name
+            ));
+        }
+    }
+    smp.retain(|object| !object.containers.is_empty() || !object.secrets.is_empty());
+    let smp_documents: Vec<String> = smp.iter().map(|object| object.render(&mut orders)).collect();
 
     let env_name = &env.name;
     let mut desired_files: BTreeMap<String, String> = BTreeMap::new();
@@ -331,70 +457,148 @@ fn scalar(text: &str) -> String {
     }
 }
 
-/// A strategic-merge patch document; `None` when a container to patch has no name.
-fn strategic_patch(workload: &SharedWorkload, policies: &[(usize, String)], secrets: &[String]) -> Option<String> {
-    let mut out = String::new();
-    let _ = writeln!(out, "apiVersion: {}", scalar(&workload.api_version));
-    let _ = writeln!(out, "kind: {}", scalar(&workload.kind));
-    out.push_str("metadata:\n");
-    let _ = writeln!(out, "  name: {}", scalar(workload.name.as_deref()?));
-    if let Some(namespace) = &workload.namespace {
-        let _ = writeln!(out, "  namespace: {}", scalar(namespace));
-    }
-    let mut indent = 0;
-    for key in &workload.pod_spec_path {
-        let _ = writeln!(out, "{}{key}:", " ".repeat(indent));
-        indent += 2;
-    }
-    let pad = " ".repeat(indent);
-    for list in crate::manifest::CONTAINER_LISTS {
-        let in_list: Vec<&(usize, String)> =
-            policies.iter().filter(|(i, _)| workload.containers[*i].list == list).collect();
-        if in_list.is_empty() {
-            continue;
+/// Settings for one object, merged from every workload and patch that touches it.
+struct ObjectPatch {
+    key: ObjectKey,
+    /// (list, container name, policy), in the order first set.
+    containers: Vec<(&'static str, String, String)>,
+    secrets: Vec<String>,
+}
+
+impl ObjectPatch {
+    /// A strategic-merge patch document. A list it touches names every
+    /// container in the order kustomize will have them: strategic merge puts
+    /// the containers a patch names first, so naming only some would reorder
+    /// them (and init containers run in order).
+    fn render(&self, orders: &mut Orders) -> String {
+        let known = order_of(orders, &self.key).cloned().unwrap_or_default();
+        let key = &self.key;
+        let mut out = String::new();
+        let _ = writeln!(out, "apiVersion: {}", scalar(&key.api_version));
+        let _ = writeln!(out, "kind: {}", scalar(&key.kind));
+        out.push_str("metadata:\n");
+        let _ = writeln!(out, "  name: {}", scalar(&key.name));
+        if let Some(namespace) = &key.namespace {
+            let _ = writeln!(out, "  namespace: {}", scalar(namespace));
         }
-        let _ = writeln!(out, "{pad}{list}:");
-        for (i, policy) in in_list {
-            let name = workload.containers[*i].name.as_deref()?;
-            let _ = writeln!(out, "{pad}- name: {}", scalar(name));
-            let _ = writeln!(out, "{pad}  imagePullPolicy: {policy}");
+        let mut indent = 0;
+        for part in &key.pod_spec_path {
+            let _ = writeln!(out, "{}{part}:", " ".repeat(indent));
+            indent += 2;
+        }
+        let pad = " ".repeat(indent);
+        for list in crate::manifest::CONTAINER_LISTS {
+            let in_list: Vec<_> = self.containers.iter().filter(|(l, _, _)| *l == list).collect();
+            if in_list.is_empty() {
+                continue;
+            }
+            let order = known.iter().find(|(l, _)| *l == list).map(|(_, names)| names.clone()).unwrap_or_default();
+            let _ = writeln!(out, "{pad}{list}:");
+            for name in &order {
+                let _ = writeln!(out, "{pad}- name: {}", scalar(name));
+                if let Some((_, _, policy)) = in_list.iter().find(|(_, n, _)| n == name) {
+                    let _ = writeln!(out, "{pad}  imagePullPolicy: {policy}");
+                }
+            }
+        }
+        if !self.secrets.is_empty() {
+            let _ = writeln!(out, "{pad}imagePullSecrets:");
+            for secret in &self.secrets {
+                let _ = writeln!(out, "{pad}- name: {}", scalar(secret));
+            }
+        }
+        out
+    }
+}
+
+/// Records what a generated file sets, for reports.
+fn record(
+    plan: &mut OverlayPlan,
+    base_file: &str,
+    workload: &SharedWorkload,
+    policies: &[(usize, String)],
+    missing: &[String],
+    patch_file: &str,
+    overlay_dir: &str,
+) {
+    let patch_path = format!("{}{patch_file}", dir_prefix(overlay_dir));
+    for (i, policy) in policies {
+        let container = &workload.containers[*i];
+        plan.settings.push(PatchSetting {
+            base_file: base_file.to_string(),
+            base_line: workload.line,
+            kind: workload.kind.clone(),
+            name: workload.name.clone(),
+            namespace: workload.namespace.clone(),
+            container: container.name.clone(),
+            field: plan::Field::ImagePullPolicy,
+            from: container.policy.clone().map(plan::FieldValue::Policy),
+            to: plan::FieldValue::Policy(policy.clone()),
+            patch_file: patch_path.clone(),
+        });
+    }
+    if !missing.is_empty() {
+        let mut to = workload.secrets.clone();
+        to.extend(missing.iter().cloned());
+        plan.settings.push(PatchSetting {
+            base_file: base_file.to_string(),
+            base_line: workload.line,
+            kind: workload.kind.clone(),
+            name: workload.name.clone(),
+            namespace: workload.namespace.clone(),
+            container: None,
+            field: plan::Field::ImagePullSecrets,
+            from: workload.has_secret_list.then(|| plan::FieldValue::Secrets(workload.secrets.clone())),
+            to: plan::FieldValue::Secrets(to),
+            patch_file: patch_path,
+        });
+    }
+}
+
+/// The objects among the manifests `scope` that a `target:` selector picks.
+fn select(selector: &[(String, String)], scope: &[String], catalog: &Catalog) -> Vec<ObjectKey> {
+    let field = |key: &str| selector.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let mut out = Vec::new();
+    for file in scope {
+        for object in catalog.get(file).map(Vec::as_slice).unwrap_or_default() {
+            let (group, version) = match object.key.api_version.split_once('/') {
+                Some((group, version)) => (group, version),
+                None => ("", object.key.api_version.as_str()),
+            };
+            let matches = field("kind").is_none_or(|k| k == object.key.kind)
+                && field("group").is_none_or(|g| g == group)
+                && field("version").is_none_or(|v| v == version)
+                && field("name").is_none_or(|n| name_matches(n, &object.key.name))
+                && field("namespace").is_none_or(|ns| Some(ns) == object.key.namespace.as_deref())
+                && field("labelSelector").is_none_or(|sel| labels_match(sel, &object.labels))
+                && field("annotationSelector").is_none();
+            if matches && !out.contains(&object.key) {
+                out.push(object.key.clone());
+            }
         }
     }
-    if !secrets.is_empty() {
-        let _ = writeln!(out, "{pad}imagePullSecrets:");
-        for secret in secrets {
-            let _ = writeln!(out, "{pad}- name: {}", scalar(secret));
-        }
+    out
+}
+
+/// kustomize matches `name` as an anchored regular expression; plain names and `.*` are understood here.
+fn name_matches(pattern: &str, name: &str) -> bool {
+    if !pattern.contains(['.', '*', '^', '$', '[', '(', '|', '+', '?', '\\']) {
+        return pattern == name;
     }
-    Some(out)
-}
-
-fn unnamed_container(workload: &SharedWorkload, file: &str) -> String {
-    format!(
-        "{} `{}` in `{file}` has a container without a name: it cannot be patched by name",
-        workload.kind,
-        workload.name.as_deref().unwrap_or("")
-    )
-}
-
-/// `pullsmith.<kind>.<name>.patch.yaml` from a `target:` selector (or the patch's own object).
-fn selector_patch_name(target: &[(String, String)], workload: &SharedWorkload) -> String {
-    let field = |key: &str| target.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
-    let kind = field("kind").unwrap_or(&workload.kind);
-    let name = field("name").or(workload.name.as_deref()).unwrap_or("selected");
-    format!("pullsmith.{}.{}.patch.yaml", clean_name(kind), clean_name(name))
-}
-
-fn unique_name<T>(taken: &BTreeMap<String, T>, wanted: &str) -> String {
-    if !taken.contains_key(wanted) {
-        return wanted.to_string();
+    let glob = pattern.trim_start_matches('^').trim_end_matches('$').replace(".*", "*");
+    if glob.contains(['[', '(', '|', '+', '?', '\\', '^', '$']) {
+        return false;
     }
-    let stem = wanted.trim_end_matches(".patch.yaml");
-    (2..).map(|n| format!("{stem}-{n}.patch.yaml")).find(|name| !taken.contains_key(name)).expect("some name is free")
+    let glob = glob.replace('.', "?");
+    globset::Glob::new(&glob).map(|g| g.compile_matcher().is_match(name)).unwrap_or(false)
 }
 
-fn clean_name(text: &str) -> String {
-    text.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c.to_ascii_lowercase() } else { '-' }).collect()
+/// Equality-based label selectors: `a=b,c==d`.
+fn labels_match(selector: &str, labels: &[(String, String)]) -> bool {
+    selector.split(',').map(str::trim).filter(|s| !s.is_empty()).all(|term| {
+        let Some((key, value)) = term.split_once("==").or_else(|| term.split_once('=')) else { return false };
+        labels.iter().any(|(k, v)| k == key.trim() && v == value.trim())
+    })
 }
 
 fn json_patch_name(workload: &SharedWorkload) -> String {

@@ -6,4 +6,5 @@ mod util;
 mod bad_input;
 mod commands;
 mod fixtures;
+mod kustomize;
 mod sweep;
