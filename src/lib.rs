@@ -12,6 +12,7 @@ pub mod cli;
 pub mod discover;
 pub mod edit;
 pub mod emit;
+pub mod git;
 pub mod kustomize;
 pub mod manifest;
 pub mod pipeline;
@@ -21,7 +22,7 @@ pub mod verify;
 pub mod yaml;
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
@@ -65,10 +66,19 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Check { path, diff } => run_files(&global, &path.path, Mode::Check { diff }),
         Command::Apply(path) => run_files(&global, &path.path, Mode::Apply),
         Command::Explain(path) => run_files(&global, &path.path, Mode::Explain),
-        Command::Commit { .. } => {
-            bail!("`commit` is not available yet; use `apply` and commit with git")
+        Command::Commit { path, branch, message, author, allow_dirty } => {
+            let options = CommitOptions { branch, message, author, allow_dirty };
+            run_commit(&global, &path.path, &options)
         }
     }
+}
+
+/// `commit`'s own options.
+struct CommitOptions {
+    branch: Option<String>,
+    message: Option<String>,
+    author: Option<String>,
+    allow_dirty: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,4 +202,110 @@ fn print_report(global: &GlobalArgs, mode: Mode, report: &RunReport, rules: &Rul
         stderr.write_all(summary.as_bytes())?;
     }
     Ok(())
+}
+
+/// `commit`: plan as `diff` does, refuse dirty files, write, then commit
+/// exactly the files written.
+fn run_commit(global: &GlobalArgs, root: &Path, options: &CommitOptions) -> anyhow::Result<Outcome> {
+    let checkout = git::Checkout::open(root)?;
+    if let Some(branch) = &options.branch {
+        checkout.check_branch(branch)?;
+    }
+    let author = checkout.author(options.author.as_deref())?;
+    let mut config = run_config(global, root, Mode::Diff)?;
+    config.keep_texts = true;
+    let progress = emit::progress::Progress::start(global.quiet);
+    let mut report = pipeline::run(&config);
+    progress.finish();
+
+    // Only tracked files are rewritten (and the overlay patches pullsmith generates).
+    for file in &mut report.files {
+        let untracked =
+            matches!(file.status, pipeline::FileStatus::Changed { action: pipeline::FileAction::Modify, .. })
+                && !checkout.is_tracked(&file.path);
+        if untracked {
+            file.status = pipeline::FileStatus::Unchanged;
+            report.warnings.push(pipeline::Diagnostic {
+                path: file.path.clone(),
+                line: None,
+                column: None,
+                message: "not tracked by git: `commit` rewrites tracked files only".to_string(),
+            });
+        }
+    }
+    let changed: Vec<(String, PathBuf, pipeline::FileAction, String)> = report
+        .files
+        .iter()
+        .filter_map(|file| match &file.status {
+            pipeline::FileStatus::Changed { new_text, action, .. } => {
+                Some((file.path.clone(), file.abs_path.clone(), *action, new_text.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    if !options.allow_dirty {
+        let paths: Vec<String> = changed.iter().map(|(path, ..)| path.clone()).collect();
+        let dirty = checkout.dirty(&paths)?;
+        if !dirty.is_empty() {
+            return Err(git::CommitError::Dirty { paths: dirty }.into());
+        }
+    }
+    let mut commit_id = None;
+    if !changed.is_empty() {
+        if let Some(branch) = &options.branch {
+            checkout.switch_to(branch)?;
+        }
+        let mut files = Vec::new();
+        for (path, abs_path, action, new_text) in &changed {
+            emit::write::write_change(abs_path, *action, new_text.as_bytes())
+                .with_context(|| format!("{path}: cannot write"))?;
+            let content = (*action != pipeline::FileAction::Delete).then(|| new_text.as_bytes().to_vec());
+            files.push(git::CommitFile { path: path.clone(), content });
+        }
+        let message = options.message.clone().unwrap_or_else(|| default_message(&report));
+        commit_id = Some(checkout.commit(&files, &message, &author)?.to_string());
+    }
+    let mut stdout = std::io::stdout().lock();
+    let mut stderr = std::io::stderr().lock();
+    if global.format == Format::Json {
+        stdout.write_all(emit::json::render(&report, commit_id.as_deref()).as_bytes())?;
+        stderr.write_all(emit::diagnostics(&report, true).as_bytes())?;
+    } else {
+        stderr.write_all(emit::diagnostics(&report, global.quiet).as_bytes())?;
+        match &commit_id {
+            Some(id) => writeln!(stdout, "pullsmith: committed {id}")?,
+            None => writeln!(stdout, "pullsmith: the repository is compliant; nothing to commit")?,
+        }
+        stdout.write_all(emit::summary(&report).as_bytes())?;
+    }
+    Ok(if report.errors().next().is_some() { Outcome::SomeFilesFailed } else { Outcome::Clean })
+}
+
+/// A one-line summary, then per environment the containers and pod specs
+/// changed and the files.
+fn default_message(report: &RunReport) -> String {
+    let mut by_env: std::collections::BTreeMap<String, (usize, usize, Vec<&str>)> = Default::default();
+    for file in &report.files {
+        if !matches!(file.status, pipeline::FileStatus::Changed { .. }) {
+            continue;
+        }
+        let plan = file.plan.as_ref();
+        let env = plan.and_then(|p| p.environment.clone()).unwrap_or_else(|| "(kustomize)".to_string());
+        let entry = by_env.entry(env).or_default();
+        entry.0 += plan.map_or(0, |p| p.containers_changed);
+        entry.1 += plan.map_or(0, |p| p.pod_specs_changed);
+        entry.2.push(&file.path);
+    }
+    let n_files: usize = by_env.values().map(|(_, _, files)| files.len()).sum();
+    let mut message = format!(
+        "pullsmith: set image pull policies and secrets in {n_files} file{}\n",
+        if n_files == 1 { "" } else { "s" }
+    );
+    for (env, (containers, pods, files)) in by_env {
+        message.push_str(&format!("\n{env}: {containers} containers, {pods} pod specs\n"));
+        for file in files {
+            message.push_str(&format!("  {file}\n"));
+        }
+    }
+    message
 }

@@ -341,12 +341,7 @@ fn overlay_pass(
             let new_text = new_text.unwrap_or_default();
             let mut written = false;
             if config.write {
-                let result = match action {
-                    FileAction::Delete => std::fs::remove_file(&abs_path),
-                    FileAction::Create => std::fs::write(&abs_path, new_text.as_bytes()),
-                    FileAction::Modify => write::atomic_write(&abs_path, new_text.as_bytes()),
-                };
-                if let Err(err) = result {
+                if let Err(err) = write::write_change(&abs_path, action, new_text.as_bytes()) {
                     let diagnostic = Diagnostic {
                         path: path.clone(),
                         line: None,

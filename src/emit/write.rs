@@ -5,6 +5,8 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::Path;
 
+use crate::pipeline::FileAction;
+
 pub fn atomic_write(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -21,4 +23,13 @@ pub fn atomic_write(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         let _ = fs::remove_file(&temp);
     }
     result
+}
+
+/// Carries out one file's change: rewrite (atomically), create or delete.
+pub fn write_change(path: &Path, action: FileAction, contents: &[u8]) -> std::io::Result<()> {
+    match action {
+        FileAction::Modify => atomic_write(path, contents),
+        FileAction::Create => fs::write(path, contents),
+        FileAction::Delete => fs::remove_file(path),
+    }
 }
