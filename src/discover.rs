@@ -174,6 +174,10 @@ fn normalize(path: &Path) -> PathBuf {
 
 /// A file below a chart's `templates/` directory (a `Chart.yaml` beside it).
 fn is_helm_template(root: &Path, path: &Path) -> bool {
+    // Only a path through a `templates` directory can be one: no file system look-ups otherwise.
+    if !path.strip_prefix(root).unwrap_or(path).components().any(|c| c.as_os_str() == "templates") {
+        return false;
+    }
     let mut dir = path.parent();
     while let Some(current) = dir {
         if current.file_name().is_some_and(|n| n == "templates") {

@@ -130,7 +130,7 @@ impl Checkout {
     }
 
     /// The author: `--author`, else the repository's configuration, else the
-    /// `GIT_AUTHOR_*` variables.
+    /// `GIT_AUTHOR_*` variables, else the `GIT_COMMITTER_*` ones.
     pub fn author(&self, given: Option<&str>) -> Result<Signature<'static>, CommitError> {
         if let Some(text) = given {
             let (name, rest) = text.split_once('<').ok_or_else(|| CommitError::BadAuthor(text.to_string()))?;
@@ -143,7 +143,9 @@ impl Checkout {
         if let Ok(signature) = self.repo.signature() {
             return Ok(signature);
         }
-        from_env("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL").ok_or(CommitError::NoAuthor)
+        from_env("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL")
+            .or_else(|| from_env("GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"))
+            .ok_or(CommitError::NoAuthor)
     }
 
     /// The committer: `GIT_COMMITTER_*`, else the repository's configuration, else the author.

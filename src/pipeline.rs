@@ -253,6 +253,12 @@ pub fn run(config: &RunConfig) -> RunReport {
 
     let overlays = overlay_pass(config, &graph, &view, &mut files, &mut warnings);
 
+    // Kustomizations are read by the graph, and scanned like any other file.
+    for path in &discovery.kustomizations {
+        if !files.iter().any(|f| &f.path == path) {
+            files.push(FileResult::new(path.clone(), config.root.join(path), FileStatus::Unchanged));
+        }
+    }
     for diagnostic in graph.errors {
         let abs_path = config.root.join(&diagnostic.path);
         files.retain(|f| f.path != diagnostic.path);

@@ -1,5 +1,7 @@
 //! Atomic writes: a temporary file beside the target, the target's mode
 //! copied, then a rename, so a crash never leaves a half-written manifest.
+//! Like rustfmt and yq, the data is not fsync'd: the rename is what makes
+//! the write atomic, and a sync per file would cost more than the rewrite.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -16,7 +18,6 @@ pub fn atomic_write(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         let mut file = OpenOptions::new().write(true).create_new(true).open(&temp)?;
         file.write_all(contents)?;
         file.set_permissions(permissions)?;
-        file.sync_all()?;
         fs::rename(&temp, path)
     })();
     if result.is_err() {

@@ -5,6 +5,7 @@ mod util;
 
 mod bad_input;
 mod commands;
+mod commit;
 mod fixtures;
 mod kustomize;
 mod sweep;

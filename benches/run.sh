@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# pullsmith's own benchmark: throughput (MB/s, files/s), parallel speedup and
+# peak memory of `check` and `apply` on a synthetic GitOps monorepo made by
+# ../shared/bench/gen_repo.py (the same trees the peer rewriters are measured on).
+#
+#   benches/run.sh [--apps N] [--seed S] [--jobs "1 2"] [--repeat N]
+#
+# Wall seconds are the median of --repeat runs (each `apply` on a fresh copy,
+# page cache warm); peak RSS is GNU time's maximum resident set size.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+APPS=200 SEED=1 JOBS="1 2" REPEAT=3
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --apps) APPS=$2; shift 2 ;;
+    --seed) SEED=$2; shift 2 ;;
+    --jobs) JOBS=$2; shift 2 ;;
+    --repeat) REPEAT=$2; shift 2 ;;
+    *) echo "benches/run.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+GEN=../shared/bench/gen_repo.py
+[ -f "$GEN" ] || { echo "benches/run.sh: $GEN is absent (../shared sits beside the project)" >&2; exit 2; }
+[ -x /usr/bin/time ] || { apt-get install -y -q time >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q time >/dev/null; }; }
+cargo build --release -q
+BIN=$PWD/target/release/pullsmith
+WORK=$(mktemp -d /tmp/pullsmith-bench.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+GENERATED=$(python3 "$GEN" "$WORK/orig" --apps "$APPS" --seed "$SEED" --force)
+BYTES=$(sed -n 's/.*yaml_bytes=\([0-9]*\).*/\1/p' <<<"$GENERATED")
+FILES=$(sed -n 's/.*yaml_files=\([0-9]*\).*/\1/p' <<<"$GENERATED")
+echo "# $(date -u +%Y-%m-%dT%H:%MZ) nproc=$(nproc) cpu=\"$(lscpu | sed -n 's/^Model name: *//p' | head -1)\" $("$BIN" --version)"
+echo "# tree: $GENERATED"
+echo
+echo "| mode | jobs | wall s (median [min-max]) | MB/s | files/s | speedup vs -j1 | peak RSS MB |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+declare -A BASE
+for mode in check apply; do
+  for jobs in $JOBS; do
+    walls=() rss=0
+    for ((r = 0; r < REPEAT + 1; r++)); do
+      rm -rf "$WORK/copy" && cp -a "$WORK/orig" "$WORK/copy"
+      set +e
+      /usr/bin/time -f "%e %M" -o "$WORK/time" "$BIN" "$mode" -q -j "$jobs" "$WORK/copy" >/dev/null 2>&1
+      rc=$?
+      set -e
+      if [ "$rc" -ne 0 ] && ! { [ "$mode" = check ] && [ "$rc" -eq 1 ]; }; then
+        echo "pullsmith $mode -j $jobs exited $rc" >&2; exit 1
+      fi
+      read -r wall kb < <(tail -1 "$WORK/time")
+      [ "$r" -eq 0 ] && continue   # warm-up
+      walls+=("$wall")
+      [ "$kb" -gt "$rss" ] && rss=$kb
+    done
+    sorted=$(printf '%s\n' "${walls[@]}" | sort -n)
+    median=$(awk '{a[NR]=$1} END{ if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2 }' <<<"$sorted")
+    range="$(head -1 <<<"$sorted")-$(tail -1 <<<"$sorted")"
+    [ "$jobs" = 1 ] && BASE[$mode]=$median
+    speedup=$(awk -v b="${BASE[$mode]:-$median}" -v m="$median" 'BEGIN{ if (m>0) printf "%.2f", b/m; else print "-" }')
+    awk -v mode="$mode" -v jobs="$jobs" -v w="$median" -v range="$range" -v bytes="$BYTES" -v files="$FILES" -v rss="$rss" -v sp="$speedup" \
+      'BEGIN{ printf "| %s | %s | %s [%s] | %.1f | %.0f | %s | %.0f |\n", mode, jobs, w, range, bytes/1e6/w, files/w, sp, rss/1024 }'
+  done
+done
