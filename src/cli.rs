@@ -34,6 +34,9 @@ pub struct GlobalArgs {
     /// Output format
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Also write the JSON report to FILE, whatever --format says
+    #[arg(long, global = true, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// Colour the diff
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -50,6 +53,7 @@ pub enum Format {
     Text,
     Json,
     Github,
+    Sarif,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

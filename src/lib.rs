@@ -87,6 +87,7 @@ enum Mode {
     Check { diff: bool },
     Apply,
     Explain,
+    Commit,
 }
 
 fn run_rules(command: RulesCommand, global: &GlobalArgs) -> anyhow::Result<Outcome> {
@@ -158,7 +159,7 @@ fn run_files(global: &GlobalArgs, root: &Path, mode: Mode) -> anyhow::Result<Out
     let progress = emit::progress::Progress::start(global.quiet);
     let report = pipeline::run(&config);
     progress.finish();
-    print_report(global, mode, &report, &config.rules).context("cannot print the report")?;
+    print_report(global, mode, &report, &config.rules, None).context("cannot print the report")?;
     let has_errors = report.errors().next().is_some();
     Ok(if has_errors {
         Outcome::SomeFilesFailed
@@ -169,13 +170,31 @@ fn run_files(global: &GlobalArgs, root: &Path, mode: Mode) -> anyhow::Result<Out
     })
 }
 
-fn print_report(global: &GlobalArgs, mode: Mode, report: &RunReport, rules: &Rules) -> std::io::Result<()> {
+/// Prints what a run found, in the chosen format, and writes the side
+/// outputs: `--report FILE`, and under `--format github` the job summary and
+/// step outputs. `commit` is the new commit of `commit`, if one was made.
+fn print_report(
+    global: &GlobalArgs,
+    mode: Mode,
+    report: &RunReport,
+    rules: &Rules,
+    commit: Option<&str>,
+) -> std::io::Result<()> {
+    if let Some(path) = &global.report {
+        std::fs::write(path, emit::json::render(report, commit))?;
+    }
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr().lock();
-    if global.format == Format::Json {
-        stdout.write_all(emit::json::render(report, None).as_bytes())?;
-        stderr.write_all(emit::diagnostics(report, true).as_bytes())?;
-        return Ok(());
+    match global.format {
+        Format::Json => {
+            stdout.write_all(emit::json::render(report, commit).as_bytes())?;
+            return stderr.write_all(emit::diagnostics(report, true).as_bytes());
+        }
+        Format::Sarif => {
+            stdout.write_all(emit::sarif::render(report).as_bytes())?;
+            return stderr.write_all(emit::diagnostics(report, true).as_bytes());
+        }
+        Format::Text | Format::Github => {}
     }
     match mode {
         Mode::Diff | Mode::Check { diff: true } => {
@@ -189,14 +208,19 @@ fn print_report(global: &GlobalArgs, mode: Mode, report: &RunReport, rules: &Rul
             stdout.write_all(diffs.as_bytes())?;
         }
         Mode::Explain => stdout.write_all(emit::explain::render(report, rules).as_bytes())?,
+        Mode::Commit => match commit {
+            Some(id) => writeln!(stdout, "pullsmith: committed {id}")?,
+            None => writeln!(stdout, "pullsmith: the repository is compliant; nothing to commit")?,
+        },
         Mode::Check { diff: false } | Mode::Apply => {}
     }
     if global.format == Format::Github {
         stdout.write_all(emit::github::annotations(report).as_bytes())?;
+        emit::github::write_step_files(report, rules)?;
     }
     stderr.write_all(emit::diagnostics(report, global.quiet).as_bytes())?;
     let summary = emit::summary(report);
-    if mode == Mode::Apply {
+    if matches!(mode, Mode::Apply | Mode::Commit) {
         stdout.write_all(summary.as_bytes())?;
     } else {
         stderr.write_all(summary.as_bytes())?;
@@ -230,6 +254,7 @@ fn run_commit(global: &GlobalArgs, root: &Path, options: &CommitOptions) -> anyh
                 line: None,
                 column: None,
                 message: "not tracked by git: `commit` rewrites tracked files only".to_string(),
+                rule: "untracked-file",
             });
         }
     }
@@ -265,19 +290,7 @@ fn run_commit(global: &GlobalArgs, root: &Path, options: &CommitOptions) -> anyh
         let message = options.message.clone().unwrap_or_else(|| default_message(&report));
         commit_id = Some(checkout.commit(&files, &message, &author)?.to_string());
     }
-    let mut stdout = std::io::stdout().lock();
-    let mut stderr = std::io::stderr().lock();
-    if global.format == Format::Json {
-        stdout.write_all(emit::json::render(&report, commit_id.as_deref()).as_bytes())?;
-        stderr.write_all(emit::diagnostics(&report, true).as_bytes())?;
-    } else {
-        stderr.write_all(emit::diagnostics(&report, global.quiet).as_bytes())?;
-        match &commit_id {
-            Some(id) => writeln!(stdout, "pullsmith: committed {id}")?,
-            None => writeln!(stdout, "pullsmith: the repository is compliant; nothing to commit")?,
-        }
-        stdout.write_all(emit::summary(&report).as_bytes())?;
-    }
+    print_report(global, Mode::Commit, &report, &config.rules, commit_id.as_deref())?;
     Ok(if report.errors().next().is_some() { Outcome::SomeFilesFailed } else { Outcome::Clean })
 }
 

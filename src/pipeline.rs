@@ -32,6 +32,8 @@ pub struct Diagnostic {
     pub line: Option<usize>,
     pub column: Option<usize>,
     pub message: String,
+    /// What kind of finding this is, for SARIF (`file-error`, `latest-if-not-present`, …).
+    pub rule: &'static str,
 }
 
 impl std::fmt::Display for Diagnostic {
@@ -246,6 +248,7 @@ pub fn run(config: &RunConfig) -> RunReport {
                     "ServiceAccount `{}`{namespace} of environment `{}` is not in the repository: its pull secrets were not attached",
                     key.name, config.rules.environments[key.environment].name
                 ),
+                rule: "missing-service-account",
             });
         }
     }
@@ -267,7 +270,7 @@ pub fn run(config: &RunConfig) -> RunReport {
     warnings.extend(graph.warnings);
     for (path, target) in discovery.escaping_links {
         let message = format!("symlink leaves the repository (to {}); left alone", target.display());
-        let diagnostic = Diagnostic { path: path.clone(), line: None, column: None, message };
+        let diagnostic = Diagnostic { path: path.clone(), line: None, column: None, message, rule: "file-error" };
         files.push(FileResult::new(path.clone(), config.root.join(&path), FileStatus::Failed(diagnostic)));
     }
     for path in discovery.helm_templates {
@@ -275,7 +278,7 @@ pub fn run(config: &RunConfig) -> RunReport {
         files.push(FileResult::new(path.clone(), config.root.join(&path), status));
     }
     for (path, message) in discovery.walk_errors {
-        let diagnostic = Diagnostic { path: path.clone(), line: None, column: None, message };
+        let diagnostic = Diagnostic { path: path.clone(), line: None, column: None, message, rule: "file-error" };
         files.push(FileResult::new(path.clone(), config.root.join(&path), FileStatus::Failed(diagnostic)));
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -327,6 +330,7 @@ fn overlay_pass(
                 line: None,
                 column: None,
                 message: message.clone(),
+                rule: "kustomize",
             });
         }
         let mut outputs: Vec<(String, String, Option<String>)> = Vec::new();
@@ -353,6 +357,7 @@ fn overlay_pass(
                         line: None,
                         column: None,
                         message: format!("cannot write: {err}"),
+                        rule: "file-error",
                     };
                     files.push(FileResult::new(path, abs_path, FileStatus::Failed(diagnostic)));
                     continue;
@@ -409,6 +414,7 @@ fn file_warning(file: &FileResult, warning: &Warning) -> Diagnostic {
         line: file.lines.as_ref().map(|l| l.line_of(warning.offset)),
         column: None,
         message: warning.message.clone(),
+        rule: warning.rule,
     }
 }
 
@@ -435,6 +441,7 @@ fn undefined_secret_warnings(files: &[FileResult], rules: &Rules) -> Vec<Diagnos
                     "pull secret `{}` is not defined by any Secret, SealedSecret or ExternalSecret of environment `{}`",
                     used.name, rules.environments[used.environment].name
                 ),
+                rule: "undefined-pull-secret",
             });
         }
     }
@@ -449,7 +456,7 @@ fn failed(candidate: &Candidate, text: Option<&str>, offset: Option<usize>, mess
         }
         _ => (None, None),
     };
-    let diagnostic = Diagnostic { path: candidate.rel_path.clone(), line, column, message };
+    let diagnostic = Diagnostic { path: candidate.rel_path.clone(), line, column, message, rule: "file-error" };
     FileResult::new(candidate.rel_path.clone(), candidate.abs_path.clone(), FileStatus::Failed(diagnostic))
 }
 

@@ -60,6 +60,7 @@ pub struct Change {
 pub struct Warning {
     pub offset: usize,
     pub message: String,
+    pub rule: &'static str,
 }
 
 /// What `explain` shows for one container.
@@ -432,6 +433,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
                     message: format!(
                         "image `{image}` is `:latest` or untagged but pulled `IfNotPresent`: nodes may run a stale build"
                     ),
+                    rule: "latest-if-not-present",
                 });
             }
         }

@@ -1,7 +1,13 @@
 //! `--format github`: workflow-command annotations on the lines that need a
 //! change, so that they show inline in a pull request's diff.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::fs::OpenOptions;
+use std::io::Write as _;
+use std::path::Path;
+
+use crate::rules::Rules;
 
 use crate::pipeline::{FileStatus, RunReport};
 use crate::plan::FieldValue;
@@ -80,4 +86,93 @@ pub fn annotations(report: &RunReport) -> String {
         );
     }
     out
+}
+
+/// The step summary's diff is cut beyond this many bytes (GitHub keeps 1 MiB per step).
+const SUMMARY_DIFF_LIMIT: usize = 512 * 1024;
+
+/// Appends the Markdown job summary to `$GITHUB_STEP_SUMMARY` and the step
+/// outputs (`changed`, `files-changed`, `containers-changed`) to
+/// `$GITHUB_OUTPUT`, when GitHub set those variables.
+pub fn write_step_files(report: &RunReport, rules: &Rules) -> std::io::Result<()> {
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        append(Path::new(&path), &step_summary(report, rules))?;
+    }
+    if let Some(path) = std::env::var_os("GITHUB_OUTPUT").filter(|p| !p.is_empty()) {
+        let outputs = format!(
+            "changed={}\nfiles-changed={}\ncontainers-changed={}\npod-specs-changed={}\n",
+            report.n_changed() > 0,
+            report.n_changed(),
+            report.n_containers_changed(),
+            report.n_pod_specs_changed(),
+        );
+        append(Path::new(&path), &outputs)?;
+    }
+    Ok(())
+}
+
+fn append(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+    file.write_all(text.as_bytes())
+}
+
+/// Per environment: files, containers and pod specs to change; then the diff, collapsed.
+pub fn step_summary(report: &RunReport, rules: &Rules) -> String {
+    let mut out = String::from("## pullsmith\n\n");
+    if report.n_changed() == 0 {
+        out.push_str("Every container has the image pull policy, and every pod the pull secrets, that its environment calls for.\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "{} file{} to change: {} container{}, {} pod spec{}.\n",
+            report.n_changed(),
+            plural(report.n_changed()),
+            report.n_containers_changed(),
+            plural(report.n_containers_changed()),
+            report.n_pod_specs_changed(),
+            plural(report.n_pod_specs_changed()),
+        );
+        out.push_str("| environment | files | containers | pod specs |\n|---|---:|---:|---:|\n");
+        let mut by_env: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+        for env in &rules.environments {
+            by_env.entry(env.name.clone()).or_default();
+        }
+        for file in &report.files {
+            if let (FileStatus::Changed { .. }, Some(plan)) = (&file.status, &file.plan) {
+                let env = plan.environment.clone().unwrap_or_else(|| "(none)".to_string());
+                let entry = by_env.entry(env).or_default();
+                entry.0 += 1;
+                entry.1 += plan.containers_changed;
+                entry.2 += plan.pod_specs_changed;
+            }
+        }
+        for (env, (files, containers, pods)) in by_env.iter().filter(|(_, counts)| counts.0 > 0) {
+            let _ = writeln!(out, "| `{env}` | {files} | {containers} | {pods} |");
+        }
+        let mut diff = crate::emit::diffs(report);
+        if diff.len() > SUMMARY_DIFF_LIMIT {
+            let cut = (0..=SUMMARY_DIFF_LIMIT).rev().find(|i| diff.is_char_boundary(*i)).unwrap_or(0);
+            diff.truncate(cut);
+            diff.push_str("\n… (diff cut; run `pullsmith diff` for all of it)\n");
+        }
+        if !diff.is_empty() {
+            let _ = write!(out, "\n<details><summary>Diff</summary>\n\n```diff\n{diff}```\n\n</details>\n");
+        }
+    }
+    let errors = report.errors().count();
+    if errors > 0 {
+        let _ = writeln!(out, "\n{errors} file{} could not be processed:\n", plural(errors));
+        for error in report.errors() {
+            let _ = writeln!(out, "- `{error}`");
+        }
+    }
+    out
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
 }

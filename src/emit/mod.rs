@@ -6,6 +6,7 @@ pub mod explain;
 pub mod github;
 pub mod json;
 pub mod progress;
+pub mod sarif;
 pub mod write;
 
 use std::fmt::Write as _;

@@ -160,6 +160,7 @@ impl Graph {
                     message: format!(
                         "a second kustomization file in `{dir}` (beside `{existing}`); kustomize refuses this"
                     ),
+                    rule: "file-error",
                 }),
                 None => {
                     by_dir.insert(dir, file.clone());
@@ -235,7 +236,7 @@ impl Graph {
             }
             None => (None, None),
         };
-        self.errors.push(Diagnostic { path: file.to_string(), line, column, message });
+        self.errors.push(Diagnostic { path: file.to_string(), line, column, message, rule: "file-error" });
         self.broken.insert(dir.to_string());
     }
 
@@ -259,6 +260,7 @@ impl Graph {
                         line: Some(line),
                         column: None,
                         message: format!("remote resource `{reference}` is not followed"),
+                        rule: "kustomize",
                     });
                     continue;
                 }

@@ -7,5 +7,6 @@ mod bad_input;
 mod commands;
 mod commit;
 mod fixtures;
+mod formats;
 mod kustomize;
 mod sweep;

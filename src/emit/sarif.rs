@@ -1,0 +1,136 @@
+//! `--format sarif`: SARIF 2.1.0 for GitHub code scanning. One rule per kind
+//! of finding; every result points at a file and line.
+
+use serde_json::{json, Value};
+
+use crate::pipeline::{FileStatus, RunReport};
+use crate::plan::{Field, FieldValue};
+
+/// (id, name, short description, level) of every rule a result may name.
+const RULES: [(&str, &str, &str, &str); 8] = [
+    (
+        "image-pull-policy",
+        "ImagePullPolicy",
+        "A container's imagePullPolicy differs from what its environment calls for",
+        "warning",
+    ),
+    ("image-pull-secrets", "ImagePullSecrets", "A pod lacks image pull secrets its environment calls for", "warning"),
+    (
+        "latest-if-not-present",
+        "LatestIfNotPresent",
+        "A :latest or untagged image is pulled IfNotPresent, so nodes may run a stale build",
+        "warning",
+    ),
+    (
+        "undefined-pull-secret",
+        "UndefinedPullSecret",
+        "A pull secret is defined by no Secret, SealedSecret or ExternalSecret of the environment",
+        "note",
+    ),
+    (
+        "missing-service-account",
+        "MissingServiceAccount",
+        "A ServiceAccount that should receive pull secrets is not in the repository",
+        "note",
+    ),
+    ("kustomize", "Kustomize", "A kustomization could not be followed completely", "note"),
+    ("untracked-file", "UntrackedFile", "A file git does not track was not rewritten", "note"),
+    ("file-error", "FileError", "A file could not be processed and was left untouched", "error"),
+];
+
+fn result(rule: &str, level: &str, message: String, path: &str, line: Option<usize>, column: Option<usize>) -> Value {
+    let rule_index = RULES.iter().position(|(id, ..)| *id == rule).unwrap_or(RULES.len() - 1);
+    let mut region = json!({ "startLine": line.unwrap_or(1).max(1) });
+    if let Some(column) = column {
+        region["startColumn"] = json!(column.max(1));
+    }
+    json!({
+        "ruleId": RULES[rule_index].0,
+        "ruleIndex": rule_index,
+        "level": level,
+        "message": { "text": message },
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": { "uri": path, "uriBaseId": "%SRCROOT%" },
+                "region": region,
+            }
+        }],
+    })
+}
+
+fn show(value: Option<&FieldValue>) -> String {
+    match value {
+        None => "unset".to_string(),
+        Some(FieldValue::Policy(policy)) => policy.clone(),
+        Some(FieldValue::Secrets(names)) => format!("[{}]", names.join(", ")),
+    }
+}
+
+pub fn render(report: &RunReport) -> String {
+    let mut results = Vec::new();
+    for file in &report.files {
+        match &file.status {
+            FileStatus::Changed { .. } => {
+                let Some(plan) = &file.plan else { continue };
+                for change in &plan.changes {
+                    let rule = match change.field {
+                        Field::ImagePullPolicy => "image-pull-policy",
+                        Field::ImagePullSecrets => "image-pull-secrets",
+                    };
+                    let subject = match &change.container {
+                        Some(container) => format!(
+                            "container `{container}` of {} `{}`",
+                            change.kind,
+                            change.name.as_deref().unwrap_or("")
+                        ),
+                        None => format!("{} `{}`", change.kind, change.name.as_deref().unwrap_or("")),
+                    };
+                    let message = format!(
+                        "{}: {} should be {} for {subject} in environment `{}`",
+                        change.field.as_str(),
+                        show(change.from.as_ref()),
+                        show(Some(&change.to)),
+                        change.environment
+                    );
+                    let line = file.lines.as_ref().map(|l| l.line_of(change.offset));
+                    results.push(result(rule, "warning", message, &file.path, line, None));
+                }
+            }
+            FileStatus::Failed(d) => {
+                results.push(result("file-error", "error", d.message.clone(), &d.path, d.line, d.column))
+            }
+            FileStatus::Skipped(_) | FileStatus::Unchanged => {}
+        }
+    }
+    for warning in &report.warnings {
+        let level = RULES.iter().find(|(id, ..)| *id == warning.rule).map_or("note", |r| r.3);
+        results.push(result(warning.rule, level, warning.message.clone(), &warning.path, warning.line, warning.column));
+    }
+    let rules: Vec<Value> = RULES
+        .iter()
+        .map(|(id, name, text, level)| {
+            json!({
+                "id": id,
+                "name": name,
+                "shortDescription": { "text": text },
+                "defaultConfiguration": { "level": level },
+            })
+        })
+        .collect();
+    let document = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "pullsmith",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/pullsmith/pullsmith",
+                "rules": rules,
+            }},
+            "results": results,
+        }],
+    });
+    let mut text = serde_json::to_string_pretty(&document).expect("JSON values always serialize");
+    text.push('\n');
+    text
+}

@@ -1,0 +1,240 @@
+//! The machine-readable outputs: JSON against its documented schema
+//! (docs/report.schema.json), SARIF against the 2.1.0 structure, and
+//! `--format github` annotations, job summary and step outputs.
+
+use serde_json::Value;
+
+use crate::util::{copy_tree, describe, project_root, pullsmith};
+
+/// A validator for the part of JSON Schema the report's schema uses:
+/// type, const, enum, required, properties, additionalProperties, items,
+/// oneOf, minimum, pattern (anchored hex only).
+fn validate(schema: &Value, value: &Value, at: &str, problems: &mut Vec<String>) {
+    if let Some(types) = schema.get("type") {
+        let types: Vec<&str> = match types {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let actual = match value {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(n) if n.is_u64() || n.is_i64() => "integer",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        if !types.iter().any(|t| *t == actual || (*t == "number" && actual == "integer")) {
+            problems.push(format!("{at}: {actual} is not {types:?}"));
+            return;
+        }
+    }
+    if let Some(constant) = schema.get("const") {
+        if constant != value {
+            problems.push(format!("{at}: {value} is not {constant}"));
+        }
+    }
+    if let Some(Value::Array(options)) = schema.get("enum") {
+        if !options.contains(value) {
+            problems.push(format!("{at}: {value} is not one of {options:?}"));
+        }
+    }
+    if let (Some(minimum), Some(n)) = (schema.get("minimum").and_then(Value::as_i64), value.as_i64()) {
+        if n < minimum {
+            problems.push(format!("{at}: {n} < {minimum}"));
+        }
+    }
+    if let (Some(Value::String(pattern)), Value::String(text)) = (schema.get("pattern"), value) {
+        assert_eq!(pattern, "^[0-9a-f]{40}$", "the test validator knows only this pattern");
+        if text.len() != 40 || !text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            problems.push(format!("{at}: `{text}` is not a commit id"));
+        }
+    }
+    if let Some(Value::Array(options)) = schema.get("oneOf") {
+        let matching = options
+            .iter()
+            .filter(|option| {
+                let mut inner = Vec::new();
+                validate(option, value, at, &mut inner);
+                inner.is_empty()
+            })
+            .count();
+        if matching == 0 {
+            problems.push(format!("{at}: {value} matches no alternative"));
+        }
+    }
+    if let Value::Object(map) = value {
+        for key in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
+            let key = key.as_str().expect("required names are strings");
+            if !map.contains_key(key) {
+                problems.push(format!("{at}: missing `{key}`"));
+            }
+        }
+        let properties = schema.get("properties").and_then(Value::as_object);
+        for (key, item) in map {
+            match properties.and_then(|p| p.get(key)) {
+                Some(sub) => validate(sub, item, &format!("{at}.{key}"), problems),
+                None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
+                    problems.push(format!("{at}: unexpected `{key}`"))
+                }
+                None => {}
+            }
+        }
+    }
+    if let (Value::Array(items), Some(item_schema)) = (value, schema.get("items")) {
+        for (i, item) in items.iter().enumerate() {
+            validate(item_schema, item, &format!("{at}[{i}]"), problems);
+        }
+    }
+}
+
+fn schema() -> Value {
+    let text = std::fs::read_to_string(project_root().join("docs/report.schema.json")).expect("schema exists");
+    serde_json::from_str(&text).expect("the schema is JSON")
+}
+
+fn example_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_tree(&project_root().join("examples/plain"), dir.path());
+    std::fs::write(dir.path().join("dev/broken.yaml"), "apiVersion: v1\nkind: Pod\nspec: [unclosed\n").expect("write");
+    dir
+}
+
+fn assert_valid(value: &Value) {
+    let mut problems = Vec::new();
+    validate(&schema(), value, "$", &mut problems);
+    assert!(problems.is_empty(), "report does not match docs/report.schema.json:\n{}\n{value:#}", problems.join("\n"));
+}
+
+#[test]
+fn json_report_matches_its_schema_and_the_text_summary() {
+    let repo = example_copy();
+    let output = pullsmith().args(["diff", "--format", "json"]).arg(repo.path()).output().expect("runs");
+    assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
+    assert_valid(&report);
+    assert!(report["summary"]["filesChanged"].as_u64().unwrap() > 0);
+    assert_eq!(report["errors"][0]["path"], "dev/broken.yaml");
+    assert_eq!(report["commit"], Value::Null);
+
+    // --report writes the same document while the text output goes on.
+    let file = repo.path().join("../report.json");
+    let text = pullsmith().args(["diff", "--report"]).arg(&file).arg(repo.path()).output().expect("runs");
+    let written: Value = serde_json::from_slice(&std::fs::read(&file).expect("report written")).expect("JSON");
+    assert_eq!(written, report);
+    assert!(String::from_utf8_lossy(&text.stdout).starts_with("diff --git"), "{}", describe(&text));
+}
+
+#[test]
+fn json_schema_rejects_what_it_should() {
+    // The validator and the schema can fail: a report with a misspelled field does not pass.
+    let mut problems = Vec::new();
+    let bad: Value = serde_json::json!({"version": 1, "files": [], "warnings": [], "errors": [], "skipped": [],
+        "summary": {"filesScanned": 0, "filesChanged": 0, "containersChanged": 0, "podSpecsChanged": 0, "errors": 0},
+        "commit": "not-a-sha", "extra": true});
+    validate(&schema(), &bad, "$", &mut problems);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+}
+
+#[test]
+fn sarif_has_the_2_1_0_structure_and_points_at_lines() {
+    let repo = example_copy();
+    let output = pullsmith().args(["check", "--format", "sarif"]).arg(repo.path()).output().expect("runs");
+    assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
+    let sarif: Value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
+    assert_eq!(sarif["version"], "2.1.0");
+    assert!(sarif["$schema"].as_str().unwrap().contains("sarif-2.1.0"));
+    let run = &sarif["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "pullsmith");
+    let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
+    let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().expect("rule id")).collect();
+    let mut unique = ids.clone();
+    unique.dedup();
+    assert_eq!(ids.len(), unique.len(), "one rule per finding type");
+    for rule in rules {
+        assert!(rule["shortDescription"]["text"].is_string());
+        assert!(["note", "warning", "error"].contains(&rule["defaultConfiguration"]["level"].as_str().unwrap()));
+    }
+    let results = run["results"].as_array().expect("results");
+    assert!(results.len() > 5);
+    for result in results {
+        let index = result["ruleIndex"].as_u64().expect("ruleIndex") as usize;
+        assert_eq!(result["ruleId"], rules[index]["id"]);
+        assert!(result["message"]["text"].is_string());
+        let location = &result["locations"][0]["physicalLocation"];
+        let uri = location["artifactLocation"]["uri"].as_str().expect("uri");
+        let line = location["region"]["startLine"].as_u64().expect("startLine") as usize;
+        assert!(line >= 1);
+        let text = std::fs::read_to_string(repo.path().join(uri)).expect("the uri names a file");
+        let source_line = text.lines().nth(line - 1).unwrap_or_default();
+        match result["ruleId"].as_str().unwrap() {
+            "image-pull-policy" => assert!(
+                source_line.contains("image:") || source_line.contains("imagePullPolicy:"),
+                "{uri}:{line} `{source_line}`"
+            ),
+            "file-error" => assert_eq!(uri, "dev/broken.yaml"),
+            _ => {}
+        }
+    }
+    assert!(results.iter().any(|r| r["ruleId"] == "latest-if-not-present" || r["ruleId"] == "image-pull-policy"));
+}
+
+#[test]
+fn github_format_writes_annotations_summary_and_outputs() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    copy_tree(&project_root().join("examples/plain"), repo.path());
+    let summary = repo.path().join("../summary.md");
+    let outputs = repo.path().join("../outputs.txt");
+    let output = pullsmith()
+        .args(["check", "--format", "github"])
+        .arg(repo.path())
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_OUTPUT", &outputs)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let annotations: Vec<&str> = stdout.lines().filter(|l| l.starts_with("::warning ")).collect();
+    assert!(!annotations.is_empty(), "{stdout}");
+    for annotation in &annotations {
+        let properties = annotation.trim_start_matches("::warning ").split("::").next().unwrap();
+        let field = |key: &str| {
+            properties.split(',').find_map(|p| p.strip_prefix(&format!("{key}="))).expect("property present")
+        };
+        assert!(field("title").starts_with("pullsmith"));
+        let line: usize = field("line").parse().expect("a line number");
+        let text = std::fs::read_to_string(repo.path().join(field("file"))).expect("annotated file exists");
+        let source_line = text.lines().nth(line - 1).expect("line exists");
+        assert!(
+            ["image:", "imagePullPolicy:", "spec:", "imagePullSecrets:"].iter().any(|k| source_line.contains(k)),
+            "{annotation} points at `{source_line}`"
+        );
+    }
+    let summary = std::fs::read_to_string(&summary).expect("summary written");
+    assert!(summary.starts_with("## pullsmith"), "{summary}");
+    assert!(summary.contains("| environment | files | containers | pod specs |"), "{summary}");
+    assert!(summary.contains("| `dev` |") && summary.contains("| `prod` |"), "{summary}");
+    assert!(
+        summary.contains("<details><summary>Diff</summary>") && summary.contains("```diff\ndiff --git"),
+        "{summary}"
+    );
+    let outputs = std::fs::read_to_string(&outputs).expect("outputs written");
+    assert!(outputs.contains("changed=true\n"), "{outputs}");
+    let files_changed = outputs.lines().find_map(|l| l.strip_prefix("files-changed=")).expect("files-changed");
+    assert!(files_changed.parse::<usize>().expect("a number") > 0);
+    assert!(outputs.contains("containers-changed="), "{outputs}");
+
+    // After apply, the same run says the repository is compliant.
+    pullsmith().arg("apply").arg(repo.path()).assert().success();
+    let clean = repo.path().join("../outputs-after.txt");
+    let output = pullsmith()
+        .args(["check", "--format", "github"])
+        .arg(repo.path())
+        .env("GITHUB_OUTPUT", &clean)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert!(std::fs::read_to_string(&clean).expect("outputs").contains("changed=false\nfiles-changed=0\n"));
+}
