@@ -1247,3 +1247,20 @@ fn assert_no_problems(what: &str, problems: &[String]) {
         if more > 0 { format!("\n… and {more} more") } else { String::new() }
     );
 }
+
+#[test]
+fn kustomize_explain_shows_what_overlays_pull_in_and_patch() {
+    let root = project_root().join("examples/kustomize");
+    let output = pullsmith().arg("explain").arg(&root).output().expect("pullsmith runs");
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("overlay overlays/prod (environment `prod`)"), "{text}");
+    assert!(text.contains("pulls in base/web.yaml: shared with other environments, patched here"), "{text}");
+    assert!(
+        text.lines().any(|l| l.contains("Deployment web container `envoy`")
+            && l.contains("-> IfNotPresent in overlays/prod/pullsmith.patch.yaml")),
+        "{text}"
+    );
+    assert!(text.lines().any(|l| l.starts_with("base/web.yaml")), "a shared file has its own entry\n{text}");
+    assert!(text.contains("shared by the overlays `overlays/dev`, `overlays/prod`, `overlays/staging`"), "{text}");
+}
