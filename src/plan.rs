@@ -36,6 +36,33 @@ pub enum FieldValue {
     Secrets(Vec<String>),
 }
 
+impl FieldValue {
+    /// A value for messages, `<unset>` when there is none.
+    pub fn show(value: Option<&FieldValue>) -> String {
+        value.map_or_else(|| "<unset>".to_string(), ToString::to_string)
+    }
+}
+
+impl std::fmt::Display for FieldValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FieldValue::Policy(policy) => f.write_str(policy),
+            FieldValue::Secrets(names) => write!(f, "[{}]", names.join(", ")),
+        }
+    }
+}
+
+impl Change {
+    /// What a message says the change is for: a container of an object, or the object.
+    pub fn subject(&self) -> String {
+        let name = self.name.as_deref().unwrap_or("");
+        match &self.container {
+            Some(container) => format!("container `{container}` of {} `{name}`", self.kind),
+            None => format!("{} `{name}`", self.kind),
+        }
+    }
+}
+
 /// One change to one field of one object, with the splice that makes it.
 #[derive(Debug, Clone)]
 pub struct Change {

@@ -7,14 +7,6 @@ use crate::pipeline::{FileStatus, RunReport};
 use crate::plan::FieldValue;
 use crate::rules::Rules;
 
-fn show(value: Option<&FieldValue>) -> String {
-    match value {
-        None => "<unset>".to_string(),
-        Some(FieldValue::Policy(policy)) => policy.clone(),
-        Some(FieldValue::Secrets(names)) => format!("[{}]", names.join(", ")),
-    }
-}
-
 pub fn render(report: &RunReport, rules: &Rules) -> String {
     let mut out = String::new();
     for overlay in &report.overlays {
@@ -43,8 +35,8 @@ pub fn render(report: &RunReport, rules: &Rules) -> String {
                 setting.base_file,
                 setting.base_line,
                 setting.field.as_str(),
-                show(setting.from.as_ref()),
-                show(Some(&setting.to)),
+                FieldValue::show(setting.from.as_ref()),
+                setting.to,
                 setting.patch_file,
             );
         }

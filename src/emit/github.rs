@@ -12,14 +12,6 @@ use crate::rules::Rules;
 use crate::pipeline::{FileStatus, RunReport};
 use crate::plan::FieldValue;
 
-fn show(value: Option<&FieldValue>) -> String {
-    match value {
-        None => "unset".to_string(),
-        Some(FieldValue::Policy(policy)) => policy.clone(),
-        Some(FieldValue::Secrets(names)) => format!("[{}]", names.join(", ")),
-    }
-}
-
 /// Escapes a workflow-command property value.
 fn escape_property(text: &str) -> String {
     text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A").replace(':', "%3A").replace(',', "%2C")
@@ -37,21 +29,12 @@ pub fn annotations(report: &RunReport) -> String {
                 let Some(plan) = &file.plan else { continue };
                 for change in &plan.changes {
                     let line = file.lines.as_ref().map_or(1, |l| l.line_of(change.offset));
-                    let subject = match &change.container {
-                        Some(container) => format!(
-                            "container `{container}` of {} `{}`",
-                            change.kind,
-                            change.name.as_deref().unwrap_or("")
-                        ),
-                        None => {
-                            format!("{} `{}`", change.kind, change.name.as_deref().unwrap_or(""))
-                        }
-                    };
+                    let subject = change.subject();
                     let message = format!(
                         "{}: {} -> {} for {subject} (environment `{}`)",
                         change.field.as_str(),
-                        show(change.from.as_ref()),
-                        show(Some(&change.to)),
+                        FieldValue::show(change.from.as_ref()),
+                        change.to,
                         change.environment
                     );
                     let _ = writeln!(

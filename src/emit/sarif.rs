@@ -58,14 +58,6 @@ fn result(rule: &str, level: &str, message: String, path: &str, line: Option<usi
     })
 }
 
-fn show(value: Option<&FieldValue>) -> String {
-    match value {
-        None => "unset".to_string(),
-        Some(FieldValue::Policy(policy)) => policy.clone(),
-        Some(FieldValue::Secrets(names)) => format!("[{}]", names.join(", ")),
-    }
-}
-
 pub fn render(report: &RunReport) -> String {
     let mut results = Vec::new();
     for file in &report.files {
@@ -77,19 +69,12 @@ pub fn render(report: &RunReport) -> String {
                         Field::ImagePullPolicy => "image-pull-policy",
                         Field::ImagePullSecrets => "image-pull-secrets",
                     };
-                    let subject = match &change.container {
-                        Some(container) => format!(
-                            "container `{container}` of {} `{}`",
-                            change.kind,
-                            change.name.as_deref().unwrap_or("")
-                        ),
-                        None => format!("{} `{}`", change.kind, change.name.as_deref().unwrap_or("")),
-                    };
+                    let subject = change.subject();
                     let message = format!(
                         "{}: {} should be {} for {subject} in environment `{}`",
                         change.field.as_str(),
-                        show(change.from.as_ref()),
-                        show(Some(&change.to)),
+                        FieldValue::show(change.from.as_ref()),
+                        change.to,
                         change.environment
                     );
                     let line = file.lines.as_ref().map(|l| l.line_of(change.offset));
