@@ -113,6 +113,10 @@ pub fn containers<'a>(pod_spec: &'a Node) -> Result<Vec<Container<'a>>, ShapeErr
         match &value.kind {
             NodeKind::Sequence { items, .. } => {
                 for (index, item) in items.iter().enumerate() {
+                    // An alias repeats a container written elsewhere, which carries the settings.
+                    if item.kind == NodeKind::Alias {
+                        continue;
+                    }
                     if !item.is_mapping() {
                         return Err(ShapeError {
                             offset: item.span.start,

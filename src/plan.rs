@@ -341,7 +341,10 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             }
             self.plan_container(container, forms.as_ref());
         }
-        self.plan_pod_secrets(pod_spec, &path, &images);
+        // A pod spec without a single container is not a pod anyone runs: no secrets for it.
+        if !containers.is_empty() {
+            self.plan_pod_secrets(pod_spec, &path, &images);
+        }
         Ok(())
     }
 

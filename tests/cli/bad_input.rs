@@ -570,3 +570,30 @@ fn missing_path_is_a_usage_error() {
     assert!(!stdout(&output).contains("files_scanned"), "{}", describe(&output));
     assert_eq!(read(repo.path(), "dev/good.yaml"), GOOD.as_bytes());
 }
+
+#[test]
+fn an_aliased_container_is_not_an_error_and_its_anchor_gets_the_policy() {
+    let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n  - &c\n    name: a\n    image: nginx:1\n  - *c\n";
+    let dir = repo(&[("dev/pod.yaml", text)]);
+    let output = pullsmith().arg("apply").arg(dir.path()).output().expect("pullsmith runs");
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let expected = "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n  - &c\n    name: a\n    image: nginx:1\n    imagePullPolicy: Always\n  - *c\n";
+    assert_eq!(String::from_utf8(read(dir.path(), "dev/pod.yaml")).unwrap(), expected);
+}
+
+#[test]
+fn a_pod_spec_without_containers_gets_no_secrets() {
+    let rules =
+        "version: 1\nenvironments:\n  dev: {paths: [\"dev/**\"], imagePullPolicy: Always, imagePullSecrets: [reg]}\n";
+    let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: b}\nspec:\n  template:\n    spec:\n      containers:\n";
+    let dir = repo(&[("dev/deploy.yaml", text), ("rules.yaml", rules)]);
+    let output = pullsmith()
+        .arg("--rules")
+        .arg(dir.path().join("rules.yaml"))
+        .arg("apply")
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert_eq!(read(dir.path(), "dev/deploy.yaml"), text.as_bytes());
+}
