@@ -151,6 +151,7 @@ fn run_config(global: &GlobalArgs, root: &Path, mode: Mode) -> anyhow::Result<Ru
         max_file_size: global.max_file_size,
         write: mode == Mode::Apply,
         keep_texts: matches!(mode, Mode::Diff | Mode::Check { diff: true }) || global.format == Format::Github,
+        explain: mode == Mode::Explain,
     })
 }
 

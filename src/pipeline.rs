@@ -78,8 +78,6 @@ pub enum FileStatus {
 pub struct FileResult {
     pub path: String,
     pub abs_path: PathBuf,
-    /// Line numbers of the original file, for reports.
-    pub lines: Option<LineIndex>,
     pub plan: Option<FilePlan>,
     pub status: FileStatus,
     /// For a kustomize base shared by several environments: the overlays that share it.
@@ -103,6 +101,9 @@ pub struct RunConfig {
     pub write: bool,
     /// Keep the original and new text of changed files (diff output).
     pub keep_texts: bool,
+    /// Keep what `explain` shows of every container and pod; other commands
+    /// drop it as soon as a file is done, so memory stays flat.
+    pub explain: bool,
 }
 
 /// Everything a run found, in path order.
@@ -146,7 +147,6 @@ impl FileResult {
         FileResult {
             path,
             abs_path,
-            lines: None,
             plan: None,
             status,
             shared_by: Vec::new(),
@@ -211,7 +211,7 @@ pub fn run(config: &RunConfig) -> RunReport {
                     entry.push(secret.clone());
                 }
             }
-            first_request.entry(request.key.clone()).or_insert((file.path.clone(), request.offset));
+            first_request.entry(request.key.clone()).or_insert((file.path.clone(), request.line));
         }
     }
     let second_pass = PlanContext { service_account_secrets: Some(&requested), ..first_pass.clone() };
@@ -235,10 +235,9 @@ pub fn run(config: &RunConfig) -> RunReport {
     }
     let present: BTreeSet<&ServiceAccountKey> =
         files.iter().flat_map(|f| f.plan.iter().flat_map(|p| p.service_accounts.iter().map(|(k, _)| k))).collect();
-    for (key, (path, offset)) in &first_request {
+    for (key, (path, line)) in &first_request {
         if !present.contains(key) {
-            let line =
-                files.iter().find(|f| &f.path == path).and_then(|f| f.lines.as_ref()).map(|l| l.line_of(*offset));
+            let line = Some(*line);
             let namespace = key.namespace.as_deref().map(|ns| format!(" in namespace `{ns}`")).unwrap_or_default();
             warnings.push(Diagnostic {
                 path: path.clone(),
@@ -364,13 +363,11 @@ fn overlay_pass(
                 }
                 written = true;
             }
-            let lines = Some(LineIndex::new(&original));
             let (original, new_text) =
                 if config.keep_texts { (original, new_text) } else { (String::new(), String::new()) };
             files.retain(|f| f.path != path);
             let mut result =
                 FileResult::new(path.clone(), abs_path, FileStatus::Changed { original, new_text, written, action });
-            result.lines = lines;
             result.plan = Some(overlay_file_plan(&plan, &path, &config.rules));
             files.push(result);
         }
@@ -388,6 +385,7 @@ fn overlay_file_plan(plan: &OverlayPlan, path: &str, rules: &Rules) -> FilePlan 
         .filter(|s| s.patch_file == path)
         .map(|s| plan::Change {
             offset: 0,
+            line: 1,
             kind: s.kind.clone(),
             name: s.name.clone(),
             namespace: s.namespace.clone(),
@@ -411,7 +409,7 @@ fn is_deferred(file: &FileResult) -> bool {
 fn file_warning(file: &FileResult, warning: &Warning) -> Diagnostic {
     Diagnostic {
         path: file.path.clone(),
-        line: file.lines.as_ref().map(|l| l.line_of(warning.offset)),
+        line: Some(warning.line),
         column: None,
         message: warning.message.clone(),
         rule: warning.rule,
@@ -435,7 +433,7 @@ fn undefined_secret_warnings(files: &[FileResult], rules: &Rules) -> Vec<Diagnos
             }
             out.push(Diagnostic {
                 path: file.path.clone(),
-                line: file.lines.as_ref().map(|l| l.line_of(used.offset)),
+                line: Some(used.line),
                 column: None,
                 message: format!(
                     "pull secret `{}` is not defined by any Secret, SealedSecret or ExternalSecret of environment `{}`",
@@ -464,9 +462,8 @@ fn skipped(candidate: &Candidate, reason: &str) -> FileResult {
     FileResult::new(candidate.rel_path.clone(), candidate.abs_path.clone(), FileStatus::Skipped(reason.to_string()))
 }
 
-fn unchanged(candidate: &Candidate, lines: Option<LineIndex>, plan: Option<FilePlan>) -> FileResult {
+fn unchanged(candidate: &Candidate, plan: Option<FilePlan>) -> FileResult {
     let mut result = FileResult::new(candidate.rel_path.clone(), candidate.abs_path.clone(), FileStatus::Unchanged);
-    result.lines = lines;
     result.plan = plan;
     result
 }
@@ -483,7 +480,7 @@ fn process(
     let partial = view.strategic_patches.contains(candidate.rel_path.as_str());
     if blocked || (view.patch_files.contains(candidate.rel_path.as_str()) && !partial) {
         // A kustomize patch is a partial object, applied by its overlay: not a manifest.
-        return unchanged(candidate, None, None);
+        return unchanged(candidate, None);
     }
     let bytes = match read_limited(&candidate.abs_path, config.max_file_size) {
         Ok(bytes) => bytes,
@@ -497,7 +494,7 @@ fn process(
         }
     };
     if overlay_patch::is_generated(&candidate.rel_path, text) {
-        return unchanged(candidate, None, None);
+        return unchanged(candidate, None);
     }
     let documents = match yaml::parse(text) {
         Ok(documents) => documents,
@@ -515,6 +512,12 @@ fn process(
         (plan::catalog_objects(&documents, ctx.rules), Vec::new())
     };
     let mut result = process_parsed(candidate, config, ctx, first_pass, view, partial, text, &documents);
+    if !config.explain {
+        if let Some(plan) = &mut result.plan {
+            plan.containers = Vec::new();
+            plan.pods = Vec::new();
+        }
+    }
     result.catalog = catalog;
     result.patch_shapes = patch_shapes;
     result
@@ -538,7 +541,7 @@ fn process_parsed(
             // Shared by several environments: never edited; its overlays get patches instead.
             return match plan::describe_shared(text, documents, ctx.rules, partial) {
                 Ok(workloads) => {
-                    let mut result = unchanged(candidate, Some(LineIndex::new(text)), None);
+                    let mut result = unchanged(candidate, None);
                     result.shared_workloads = workloads;
                     result
                 }
@@ -568,14 +571,14 @@ fn process_parsed(
         Err(PlanFailure::Skipped(reason)) => return skipped(candidate, &reason),
         Err(PlanFailure::Error { offset, message }) => return failed(candidate, Some(text), offset, message),
     };
-    let lines = Some(LineIndex::new(text));
+    plan.locate(&LineIndex::new(text));
     if first_pass && plan.holds_secret_targets(ctx.rules) {
         // Its ServiceAccounts learn their secrets only when every pod is known.
         plan.deferred = true;
-        return unchanged(candidate, lines, Some(plan));
+        return unchanged(candidate, Some(plan));
     }
     if plan.changes.is_empty() {
-        return unchanged(candidate, lines, Some(plan));
+        return unchanged(candidate, Some(plan));
     }
     let new_text = edit::apply(text, &plan.splices());
     if let Err(problem) = verify::only_intended_fields_changed(documents, &new_text, &plan.touched) {
@@ -599,7 +602,6 @@ fn process_parsed(
         if config.keep_texts { (text.to_string(), new_text) } else { (String::new(), String::new()) };
     let status = FileStatus::Changed { original, new_text, written, action: FileAction::Modify };
     let mut result = FileResult::new(candidate.rel_path.clone(), candidate.abs_path.clone(), status);
-    result.lines = lines;
     result.plan = Some(plan);
     result
 }

@@ -70,6 +70,8 @@ pub struct Change {
     /// container's `image` for an inserted policy, the `imagePullSecrets` key
     /// or else the pod spec's key for secrets.
     pub offset: usize,
+    /// 1-based line of `offset`, set by `FilePlan::locate`.
+    pub line: usize,
     pub kind: String,
     pub name: Option<String>,
     pub namespace: Option<String>,
@@ -86,6 +88,8 @@ pub struct Change {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {
     pub offset: usize,
+    /// 1-based line of `offset`, set by `FilePlan::locate`.
+    pub line: usize,
     pub message: String,
     pub rule: &'static str,
 }
@@ -106,6 +110,8 @@ pub struct ContainerReport {
     pub wanted: Option<String>,
     pub action: &'static str,
     pub offset: usize,
+    /// 1-based line of `offset`, set by `FilePlan::locate`.
+    pub line: usize,
 }
 
 /// What `explain` shows for one pod spec's secrets.
@@ -120,6 +126,8 @@ pub struct PodReport {
     /// Where the secrets go: the pod, or the named ServiceAccount.
     pub target: String,
     pub offset: usize,
+    /// 1-based line of `offset`, set by `FilePlan::locate`.
+    pub line: usize,
 }
 
 /// Identifies a ServiceAccount within the repository.
@@ -137,6 +145,8 @@ pub struct ServiceAccountRequest {
     pub key: ServiceAccountKey,
     pub secrets: Vec<String>,
     pub offset: usize,
+    /// 1-based line of `offset`, set by `FilePlan::locate`.
+    pub line: usize,
 }
 
 /// A pull secret name a pod needs, to warn when no Secret defines it.
@@ -145,6 +155,8 @@ pub struct SecretUse {
     pub environment: usize,
     pub name: String,
     pub offset: usize,
+    /// 1-based line of `offset`, set by `FilePlan::locate`.
+    pub line: usize,
 }
 
 /// Everything planned for one file.
@@ -170,6 +182,28 @@ pub struct FilePlan {
 }
 
 impl FilePlan {
+    /// Turns every offset into its line, so the text's line index need not be kept.
+    pub fn locate(&mut self, lines: &crate::yaml::LineIndex) {
+        for change in &mut self.changes {
+            change.line = lines.line_of(change.offset);
+        }
+        for warning in &mut self.warnings {
+            warning.line = lines.line_of(warning.offset);
+        }
+        for report in &mut self.containers {
+            report.line = lines.line_of(report.offset);
+        }
+        for report in &mut self.pods {
+            report.line = lines.line_of(report.offset);
+        }
+        for request in &mut self.service_account_requests {
+            request.line = lines.line_of(request.offset);
+        }
+        for used in &mut self.secret_uses {
+            used.line = lines.line_of(used.offset);
+        }
+    }
+
     /// The splices of all changes, sorted; insertions at one offset keep plan order.
     pub fn splices(&self) -> Vec<Splice> {
         let mut splices: Vec<Splice> = self.changes.iter().map(|c| c.splice.clone()).collect();
@@ -377,6 +411,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
     ) -> Change {
         Change {
             offset,
+            line: 0,
             kind: self.object.kind.to_string(),
             name: self.object.name().map(str::to_string),
             namespace: self.object.namespace().map(str::to_string),
@@ -407,6 +442,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             wanted: None,
             action: "no environment: left alone",
             offset,
+            line: 0,
         };
         let Some(env) = self.environment() else {
             self.plan.containers.push(report);
@@ -460,6 +496,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             if rules::is_latest_or_untagged(image) {
                 self.plan.warnings.push(Warning {
                     offset,
+                    line: 0,
                     message: format!(
                         "image `{image}` is `:latest` or untagged but pulled `IfNotPresent`: nodes may run a stale build"
                     ),
@@ -516,9 +553,10 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             wanted: wanted.clone(),
             target: "pod".to_string(),
             offset,
+            line: 0,
         };
         for name in &wanted {
-            self.plan.secret_uses.push(SecretUse { environment: env_index, name: name.clone(), offset });
+            self.plan.secret_uses.push(SecretUse { environment: env_index, name: name.clone(), offset, line: 0 });
         }
         if env.attach_secrets_to == AttachSecretsTo::ServiceAccount {
             let account = pod_spec
@@ -538,6 +576,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
                     },
                     secrets: wanted,
                     offset,
+                    line: 0,
                 });
             }
             return;

@@ -70,7 +70,6 @@ pub fn render(report: &RunReport, rules: &Rules) -> String {
         if plan.containers.is_empty() && plan.pods.is_empty() {
             continue;
         }
-        let line_of = |offset: usize| file.lines.as_ref().map_or(0, |l| l.line_of(offset));
         let _ = writeln!(out, "{}", file.path);
         let mut last_object: Option<(usize, String, Option<String>)> = None;
         for container in &plan.containers {
@@ -93,7 +92,7 @@ pub fn render(report: &RunReport, rules: &Rules) -> String {
                     let _ = writeln!(
                         out,
                         "    pull secrets (line {}): existing [{}], wanted [{}] -> {}",
-                        line_of(pod.offset),
+                        pod.line,
                         pod.existing.join(", "),
                         pod.wanted.join(", "),
                         pod.target,
@@ -106,7 +105,7 @@ pub fn render(report: &RunReport, rules: &Rules) -> String {
                 "    {} `{}` (line {}): image `{}`",
                 container.list,
                 container.container.as_deref().unwrap_or("<unnamed>"),
-                line_of(container.offset),
+                container.line,
                 container.image.as_deref().unwrap_or("<none>"),
             );
             let _ = writeln!(

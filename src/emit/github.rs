@@ -28,7 +28,7 @@ pub fn annotations(report: &RunReport) -> String {
             FileStatus::Changed { .. } => {
                 let Some(plan) = &file.plan else { continue };
                 for change in &plan.changes {
-                    let line = file.lines.as_ref().map_or(1, |l| l.line_of(change.offset));
+                    let line = change.line;
                     let subject = change.subject();
                     let message = format!(
                         "{}: {} -> {} for {subject} (environment `{}`)",

@@ -20,13 +20,12 @@ pub fn render(report: &RunReport, commit: Option<&str>) -> String {
         match &file.status {
             FileStatus::Changed { .. } => {
                 let plan = file.plan.as_ref().expect("a changed file has a plan");
-                let line_of = |offset: usize| file.lines.as_ref().map_or(0, |l| l.line_of(offset));
                 let changes: Vec<Value> = plan
                     .changes
                     .iter()
                     .map(|c| {
                         json!({
-                            "line": line_of(c.offset),
+                            "line": c.line,
                             "kind": c.kind,
                             "name": c.name,
                             "namespace": c.namespace,

@@ -77,7 +77,7 @@ pub fn render(report: &RunReport) -> String {
                         change.to,
                         change.environment
                     );
-                    let line = file.lines.as_ref().map(|l| l.line_of(change.offset));
+                    let line = Some(change.line);
                     results.push(result(rule, "warning", message, &file.path, line, None));
                 }
             }
