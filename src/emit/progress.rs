@@ -9,6 +9,15 @@ use std::time::{Duration, Instant};
 
 use crate::pipeline::{FILES_DONE, FILES_TOTAL};
 
+/// How long a run goes before the progress line appears. Tests shorten it
+/// with `PULLSMITH_PROGRESS_AFTER_MS` instead of making a slow run.
+fn delay() -> Duration {
+    std::env::var("PULLSMITH_PROGRESS_AFTER_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map_or(Duration::from_secs(1), Duration::from_millis)
+}
+
 pub struct Progress {
     stop: Arc<AtomicBool>,
     handle: Option<JoinHandle<()>>,
@@ -22,17 +31,17 @@ impl Progress {
             let stop = Arc::clone(&stop);
             std::thread::spawn(move || {
                 let started = Instant::now();
+                let delay = delay();
                 let mut shown = false;
                 while !stop.load(Ordering::Relaxed) {
-                    std::thread::sleep(Duration::from_millis(100));
-                    if started.elapsed() < Duration::from_secs(1) {
-                        continue;
+                    if started.elapsed() >= delay {
+                        let done = FILES_DONE.load(Ordering::Relaxed);
+                        let total = FILES_TOTAL.load(Ordering::Relaxed);
+                        eprint!("\rpullsmith: {done}/{total} files");
+                        let _ = std::io::stderr().flush();
+                        shown = true;
                     }
-                    let done = FILES_DONE.load(Ordering::Relaxed);
-                    let total = FILES_TOTAL.load(Ordering::Relaxed);
-                    eprint!("\rpullsmith: {done}/{total} files");
-                    let _ = std::io::stderr().flush();
-                    shown = true;
+                    std::thread::sleep(Duration::from_millis(100));
                 }
                 if shown {
                     eprint!("\r\x1b[K");

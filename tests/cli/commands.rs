@@ -679,3 +679,45 @@ fn readme_first_command_diffs_examples_plain() {
     assert!(!diff.contains("shared/"), "shared/ is never touched\n{diff}");
     assert_eq!(tree(&examples), before, "diff writes nothing");
 }
+
+/// Runs `pullsmith check examples/plain` under `script`, so that stderr is a terminal.
+fn check_on_a_terminal(extra_env: &[(&str, &str)], quiet: bool) -> Option<String> {
+    if std::process::Command::new("script").arg("--version").output().is_err() {
+        eprintln!("note: `script` (util-linux) is not installed; skipping a terminal test");
+        return None;
+    }
+    let bin = assert_cmd::cargo::cargo_bin("pullsmith");
+    let log = tempfile::NamedTempFile::new().expect("temp file");
+    let command = format!(
+        "{} check {} {} > /dev/null",
+        bin.display(),
+        if quiet { "-q" } else { "" },
+        project_root().join("examples/plain").display()
+    );
+    let mut script = std::process::Command::new("script");
+    script.args(["-qec", &command]).arg(log.path()).env_remove("CI").env("PULLSMITH_PROGRESS_AFTER_MS", "0");
+    for (key, value) in extra_env {
+        script.env(key, value);
+    }
+    let output = script.output().expect("script runs");
+    assert!(output.status.code().is_some(), "script ran to its end");
+    Some(String::from_utf8_lossy(&std::fs::read(log.path()).expect("typescript")).into_owned())
+}
+
+#[test]
+fn progress_shows_on_a_terminal_and_is_cleared() {
+    let Some(screen) = check_on_a_terminal(&[], false) else { return };
+    assert!(screen.contains("\rpullsmith: "), "{screen:?}");
+    assert!(screen.contains(" files"), "{screen:?}");
+    assert!(screen.contains("\r\x1b[K"), "the progress line is cleared before the summary\n{screen:?}");
+    assert!(screen.contains("files_scanned="), "{screen:?}");
+}
+
+#[test]
+fn progress_is_silent_in_ci_and_with_quiet() {
+    let Some(screen) = check_on_a_terminal(&[("CI", "true")], false) else { return };
+    assert!(!screen.contains("\x1b[K") && !screen.contains("/13 files"), "{screen:?}");
+    assert!(screen.contains("files_scanned="), "{screen:?}");
+    let Some(screen) = check_on_a_terminal(&[], true) else { return };
+    assert!(!screen.contains("\x1b[K") && !screen.contains("/13 files"), "{screen:?}");
+}
