@@ -24,6 +24,8 @@ pub struct Discovery {
     pub helm_templates: Vec<String>,
     /// Links that point outside the repository, with where they point.
     pub escaping_links: Vec<(String, PathBuf)>,
+    /// Linked directories that point outside the repository (not followed).
+    pub escaping_dirs: Vec<(String, PathBuf)>,
     /// Paths that could not be walked, with why.
     pub walk_errors: Vec<(String, String)>,
     /// Kustomization files (`kustomization.yaml`, `.yml`, `Kustomization`),
@@ -116,6 +118,12 @@ pub fn discover(root: &Path, filter: &PathFilter) -> Discovery {
             continue;
         }
         if !is_yaml_name(&name) {
+            // A linked directory is never followed; one that leaves the repository is worth a word.
+            if file_type.is_symlink() && entry.path().is_dir() {
+                if let Some(target) = escaping_target(&canonical_root, entry.path()) {
+                    discovery.escaping_dirs.push((relative(root, entry.path()), target));
+                }
+            }
             continue;
         }
         let rel_path = relative(root, entry.path());

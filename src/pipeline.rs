@@ -272,6 +272,15 @@ pub fn run(config: &RunConfig) -> RunReport {
         let diagnostic = Diagnostic { path: path.clone(), line: None, column: None, message, rule: "file-error" };
         files.push(FileResult::new(path.clone(), config.root.join(&path), FileStatus::Failed(diagnostic)));
     }
+    for (path, target) in discovery.escaping_dirs {
+        warnings.push(Diagnostic {
+            message: format!("linked directory leaves the repository (to {}); not followed", target.display()),
+            path,
+            line: None,
+            column: None,
+            rule: "linked-directory",
+        });
+    }
     for path in discovery.helm_templates {
         let status = FileStatus::Skipped("Helm template (in a chart's templates/ directory)".to_string());
         files.push(FileResult::new(path.clone(), config.root.join(&path), status));

@@ -597,3 +597,16 @@ fn a_pod_spec_without_containers_gets_no_secrets() {
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
     assert_eq!(read(dir.path(), "dev/deploy.yaml"), text.as_bytes());
 }
+
+#[test]
+fn linked_directory_leaving_the_repository_is_warned_about_and_not_followed() {
+    let outside = repo(&[("dev/outside.yaml", GOOD)]);
+    let dir = repo(&[("dev/good.yaml", GOOD)]);
+    std::os::unix::fs::symlink(outside.path().join("dev"), dir.path().join("linked")).expect("symlink");
+    let output = pullsmith().arg("apply").arg(dir.path()).output().expect("pullsmith runs");
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("warning: linked: linked directory leaves the repository"), "{stderr}");
+    assert_eq!(read(outside.path(), "dev/outside.yaml"), GOOD.as_bytes(), "nothing outside PATH is written");
+    assert_eq!(read(dir.path(), "dev/good.yaml"), GOOD_FIXED.as_bytes());
+}
