@@ -20,7 +20,7 @@ use serde_json::{json, Value as Json};
 use serde_yaml::Value as Yaml;
 use tempfile::TempDir;
 
-use crate::util::{copy_tree, describe, project_root};
+use crate::util::{copy_tree, describe, project_root, write};
 
 const REPOSITORY: &str = "acme/gitops";
 const TOKEN: &str = "ghs_fake_token_for_tests";
@@ -652,12 +652,6 @@ fn make_executable(path: &Path) {
     let mut perms = std::fs::metadata(path).expect("metadata").permissions();
     perms.set_mode(0o755);
     std::fs::set_permissions(path, perms).expect("chmod");
-}
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let path = root.join(rel);
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("create dir");
-    std::fs::write(path, text).expect("write");
 }
 
 fn files_changed(report: &Json) -> u64 {

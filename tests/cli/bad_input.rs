@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 
-use crate::util::{describe, pullsmith};
+use crate::util::{describe, pullsmith, repo, write};
 
 /// A deployment in need of a policy: under `dev/` the default rules insert
 /// `imagePullPolicy: Always` right after its `image` line.
@@ -38,21 +38,6 @@ spec:
         image: nginx:1.25
         imagePullPolicy: Always
 ";
-
-/// A temporary repository holding `files` (repository-relative path, bytes).
-fn repo(files: &[(&str, &str)]) -> TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    for (path, text) in files {
-        write(dir.path(), path, text.as_bytes());
-    }
-    dir
-}
-
-fn write(root: &Path, rel: &str, bytes: &[u8]) {
-    let path = root.join(rel);
-    std::fs::create_dir_all(path.parent().expect("has a parent")).expect("create dirs");
-    std::fs::write(path, bytes).expect("write file");
-}
 
 fn read(root: &Path, rel: &str) -> Vec<u8> {
     std::fs::read(root.join(rel)).unwrap_or_else(|err| panic!("read {rel}: {err}"))

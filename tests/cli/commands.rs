@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 
-use crate::util::{copy_tree, describe, project_root, pullsmith, read_tree};
+use crate::util::{copy_tree, describe, project_root, pullsmith, read_tree, repo, write};
 
 type Tree = Vec<(String, Vec<u8>)>;
 
@@ -39,21 +39,6 @@ spec:
         image: nginx:1.25
         imagePullPolicy: Always
 ";
-
-/// A temporary repository holding `files` (repository-relative path, text).
-fn repo(files: &[(&str, &str)]) -> TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    for (path, text) in files {
-        write(dir.path(), path, text);
-    }
-    dir
-}
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let path = root.join(rel);
-    std::fs::create_dir_all(path.parent().expect("has a parent")).expect("create dirs");
-    std::fs::write(path, text).expect("write file");
-}
 
 fn read(root: &Path, rel: &str) -> String {
     std::fs::read_to_string(root.join(rel)).unwrap_or_else(|err| panic!("read {rel}: {err}"))
@@ -280,7 +265,7 @@ fn output_is_the_same_for_one_and_two_jobs() {
         write(
             repo.path(),
             &format!("{env}/team{}/app{i}.yaml", i % 4),
-            &format!(
+            format!(
                 "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app{i}\nspec:\n  template:\n    spec:\n      containers:\n      - name: main\n        image: {image}\n{policy}      - name: side\n        image: busybox\n"
             ),
         );
