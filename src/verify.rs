@@ -19,10 +19,12 @@ pub fn only_intended_fields_changed(documents: &[Document], new_text: &str, touc
     }
     for (index, (old, new)) in documents.iter().zip(&new_documents).enumerate() {
         let mut path = Vec::new();
-        same(&old.root, &new.root, &mut path, &touched).map_err(|problem| {
-            let at: Vec<String> = path.iter().map(ToString::to_string).collect();
-            format!("{problem} at document {}/{}", index + 1, at.join("/"))
-        })?;
+        same(&old.root, &new.root, &mut path, Allowed { touched: &touched, keys: &WRITTEN_KEYS }).map_err(
+            |problem| {
+                let at: Vec<String> = path.iter().map(ToString::to_string).collect();
+                format!("{problem} at document {}/{}", index + 1, at.join("/"))
+            },
+        )?;
     }
     Ok(())
 }
@@ -46,7 +48,14 @@ impl std::fmt::Display for Step<'_> {
 }
 
 /// Compares two trees; on a difference, `path` is left pointing at it.
-fn same<'a>(old: &'a Node, new: &Node, path: &mut Vec<Step<'a>>, touched: &[usize]) -> Result<(), &'static str> {
+/// Which mappings may differ (by original offset) and in which keys.
+#[derive(Clone, Copy)]
+struct Allowed<'k> {
+    touched: &'k [usize],
+    keys: &'k [&'k str],
+}
+
+fn same<'a>(old: &'a Node, new: &Node, path: &mut Vec<Step<'a>>, touched: Allowed<'_>) -> Result<(), &'static str> {
     match (&old.kind, &new.kind) {
         (NodeKind::Scalar { value: a, style: sa }, NodeKind::Scalar { value: b, style: sb }) if a == b && sa == sb => {
             Ok(())
@@ -62,9 +71,9 @@ fn same<'a>(old: &'a Node, new: &Node, path: &mut Vec<Step<'a>>, touched: &[usiz
         }
         (NodeKind::Mapping { entries: a, .. }, NodeKind::Mapping { entries: b, .. }) => {
             // Only the mappings the plan touched may gain or change the two keys.
-            let may_differ = touched.binary_search(&old.span.start).is_ok();
+            let may_differ = touched.touched.binary_search(&old.span.start).is_ok();
             let kept =
-                |(key, _): &&(Node, Node)| !(may_differ && key.as_str().is_some_and(|k| WRITTEN_KEYS.contains(&k)));
+                |(key, _): &&(Node, Node)| !(may_differ && key.as_str().is_some_and(|k| touched.keys.contains(&k)));
             let mut a_kept = a.iter().filter(kept);
             let mut b_kept = b.iter().filter(kept);
             loop {
@@ -79,7 +88,7 @@ fn same<'a>(old: &'a Node, new: &Node, path: &mut Vec<Step<'a>>, touched: &[usiz
                     _ => return Err("keys changed"),
                 }
             }
-            if may_differ {
+            if may_differ && touched.keys.contains(&"imagePullSecrets") {
                 secrets_extended(a, b)?;
             }
             Ok(())
@@ -96,10 +105,58 @@ fn secrets_extended(old: &[(Node, Node)], new: &[(Node, Node)]) -> Result<(), &'
         return Ok(());
     };
     let (a, b) = (old_list.items(), new_list.items());
-    let kept = b.len() >= a.len() && a.iter().zip(b).all(|(x, y)| same(x, y, &mut Vec::new(), &[]).is_ok());
+    let kept = b.len() >= a.len()
+        && a.iter().zip(b).all(|(x, y)| same(x, y, &mut Vec::new(), Allowed { touched: &[], keys: &[] }).is_ok());
     if kept {
         Ok(())
     } else {
         Err("existing imagePullSecrets changed")
+    }
+}
+
+/// Checks that a kustomization's new text differs from the original only in
+/// the root mapping's `key` (the `patches:` list pullsmith maintains).
+pub fn only_root_key_changed(original: &Document, new_text: &str, key: &str) -> Result<(), String> {
+    let new_documents = yaml::parse(new_text).map_err(|err| format!("the rewrite does not parse: {err}"))?;
+    let [new] = new_documents.as_slice() else {
+        return Err(format!("the rewrite has {} documents instead of 1", new_documents.len()));
+    };
+    let touched = [original.root.span.start];
+    let mut path = Vec::new();
+    same(&original.root, &new.root, &mut path, Allowed { touched: &touched, keys: &[key] }).map_err(|problem| {
+        let at: Vec<String> = path.iter().map(ToString::to_string).collect();
+        format!("{problem} at {}", at.join("/"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn first(text: &str) -> Document {
+        yaml::parse(text).expect("parses").remove(0)
+    }
+
+    #[test]
+    fn kustomization_may_change_only_its_patches() {
+        let original = first("resources:\n- ../base\npatches:\n- path: a.yaml\n");
+        let good = "resources:\n- ../base\npatches:\n- path: a.yaml\n- path: pullsmith.patch.yaml\n";
+        assert_eq!(only_root_key_changed(&original, good, "patches"), Ok(()));
+        let bad = "resources:\n- ../other\npatches:\n- path: a.yaml\n";
+        assert!(only_root_key_changed(&original, bad, "patches").is_err());
+    }
+
+    #[test]
+    fn manifests_may_change_only_the_two_pull_fields_of_touched_mappings() {
+        let text = "spec:\n  containers:\n  - image: a\n  x: 1\n";
+        let documents = yaml::parse(text).unwrap();
+        let container = documents[0].root.get("spec").unwrap().get("containers").unwrap().items()[0].span.start;
+        let good = "spec:\n  containers:\n  - image: a\n    imagePullPolicy: Always\n  x: 1\n";
+        assert_eq!(only_intended_fields_changed(&documents, good, &[container]), Ok(()));
+        // The same key in a mapping the plan did not touch is a difference.
+        let untouched = "spec:\n  containers:\n  - image: a\n  imagePullPolicy: Always\n  x: 1\n";
+        assert!(only_intended_fields_changed(&documents, untouched, &[container]).is_err());
+        let changed = "spec:\n  containers:\n  - image: b\n    imagePullPolicy: Always\n  x: 1\n";
+        assert!(only_intended_fields_changed(&documents, changed, &[container]).is_err());
     }
 }

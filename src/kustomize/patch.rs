@@ -788,5 +788,12 @@ fn edit_kustomization(overlay: &Kustomization, entries: &[Entry]) -> Result<Opti
         }
     }
     splices.sort_by_key(|s| s.range.start);
-    Ok(Some(edit::apply(text, &splices)))
+    let new_text = edit::apply(text, &splices);
+    crate::verify::only_root_key_changed(document, &new_text, "patches").map_err(|problem| {
+        format!(
+            "{}: internal error: the edit of `patches:` would change more ({problem}); left untouched",
+            overlay.file
+        )
+    })?;
+    Ok(Some(new_text))
 }
