@@ -84,6 +84,8 @@ pub struct FileResult {
     pub shared_by: Vec<String>,
     /// Its workloads, for the overlays' patches.
     pub shared_workloads: Vec<SharedWorkload>,
+    /// The Secrets it defines, for every environment that shares it.
+    pub shared_secrets: Vec<String>,
     /// For a manifest a kustomize overlay pulls in: its objects with pod specs.
     pub catalog: Vec<CatalogObject>,
     /// For a kustomize patch file: how it moves containers.
@@ -151,6 +153,7 @@ impl FileResult {
             status,
             shared_by: Vec::new(),
             shared_workloads: Vec::new(),
+            shared_secrets: Vec::new(),
             catalog: Vec::new(),
             patch_shapes: Vec::new(),
         }
@@ -251,9 +254,8 @@ pub fn run(config: &RunConfig) -> RunReport {
             });
         }
     }
-    warnings.extend(undefined_secret_warnings(&files, &config.rules));
-
     let overlays = overlay_pass(config, &graph, &view, &mut files, &mut warnings);
+    warnings.extend(undefined_secret_warnings(&files, &overlays, &graph, &config.rules));
 
     // Kustomizations are read by the graph, and scanned like any other file.
     for path in &discovery.kustomizations {
@@ -427,30 +429,54 @@ fn file_warning(file: &FileResult, warning: &Warning) -> Diagnostic {
 
 /// One warning per environment and secret name that pods need but no
 /// Secret, SealedSecret or ExternalSecret of that environment defines.
-fn undefined_secret_warnings(files: &[FileResult], rules: &Rules) -> Vec<Diagnostic> {
-    let defined: BTreeSet<(usize, &str)> = files
-        .iter()
-        .flat_map(|f| f.plan.iter().flat_map(|p| p.defined_secrets.iter().map(|(env, name)| (*env, name.as_str()))))
-        .collect();
-    let mut warned: BTreeSet<(usize, &str)> = BTreeSet::new();
-    let mut out = Vec::new();
+fn undefined_secret_warnings(
+    files: &[FileResult],
+    overlays: &[OverlayPlan],
+    graph: &Graph,
+    rules: &Rules,
+) -> Vec<Diagnostic> {
+    let environment_of = |overlay: &str| graph.kustomizations.get(overlay).and_then(|k| k.environment);
+    let mut defined: BTreeSet<(usize, String)> = graph.generated_secrets();
+    for file in files {
+        for (env, name) in file.plan.iter().flat_map(|p| &p.defined_secrets) {
+            defined.insert((*env, name.clone()));
+        }
+        for env in file.shared_by.iter().filter_map(|overlay| environment_of(overlay)) {
+            defined.extend(file.shared_secrets.iter().map(|name| (env, name.clone())));
+        }
+    }
+    // Every use, in path order: pods edited in place, then the overlays' patches.
+    let mut uses: Vec<(usize, &str, &str, usize)> = Vec::new();
     for file in files {
         for used in file.plan.iter().flat_map(|p| &p.secret_uses) {
-            let key = (used.environment, used.name.as_str());
-            if defined.contains(&key) || !warned.insert(key) {
-                continue;
-            }
-            out.push(Diagnostic {
-                path: file.path.clone(),
-                line: Some(used.line),
-                column: None,
-                message: format!(
-                    "pull secret `{}` is not defined by any Secret, SealedSecret or ExternalSecret of environment `{}`",
-                    used.name, rules.environments[used.environment].name
-                ),
-                rule: "undefined-pull-secret",
-            });
+            uses.push((used.environment, used.name.as_str(), file.path.as_str(), used.line));
         }
+    }
+    for overlay in overlays {
+        for setting in overlay.settings.iter().filter(|s| s.field == plan::Field::ImagePullSecrets) {
+            if let plan::FieldValue::Secrets(names) = &setting.to {
+                for name in names {
+                    uses.push((overlay.environment, name.as_str(), setting.base_file.as_str(), setting.base_line));
+                }
+            }
+        }
+    }
+    let mut warned: BTreeSet<(usize, &str)> = BTreeSet::new();
+    let mut out = Vec::new();
+    for (environment, name, path, line) in uses {
+        if defined.contains(&(environment, name.to_string())) || !warned.insert((environment, name)) {
+            continue;
+        }
+        out.push(Diagnostic {
+            path: path.to_string(),
+            line: Some(line),
+            column: None,
+            message: format!(
+                "pull secret `{name}` is not defined by any Secret, SealedSecret or ExternalSecret of environment `{}`",
+                rules.environments[environment].name
+            ),
+            rule: "undefined-pull-secret",
+        });
     }
     out
 }
@@ -552,6 +578,7 @@ fn process_parsed(
                 Ok(workloads) => {
                     let mut result = unchanged(candidate, None);
                     result.shared_workloads = workloads;
+                    result.shared_secrets = plan::defined_secret_names(documents);
                     result
                 }
                 Err(PlanFailure::Skipped(reason)) => skipped(candidate, &reason),

@@ -898,3 +898,15 @@ pub fn patch_shapes(documents: &[Document], rules: &Rules) -> Vec<kustomize::pat
     }
     out
 }
+
+/// Names of the Secrets (Secret, SealedSecret, ExternalSecret) a file defines.
+pub fn defined_secret_names(documents: &[Document]) -> Vec<String> {
+    let mut out = Vec::new();
+    for document in documents {
+        let Some(root) = Object::new(&document.root) else { continue };
+        let mut objects = Vec::new();
+        root.flatten(&mut objects);
+        out.extend(objects.iter().filter_map(manifest::defined_secret_name).map(str::to_string));
+    }
+    out
+}

@@ -95,6 +95,8 @@ pub struct Kustomization {
     /// Directories this kustomization includes as `components` (applied in
     /// order, each to what is accumulated so far).
     pub components: Vec<String>,
+    /// Names of the Secrets its `secretGenerator` makes.
+    pub generated_secrets: Vec<String>,
     /// Strategic-merge patch files that may bring containers of their own,
     /// with the `target:` selector of their entry.
     pub patch_refs: Vec<PatchRef>,
@@ -198,6 +200,7 @@ impl Graph {
                 targets: Vec::new(),
                 patch_files: Vec::new(),
                 patch_refs: Vec::new(),
+                generated_secrets: Vec::new(),
                 components: Vec::new(),
                 images: Vec::new(),
                 environment,
@@ -309,6 +312,13 @@ impl Graph {
                 patch_files.push(path);
             }
         }
+        let generated_secrets: Vec<String> = root_node
+            .get("secretGenerator")
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|generator| generator.get("name").and_then(Node::as_str).map(str::to_string))
+            .collect();
         let images = root_node
             .get("images")
             .map(Node::items)
@@ -328,6 +338,7 @@ impl Graph {
             kustomization.targets = targets;
             kustomization.patch_files = patch_files;
             kustomization.patch_refs = patch_refs;
+            kustomization.generated_secrets = generated_secrets;
             kustomization.components = components;
             kustomization.images = images;
         }
@@ -516,6 +527,29 @@ impl Graph {
     /// them unless a sound overlay owns or shares them too.
     pub fn blocked_files(&self) -> BTreeSet<String> {
         self.broken.iter().flat_map(|dir| self.reach(dir, true)).map(|reach| reach.file).collect()
+    }
+
+    /// Secrets that `secretGenerator`s make for each environment: those of
+    /// every kustomization an overlay of that environment builds.
+    pub fn generated_secrets(&self) -> BTreeSet<(usize, String)> {
+        let mut out = BTreeSet::new();
+        for overlay in self.overlays() {
+            let environment = overlay.environment.expect("overlays have an environment");
+            let mut stack = vec![overlay.dir.clone()];
+            let mut seen = BTreeSet::new();
+            while let Some(dir) = stack.pop() {
+                if !seen.insert(dir.clone()) {
+                    continue;
+                }
+                let Some(kustomization) = self.kustomizations.get(&dir) else { continue };
+                out.extend(kustomization.generated_secrets.iter().map(|name| (environment, name.clone())));
+                stack.extend(kustomization.targets.iter().filter_map(|t| match t {
+                    Target::Kustomization(child) => Some(child.clone()),
+                    Target::File(_) => None,
+                }));
+            }
+        }
+        out
     }
 
     /// Patch files named by any kustomization: partial objects, not manifests of their own.

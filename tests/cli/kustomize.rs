@@ -1264,3 +1264,34 @@ fn kustomize_explain_shows_what_overlays_pull_in_and_patch() {
     assert!(text.lines().any(|l| l.starts_with("base/web.yaml")), "a shared file has its own entry\n{text}");
     assert!(text.contains("shared by the overlays `overlays/dev`, `overlays/prod`, `overlays/staging`"), "{text}");
 }
+
+#[test]
+fn kustomize_secret_generators_define_pull_secrets() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    let files = [
+        ("base/kustomization.yaml", "resources:\n- app.yaml\n"),
+        (
+            "base/app.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: nginx:1.25\n",
+        ),
+        (
+            "overlays/prod/kustomization.yaml",
+            "resources:\n- ../../base\nsecretGenerator:\n- name: regcred-prod\n  type: kubernetes.io/dockerconfigjson\n  files:\n  - .dockerconfigjson=config.json\n",
+        ),
+        ("overlays/prod/config.json", "{}\n"),
+        ("overlays/dev/kustomization.yaml", "resources:\n- ../../base\n"),
+        (
+            "rules.yaml",
+            "version: 1\nenvironments:\n  prod: {paths: [\"overlays/prod/**\"], imagePullPolicy: IfNotPresent, imagePullSecrets: [regcred-prod]}\n  dev: {paths: [\"overlays/dev/**\"], imagePullPolicy: Always, imagePullSecrets: [regcred-dev]}\n",
+        ),
+    ];
+    for (path, text) in files {
+        crate::util::write(root, path, text);
+    }
+    let output = pullsmith().arg("--rules").arg(root.join("rules.yaml")).arg("check").arg(root).output().expect("runs");
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("`regcred-prod` is not defined"), "a secretGenerator defines it\n{stderr}");
+    assert!(stderr.contains("`regcred-dev` is not defined"), "nothing defines the dev secret\n{stderr}");
+}
