@@ -306,14 +306,17 @@ pub fn plan_overlay(overlay: &Kustomization, inputs: &OverlayInputs<'_>) -> Over
                 None | Some(None) if workload.kind.is_empty() => Vec::new(),
                 None | Some(None) => vec![ObjectKey::of(workload)],
                 Some(Some(selector)) => {
-                    let found = select(selector, &reach.scope, catalog);
-                    if found.is_empty() {
-                        plan.warnings.push(format!(
-                            "cannot tell which objects the patch `{}` applies to (its selector names none pullsmith can find): its containers are left alone",
+                    if !selector_understood(selector) {
+                        let warning = format!(
+                            "cannot tell which objects the patch `{}` applies to (its selector uses what pullsmith does not evaluate): its containers are left alone",
                             reach.file
-                        ));
+                        );
+                        if !plan.warnings.contains(&warning) {
+                            plan.warnings.push(warning);
+                        }
                     }
-                    found
+                    // A selector that matches nothing applies to nothing, in kustomize too.
+                    select(selector, &reach.scope, catalog)
                 }
             };
             for target in targets {
@@ -580,17 +583,39 @@ fn select(selector: &[(String, String)], scope: &[String], catalog: &Catalog) ->
     out
 }
 
+/// Whether `select` can evaluate a selector: kind, group, version,
+/// namespace, equality label selectors, and names that are plain or use only `.*` and `.`.
+fn selector_understood(selector: &[(String, String)]) -> bool {
+    selector.iter().all(|(key, value)| match key.as_str() {
+        "kind" | "group" | "version" | "namespace" => true,
+        "name" => name_pattern(value).is_some(),
+        "labelSelector" => {
+            value.split(',').all(|term| term.trim().is_empty() || term.contains('=') && !term.contains("!="))
+        }
+        _ => false,
+    })
+}
+
+/// A name pattern as a glob, when it uses no regular expression feature beyond `.*`, `.`, `^` and `$`.
+fn name_pattern(pattern: &str) -> Option<String> {
+    if !pattern.contains(['.', '*', '^', '$', '[', '(', '|', '+', '?', '\\', '{']) {
+        return Some(pattern.to_string());
+    }
+    let glob = pattern.strip_prefix('^').unwrap_or(pattern);
+    let glob = glob.strip_suffix('$').unwrap_or(glob).replace(".*", "*");
+    if glob.contains(['[', '(', '|', '+', '?', '\\', '^', '$', '{']) {
+        return None;
+    }
+    Some(glob.replace('.', "?"))
+}
+
 /// kustomize matches `name` as an anchored regular expression; plain names and `.*` are understood here.
 fn name_matches(pattern: &str, name: &str) -> bool {
-    if !pattern.contains(['.', '*', '^', '$', '[', '(', '|', '+', '?', '\\']) {
-        return pattern == name;
+    match name_pattern(pattern) {
+        Some(glob) if glob == pattern => pattern == name,
+        Some(glob) => globset::Glob::new(&glob).map(|g| g.compile_matcher().is_match(name)).unwrap_or(false),
+        None => false,
     }
-    let glob = pattern.trim_start_matches('^').trim_end_matches('$').replace(".*", "*");
-    if glob.contains(['[', '(', '|', '+', '?', '\\', '^', '$']) {
-        return false;
-    }
-    let glob = glob.replace('.', "?");
-    globset::Glob::new(&glob).map(|g| g.compile_matcher().is_match(name)).unwrap_or(false)
 }
 
 /// Equality-based label selectors: `a=b,c==d`.
@@ -796,4 +821,33 @@ fn edit_kustomization(overlay: &Kustomization, entries: &[Entry]) -> Result<Opti
         )
     })?;
     Ok(Some(new_text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selector_names_are_anchored_patterns() {
+        assert!(name_matches("web", "web"));
+        assert!(!name_matches("web", "web-2"));
+        assert!(name_matches("web-.*", "web-2"));
+        assert!(name_matches("^web.*$", "webhook"));
+        assert!(name_matches("my.app", "my.app"));
+        assert!(!name_matches("(a|b)", "a"));
+    }
+
+    #[test]
+    fn selectors_pullsmith_can_and_cannot_evaluate() {
+        let pairs = |items: &[(&str, &str)]| -> Vec<(String, String)> {
+            items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        assert!(selector_understood(&pairs(&[("kind", "Deployment"), ("name", "web-.*")])));
+        assert!(selector_understood(&pairs(&[("labelSelector", "app=web,tier==front")])));
+        assert!(!selector_understood(&pairs(&[("labelSelector", "app in (a, b)")])));
+        assert!(!selector_understood(&pairs(&[("annotationSelector", "a=b")])));
+        assert!(!selector_understood(&pairs(&[("name", "(a|b)")])));
+        assert!(labels_match("app=web, tier==front", &[("app".into(), "web".into()), ("tier".into(), "front".into())]));
+        assert!(!labels_match("app=web", &[("app".into(), "api".into())]));
+    }
 }
