@@ -359,6 +359,7 @@ fn overlay_pass(
                 (Some(_), false) => FileAction::Create,
             };
             let new_text = new_text.unwrap_or_default();
+            let file_plan = overlay_file_plan(&plan, &path, &new_text, &config.rules);
             let mut written = false;
             if config.write {
                 if let Err(err) = write::write_change(&abs_path, action, new_text.as_bytes()) {
@@ -379,7 +380,7 @@ fn overlay_pass(
             files.retain(|f| f.path != path);
             let mut result =
                 FileResult::new(path.clone(), abs_path, FileStatus::Changed { original, new_text, written, action });
-            result.plan = Some(overlay_file_plan(&plan, &path, &config.rules));
+            result.plan = Some(file_plan);
             files.push(result);
         }
         plans.push(plan);
@@ -388,7 +389,7 @@ fn overlay_pass(
 }
 
 /// The report view of a generated file: the settings it makes, as changes.
-fn overlay_file_plan(plan: &OverlayPlan, path: &str, rules: &Rules) -> FilePlan {
+fn overlay_file_plan(plan: &OverlayPlan, path: &str, text: &str, rules: &Rules) -> FilePlan {
     let environment = rules.environments[plan.environment].name.clone();
     let changes = plan
         .settings
@@ -396,7 +397,7 @@ fn overlay_file_plan(plan: &OverlayPlan, path: &str, rules: &Rules) -> FilePlan 
         .filter(|s| s.patch_file == path)
         .map(|s| plan::Change {
             offset: 0,
-            line: 1,
+            line: overlay_patch::line_of_setting(text, s),
             kind: s.kind.clone(),
             name: s.name.clone(),
             namespace: s.namespace.clone(),

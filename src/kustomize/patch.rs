@@ -50,6 +50,44 @@ pub struct PatchSetting {
     pub patch_file: String,
 }
 
+/// The 1-based line of a generated file where `setting` is made (1 when it
+/// cannot be told, or for a kustomization, whose edit sets nothing itself).
+pub fn line_of_setting(text: &str, setting: &PatchSetting) -> usize {
+    let lines: Vec<&str> = text.lines().collect();
+    let field = setting.field.as_str();
+    let name_line = setting.name.as_deref().map(|name| format!("  name: {}", scalar(name)));
+    let container_line = setting.container.as_deref().map(|name| format!("- name: {}", scalar(name)));
+    // Strategic merge: the object's document, then the container entry, then the field.
+    let mut in_object = name_line.is_none();
+    let mut in_container = container_line.is_none();
+    for (i, line) in lines.iter().enumerate() {
+        if *line == "---" {
+            in_object = name_line.is_none();
+            in_container = container_line.is_none();
+            continue;
+        }
+        if name_line.as_deref() == Some(*line)
+            && lines[..i]
+                .iter()
+                .rev()
+                .take_while(|l| **l != "---")
+                .any(|l| l.trim_start() == format!("kind: {}", scalar(&setting.kind)))
+        {
+            in_object = true;
+            continue;
+        }
+        if in_object && container_line.as_deref().is_some_and(|c| line.trim_start() == c) {
+            in_container = true;
+            continue;
+        }
+        if in_object && in_container && line.contains(field) {
+            return i + 1;
+        }
+    }
+    // JSON 6902: the operation on the field.
+    lines.iter().position(|line| line.contains("path: ") && line.contains(field)).map_or(1, |i| i + 1)
+}
+
 /// What one overlay needs: generated files (content `None`: delete) and the
 /// new text of its kustomization, when it changes.
 #[derive(Debug, Clone, Default)]

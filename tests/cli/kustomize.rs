@@ -1295,3 +1295,37 @@ fn kustomize_secret_generators_define_pull_secrets() {
     assert!(!stderr.contains("`regcred-prod` is not defined"), "a secretGenerator defines it\n{stderr}");
     assert!(stderr.contains("`regcred-dev` is not defined"), "nothing defines the dev secret\n{stderr}");
 }
+
+#[test]
+fn kustomize_json_lines_point_into_the_generated_patches() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_tree(&project_root().join("examples/kustomize"), dir.path());
+    let output = pullsmith().args(["apply", "--format", "json"]).arg(dir.path()).output().expect("pullsmith runs");
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let mut checked = 0;
+    for file in report["files"].as_array().expect("files") {
+        let path = file["path"].as_str().expect("path");
+        if !path.ends_with("pullsmith.patch.yaml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(dir.path().join(path)).expect("generated file written");
+        for change in file["changes"].as_array().expect("changes") {
+            let line = change["line"].as_u64().expect("line") as usize;
+            let field = change["field"].as_str().expect("field");
+            let at = text.lines().nth(line - 1).expect("line exists");
+            assert!(at.contains(field), "{path}:{line} `{at}` should set {field}");
+            if let Some(container) = change["container"].as_str() {
+                let before: Vec<&str> = text.lines().take(line - 1).collect();
+                let entry = before.iter().rev().find(|l| l.trim_start().starts_with("- name: "));
+                assert_eq!(
+                    entry.map(|l| l.trim_start().trim_start_matches("- name: ")),
+                    Some(container),
+                    "{path}:{line} belongs to container `{container}`"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 5, "generated patches carry changes: {checked}");
+}
