@@ -532,8 +532,8 @@ fn process(
     if overlay_patch::is_generated(&candidate.rel_path, text) {
         return unchanged(candidate, None);
     }
-    let documents = match yaml::parse(text) {
-        Ok(documents) => documents,
+    let (documents, lines) = match yaml::parse_with_lines(text) {
+        Ok(parsed) => parsed,
         Err(_) if text.contains("{{") => {
             return skipped(candidate, "Helm template (holds `{{` and is not valid YAML)");
         }
@@ -547,7 +547,8 @@ fn process(
     } else {
         (plan::catalog_objects(&documents, ctx.rules), Vec::new())
     };
-    let mut result = process_parsed(candidate, config, ctx, first_pass, view, partial, text, &documents);
+    let parsed = ParsedFile { text, documents, lines };
+    let mut result = process_parsed(candidate, config, ctx, first_pass, view, partial, &parsed);
     if !config.explain {
         if let Some(plan) = &mut result.plan {
             plan.containers = Vec::new();
@@ -559,6 +560,13 @@ fn process(
     result
 }
 
+/// A file's text with what parsing it gave.
+struct ParsedFile<'a> {
+    text: &'a str,
+    documents: Vec<yaml::Document>,
+    lines: LineIndex,
+}
+
 /// Plans, applies and verifies a parsed file.
 #[allow(clippy::too_many_arguments)]
 fn process_parsed(
@@ -568,9 +576,10 @@ fn process_parsed(
     first_pass: bool,
     view: &KustomizeView<'_>,
     partial: bool,
-    text: &str,
-    documents: &[yaml::Document],
+    parsed: &ParsedFile<'_>,
 ) -> FileResult {
+    let ParsedFile { text, documents, lines } = parsed;
+    let text: &str = text;
     let owned_ctx;
     let ctx = match view.ownership.get(&candidate.rel_path) {
         Some(Ownership::Shared { .. }) => {
@@ -608,7 +617,7 @@ fn process_parsed(
         Err(PlanFailure::Skipped(reason)) => return skipped(candidate, &reason),
         Err(PlanFailure::Error { offset, message }) => return failed(candidate, Some(text), offset, message),
     };
-    plan.locate(&LineIndex::new(text));
+    plan.locate(lines);
     if first_pass && plan.holds_secret_targets(ctx.rules) {
         // Its ServiceAccounts learn their secrets only when every pod is known.
         plan.deferred = true;

@@ -4,9 +4,10 @@
 //! This module is the only place that turns yaml-rust2 markers into byte
 //! offsets. yaml-rust2 0.13 reports `line()` 1-based and `col()` as a 0-based
 //! count of *characters*; `index()` counts characters and drifts, so it is
-//! never used. A BOM is stripped before parsing and its bytes added back to
-//! every offset. Scalars only get a start mark, so their end is found by
-//! scanning the text. Aliases are kept as alias nodes and never expanded.
+//! never used. A BOM is not given to the parser; it counts as one more
+//! character on line 1 when markers become offsets, so every offset indexes
+//! the text as it is. Scalars only get a start mark, so their end is found
+//! by scanning the text. Aliases are kept as alias nodes and never expanded.
 //!
 //! It must never edit text: it only reads.
 
@@ -143,47 +144,34 @@ impl Node {
 /// Parses every document of `text`. The offsets in the result index `text`
 /// itself, BOM included.
 pub fn parse(text: &str) -> Result<Vec<Document>, ParseError> {
+    parse_with_lines(text).map(|(documents, _)| documents)
+}
+
+/// Parses every document of `text`, and hands back the line index built on
+/// the way, so that a caller need not build it again.
+pub fn parse_with_lines(text: &str) -> Result<(Vec<Document>, LineIndex), ParseError> {
+    // yaml-rust2 does not skip a BOM: parse what follows it, and count it as
+    // one more character on line 1 when turning markers into offsets.
     let bom_len = if text.starts_with('\u{feff}') { 3 } else { 0 };
-    let body = &text[bom_len..];
     let mut builder = TreeBuilder {
-        text: body,
-        lines: LineIndex::new(body),
-        is_ascii: body.is_ascii(),
+        text,
+        lines: LineIndex::new(text),
+        is_ascii: text.is_ascii(),
+        bom_chars: usize::from(bom_len > 0),
         stack: Vec::new(),
         documents: Vec::new(),
         anchors: Vec::new(),
         error: None,
     };
-    let mut parser = Parser::new_from_str(body);
+    let mut parser = Parser::new_from_str(&text[bom_len..]);
     if let Err(err) = parser.load(&mut builder, true) {
         let offset = builder.offset(err.marker());
-        return Err(ParseError { offset: offset + bom_len, message: err.info().to_string() });
+        return Err(ParseError { offset, message: err.info().to_string() });
     }
-    if let Some(mut err) = builder.error {
-        err.offset += bom_len;
+    if let Some(err) = builder.error {
         return Err(err);
     }
-    let mut documents = builder.documents;
-    if bom_len > 0 {
-        for doc in &mut documents {
-            shift(&mut doc.root, bom_len);
-        }
-    }
-    Ok(documents)
-}
-
-fn shift(node: &mut Node, by: usize) {
-    node.span = node.span.start + by..node.span.end + by;
-    match &mut node.kind {
-        NodeKind::Mapping { entries, .. } => {
-            for (key, value) in entries {
-                shift(key, by);
-                shift(value, by);
-            }
-        }
-        NodeKind::Sequence { items, .. } => items.iter_mut().for_each(|item| shift(item, by)),
-        NodeKind::Scalar { .. } | NodeKind::Alias => {}
-    }
+    Ok((builder.documents, builder.lines))
 }
 
 /// A collection being built, with the expanded size of what it holds so far.
@@ -199,6 +187,8 @@ struct TreeBuilder<'a> {
     text: &'a str,
     lines: LineIndex,
     is_ascii: bool,
+    /// 1 when the text starts with a BOM, which the parser does not see.
+    bom_chars: usize,
     stack: Vec<Open>,
     documents: Vec<Document>,
     /// Expanded node count per anchor id (ids are small consecutive numbers).
@@ -208,7 +198,8 @@ struct TreeBuilder<'a> {
 
 impl TreeBuilder<'_> {
     fn offset(&self, mark: &Marker) -> usize {
-        self.lines.offset_of(self.text, mark.line(), mark.col(), self.is_ascii)
+        let col = if mark.line() <= 1 { mark.col() + self.bom_chars } else { mark.col() };
+        self.lines.offset_of(self.text, mark.line(), col, self.is_ascii)
     }
 
     fn fail(&mut self, offset: usize, message: String) {
