@@ -86,6 +86,8 @@ pub struct FileResult {
     pub shared_workloads: Vec<SharedWorkload>,
     /// The Secrets it defines, for every environment that shares it.
     pub shared_secrets: Vec<String>,
+    /// The ServiceAccounts it defines, as (namespace, name).
+    pub shared_service_accounts: Vec<(Option<String>, String)>,
     /// For a manifest a kustomize overlay pulls in: its objects with pod specs.
     pub catalog: Vec<CatalogObject>,
     /// For a kustomize patch file: how it moves containers.
@@ -154,6 +156,7 @@ impl FileResult {
             shared_by: Vec::new(),
             shared_workloads: Vec::new(),
             shared_secrets: Vec::new(),
+            shared_service_accounts: Vec::new(),
             catalog: Vec::new(),
             patch_shapes: Vec::new(),
         }
@@ -242,14 +245,25 @@ pub fn run(config: &RunConfig) -> RunReport {
         if !present.contains(key) {
             let line = Some(*line);
             let namespace = key.namespace.as_deref().map(|ns| format!(" in namespace `{ns}`")).unwrap_or_default();
+            let environment = &config.rules.environments[key.environment].name;
+            let shared_in = files
+                .iter()
+                .find(|f| f.shared_service_accounts.iter().any(|(ns, name)| *ns == key.namespace && *name == key.name));
+            let message = match shared_in {
+                Some(file) => format!(
+                    "ServiceAccount `{}`{namespace} is in `{}`, a kustomize base shared by several environments: the pull secrets of environment `{environment}` were not attached to it",
+                    key.name, file.path
+                ),
+                None => format!(
+                    "ServiceAccount `{}`{namespace} of environment `{environment}` is not in the repository: its pull secrets were not attached",
+                    key.name
+                ),
+            };
             warnings.push(Diagnostic {
                 path: path.clone(),
                 line,
                 column: None,
-                message: format!(
-                    "ServiceAccount `{}`{namespace} of environment `{}` is not in the repository: its pull secrets were not attached",
-                    key.name, config.rules.environments[key.environment].name
-                ),
+                message,
                 rule: "missing-service-account",
             });
         }
@@ -589,6 +603,7 @@ fn process_parsed(
                     let mut result = unchanged(candidate, None);
                     result.shared_workloads = workloads;
                     result.shared_secrets = plan::defined_secret_names(documents);
+                    result.shared_service_accounts = plan::service_account_names(documents);
                     result
                 }
                 Err(PlanFailure::Skipped(reason)) => skipped(candidate, &reason),

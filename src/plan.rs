@@ -910,3 +910,19 @@ pub fn defined_secret_names(documents: &[Document]) -> Vec<String> {
     }
     out
 }
+
+/// The ServiceAccounts a file defines, as (namespace, name).
+pub fn service_account_names(documents: &[Document]) -> Vec<(Option<String>, String)> {
+    let mut out = Vec::new();
+    for document in documents {
+        let Some(root) = Object::new(&document.root) else { continue };
+        let mut objects = Vec::new();
+        root.flatten(&mut objects);
+        for object in objects.iter().filter(|o| o.kind == "ServiceAccount") {
+            if let Some(name) = object.name() {
+                out.push((object.namespace().map(str::to_string), name.to_string()));
+            }
+        }
+    }
+    out
+}

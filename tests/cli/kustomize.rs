@@ -1329,3 +1329,38 @@ fn kustomize_json_lines_point_into_the_generated_patches() {
     }
     assert!(checked > 5, "generated patches carry changes: {checked}");
 }
+
+#[test]
+fn kustomize_service_account_in_a_shared_base_is_named_in_the_warning() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: extra\nspec:\n  template:\n    spec:\n      serviceAccountName: runner\n      containers:\n      - name: app\n        image: nginx:1.25\n";
+    let files = [
+        ("base/kustomization.yaml", "resources:\n- sa.yaml\n"),
+        ("base/sa.yaml", "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: runner\n"),
+        ("overlays/prod/kustomization.yaml", "resources:\n- ../../base\n- extra.yaml\n"),
+        ("overlays/prod/extra.yaml", deployment),
+        ("overlays/dev/kustomization.yaml", "resources:\n- ../../base\n"),
+        (
+            "rules.yaml",
+            "version: 1\nenvironments:\n  prod: {paths: [\"overlays/prod/**\"], imagePullPolicy: IfNotPresent, imagePullSecrets: [regcred-prod], attachSecretsTo: serviceAccount}\n  dev: {paths: [\"overlays/dev/**\"], imagePullPolicy: Always}\n",
+        ),
+    ];
+    for (path, text) in files {
+        crate::util::write(root, path, text);
+    }
+    let output = pullsmith().arg("--rules").arg(root.join("rules.yaml")).arg("apply").arg(root).output().expect("runs");
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr
+            .contains("ServiceAccount `runner` is in `base/sa.yaml`, a kustomize base shared by several environments"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("is not in the repository"), "{stderr}");
+    let sa = std::fs::read_to_string(root.join("base/sa.yaml")).expect("read");
+    assert_eq!(
+        sa, "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: runner\n",
+        "a shared base is never edited"
+    );
+}
