@@ -48,13 +48,15 @@ impl<'a> Object<'a> {
     }
 }
 
+/// The rules' `workloads:` entry for an object's kind (and apiVersion, when the entry names one).
+pub fn custom_workload<'w>(object: &Object<'_>, workloads: &'w [Workload]) -> Option<&'w Workload> {
+    workloads.iter().find(|w| w.kind == object.kind && w.api_version.as_deref().is_none_or(|v| v == object.api_version))
+}
+
 /// Where an object keeps its pod spec, if it has one.
 pub fn pod_spec_path<'w>(object: &Object<'_>, workloads: &'w [Workload]) -> Option<Vec<&'w str>> {
     // Rules' workloads come first: they may name a kind that is also built in.
-    if let Some(workload) = workloads
-        .iter()
-        .find(|w| w.kind == object.kind && w.api_version.as_deref().is_none_or(|v| v == object.api_version))
-    {
+    if let Some(workload) = custom_workload(object, workloads) {
         return Some(workload.pod_spec_path.iter().map(String::as_str).collect());
     }
     let path: &'static [&'static str] = match object.kind {

@@ -767,10 +767,7 @@ pub fn describe_shared(
             if containers.iter().any(|c| c.image().is_some_and(|i| i.contains("{{"))) {
                 return Err(PlanFailure::Skipped("Helm template (an image reference holds `{{`)".to_string()));
             }
-            let custom = rules
-                .workloads
-                .iter()
-                .any(|w| w.kind == object.kind && w.api_version.as_deref().is_none_or(|v| v == object.api_version));
+            let custom = manifest::custom_workload(&object, &rules.workloads).is_some();
             out.push(SharedWorkload {
                 kind: object.kind.to_string(),
                 api_version: object.api_version.to_string(),
@@ -811,10 +808,7 @@ pub fn catalog_objects(documents: &[Document], rules: &Rules) -> Vec<kustomize::
             let Some(path) = manifest::pod_spec_path(&object, &rules.workloads) else { continue };
             let Some(pod_spec) = manifest::pod_spec(&object, &path) else { continue };
             let Ok(containers) = manifest::containers(pod_spec) else { continue };
-            let custom = rules
-                .workloads
-                .iter()
-                .any(|w| w.kind == object.kind && w.api_version.as_deref().is_none_or(|v| v == object.api_version));
+            let custom = manifest::custom_workload(&object, &rules.workloads).is_some();
             let labels = object
                 .node
                 .get("metadata")

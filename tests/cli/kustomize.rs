@@ -1267,9 +1267,7 @@ fn kustomize_explain_shows_what_overlays_pull_in_and_patch() {
 
 #[test]
 fn kustomize_secret_generators_define_pull_secrets() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let root = dir.path();
-    let files = [
+    let dir = crate::util::repo(&[
         ("base/kustomization.yaml", "resources:\n- app.yaml\n"),
         (
             "base/app.yaml",
@@ -1285,10 +1283,8 @@ fn kustomize_secret_generators_define_pull_secrets() {
             "rules.yaml",
             "version: 1\nenvironments:\n  prod: {paths: [\"overlays/prod/**\"], imagePullPolicy: IfNotPresent, imagePullSecrets: [regcred-prod]}\n  dev: {paths: [\"overlays/dev/**\"], imagePullPolicy: Always, imagePullSecrets: [regcred-dev]}\n",
         ),
-    ];
-    for (path, text) in files {
-        crate::util::write(root, path, text);
-    }
+    ]);
+    let root = dir.path();
     let output = pullsmith().arg("--rules").arg(root.join("rules.yaml")).arg("check").arg(root).output().expect("runs");
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -1332,10 +1328,8 @@ fn kustomize_json_lines_point_into_the_generated_patches() {
 
 #[test]
 fn kustomize_service_account_in_a_shared_base_is_named_in_the_warning() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let root = dir.path();
     let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: extra\nspec:\n  template:\n    spec:\n      serviceAccountName: runner\n      containers:\n      - name: app\n        image: nginx:1.25\n";
-    let files = [
+    let dir = crate::util::repo(&[
         ("base/kustomization.yaml", "resources:\n- sa.yaml\n"),
         ("base/sa.yaml", "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: runner\n"),
         ("overlays/prod/kustomization.yaml", "resources:\n- ../../base\n- extra.yaml\n"),
@@ -1345,10 +1339,8 @@ fn kustomize_service_account_in_a_shared_base_is_named_in_the_warning() {
             "rules.yaml",
             "version: 1\nenvironments:\n  prod: {paths: [\"overlays/prod/**\"], imagePullPolicy: IfNotPresent, imagePullSecrets: [regcred-prod], attachSecretsTo: serviceAccount}\n  dev: {paths: [\"overlays/dev/**\"], imagePullPolicy: Always}\n",
         ),
-    ];
-    for (path, text) in files {
-        crate::util::write(root, path, text);
-    }
+    ]);
+    let root = dir.path();
     let output = pullsmith().arg("--rules").arg(root.join("rules.yaml")).arg("apply").arg(root).output().expect("runs");
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
