@@ -8,6 +8,7 @@
 //! manifests. Generated patches and the edits to kustomizations live in
 //! `patch`.
 
+pub mod edit;
 pub mod patch;
 
 use std::collections::{BTreeMap, BTreeSet};
