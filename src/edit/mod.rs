@@ -134,12 +134,63 @@ fn key_like(key: &Node, name: &str) -> String {
     quoted(name, key.scalar_style())
 }
 
+/// How a new `key: value` entry of a mapping is quoted, learned from all of
+/// the mapping's entries rather than from the one it goes beside.
+///
+/// - The key is quoted only when every key of the mapping is quoted, and then
+///   with the quote character of the key it goes beside.
+/// - The value is quoted only when every string value of the mapping is
+///   quoted, and then with the quote character of the value it goes beside
+///   (or of the first quoted value, when that one is not a quoted scalar).
+///   Only the mapping's own scalar values count: plain nulls, booleans and
+///   numbers count neither way, since JSON cannot quote them, and neither do
+///   collections, aliases or anything nested.
+/// - Otherwise both are plain. Helm renders `image: "{{ … }}"` quoted beside
+///   plain keys and a plain `name`: those quotes come from the chart's
+///   template, not from the file's style, so they must not spread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct EntryQuoting {
+    key: Option<ScalarStyle>,
+    value: Option<ScalarStyle>,
+}
+
+fn is_quoted(style: ScalarStyle) -> bool {
+    matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted)
+}
+
+impl EntryQuoting {
+    /// The quoting of an entry of `mapping` inserted beside `neighbour`.
+    fn of_mapping(mapping: &Node, (neighbour_key, neighbour_value): &(Node, Node)) -> EntryQuoting {
+        let entries = mapping.entries();
+        let all_keys_quoted = entries.iter().all(|(key, _)| key.scalar_style().is_some_and(is_quoted));
+        let key = all_keys_quoted.then(|| neighbour_key.scalar_style()).flatten();
+        let string_value_styles: Vec<ScalarStyle> = entries
+            .iter()
+            .filter(|(_, value)| !value.is_plain_non_string())
+            .filter_map(|(_, value)| value.scalar_style())
+            .collect();
+        let all_values_quoted = !string_value_styles.is_empty() && string_value_styles.iter().copied().all(is_quoted);
+        let value = all_values_quoted
+            .then(|| {
+                neighbour_value
+                    .scalar_style()
+                    .filter(|style| is_quoted(*style))
+                    .or(string_value_styles.first().copied())
+            })
+            .flatten();
+        EntryQuoting { key, value }
+    }
+}
+
 /// Inserts `imagePullPolicy` right after a container's `image` entry, in its
-/// siblings' style.
+/// siblings' style: indentation and flow or block from the `image` entry,
+/// quoting from the whole container (see [`EntryQuoting`]).
 pub fn insert_policy(style: &TextStyle<'_>, container: &Node, policy: &str) -> Option<Splice> {
-    let (image_key, image_value) = container.entry("image")?;
-    let key = key_like(image_key, "imagePullPolicy");
-    let value = quoted(policy, image_value.scalar_style());
+    let image_entry = container.entry("image")?;
+    let (image_key, image_value) = image_entry;
+    let quoting = EntryQuoting::of_mapping(container, image_entry);
+    let key = quoted("imagePullPolicy", quoting.key);
+    let value = quoted(policy, quoting.value);
     let value_end = image_value.span.end.max(image_key.span.end);
     if container.is_flow() {
         // `image: x,` ending its line in a multi-line flow mapping: a line of its own.

@@ -51,6 +51,47 @@ fn policy_in_multiline_json_container() {
 }
 
 #[test]
+fn policy_beside_a_helm_quoted_image_stays_plain() {
+    // `helm template` quotes the image of its default chart, never the name.
+    let text = "spec:\n  containers:\n  - name: web\n    image: \"ghcr.io/acme/web:1.0\"\n";
+    let out = edit(text, |s, root| vec![insert_policy(s, container(root), "IfNotPresent").unwrap()]);
+    assert_eq!(
+        out,
+        "spec:\n  containers:\n  - name: web\n    image: \"ghcr.io/acme/web:1.0\"\n    imagePullPolicy: IfNotPresent\n"
+    );
+}
+
+#[test]
+fn policy_quoted_when_the_whole_container_is() {
+    let text = "spec:\n  containers:\n  - 'name': 'web'\n    'image': 'nginx:1'\n    'tty': true\n    'ports': [{'containerPort': 80}]\n";
+    let out = edit(text, |s, root| vec![insert_policy(s, container(root), "Always").unwrap()]);
+    assert_eq!(out, "spec:\n  containers:\n  - 'name': 'web'\n    'image': 'nginx:1'\n    'imagePullPolicy': 'Always'\n    'tty': true\n    'ports': [{'containerPort': 80}]\n");
+
+    let text = "spec:\n  containers:\n  - {\"name\": \"web\", \"image\": \"nginx:1\", \"stdin\": null}\n";
+    let out = edit(text, |s, root| vec![insert_policy(s, container(root), "Always").unwrap()]);
+    assert_eq!(out, "spec:\n  containers:\n  - {\"name\": \"web\", \"image\": \"nginx:1\", \"imagePullPolicy\": \"Always\", \"stdin\": null}\n");
+}
+
+#[test]
+fn policy_key_and_value_quoting_are_decided_apart() {
+    // Keys all quoted, one string value plain: quoted key, plain value.
+    let text = "spec:\n  containers:\n  - {\"name\": web, \"image\": \"nginx:1\"}\n";
+    let out = edit(text, |s, root| vec![insert_policy(s, container(root), "Never").unwrap()]);
+    assert_eq!(out, "spec:\n  containers:\n  - {\"name\": web, \"image\": \"nginx:1\", \"imagePullPolicy\": Never}\n");
+
+    // Keys plain, every string value quoted: plain key, the image value's quotes.
+    // Nested values (`args`) do not count.
+    let text = "spec:\n  containers:\n  - name: \"web\"\n    image: 'nginx:1'\n    args: [plain]\n";
+    let out = edit(text, |s, root| vec![insert_policy(s, container(root), "Never").unwrap()]);
+    assert_eq!(out, "spec:\n  containers:\n  - name: \"web\"\n    image: 'nginx:1'\n    imagePullPolicy: 'Never'\n    args: [plain]\n");
+
+    // A block scalar is a string value that is not quoted.
+    let text = "spec:\n  containers:\n  - name: \"web\"\n    image: 'nginx:1'\n    workingDir: |-\n      /srv\n";
+    let out = edit(text, |s, root| vec![insert_policy(s, container(root), "Never").unwrap()]);
+    assert_eq!(out, "spec:\n  containers:\n  - name: \"web\"\n    image: 'nginx:1'\n    imagePullPolicy: Never\n    workingDir: |-\n      /srv\n");
+}
+
+#[test]
 fn replace_keeps_quotes() {
     let text = "imagePullPolicy: 'Never' # keep\n";
     let out = edit(text, |_, root| vec![replace_scalar(root.get("imagePullPolicy").unwrap(), "Always")]);

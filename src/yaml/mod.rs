@@ -139,6 +139,19 @@ impl Node {
             _ => None,
         }
     }
+
+    /// Whether this is a plain scalar that YAML reads as something other than
+    /// a string: a null, a boolean or a number (YAML 1.2 core schema, as
+    /// yaml-rust2 resolves it). JSON never quotes such values, so they say
+    /// nothing about whether a file quotes its strings.
+    pub fn is_plain_non_string(&self) -> bool {
+        match &self.kind {
+            NodeKind::Scalar { value, style: ScalarStyle::Plain } => {
+                !matches!(yaml_rust2::Yaml::from_str(value), yaml_rust2::Yaml::String(_))
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Parses every document of `text`. The offsets in the result index `text`

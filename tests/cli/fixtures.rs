@@ -418,6 +418,11 @@ fn existing_policy_positions() {
 }
 
 #[test]
+fn flow_container_all_quoted() {
+    run_fixture("flow-container-all-quoted");
+}
+
+#[test]
 fn flow_containers_sequence() {
     run_fixture("flow-containers-sequence");
 }
@@ -435,6 +440,11 @@ fn flow_style_container() {
 #[test]
 fn gitignored_file_untouched() {
     run_fixture("gitignored-file-untouched");
+}
+
+#[test]
+fn helm_rendered_quoted_image() {
+    run_fixture("helm-rendered-quoted-image");
 }
 
 #[test]
@@ -505,6 +515,11 @@ fn job() {
 #[test]
 fn json_style_pod() {
     run_fixture("json-style-pod");
+}
+
+#[test]
+fn json_style_quoted_block_container() {
+    run_fixture("json-style-quoted-block-container");
 }
 
 #[test]
@@ -630,6 +645,11 @@ fn secrets_order_env_and_images() {
 #[test]
 fn service_account_attachment() {
     run_fixture("service-account-attachment");
+}
+
+#[test]
+fn single_quoted_container() {
+    run_fixture("single-quoted-container");
 }
 
 #[test]
