@@ -179,7 +179,8 @@ pub fn parse_with_lines(text: &str) -> Result<(Vec<Document>, LineIndex), ParseE
     let mut parser = Parser::new_from_str(&text[bom_len..]);
     if let Err(err) = parser.load(&mut builder, true) {
         let offset = builder.offset(err.marker());
-        return Err(ParseError { offset, message: err.info().to_string() });
+        let message = builder.flow_close_not_past_its_key(offset, err.info()).unwrap_or_else(|| err.info().to_string());
+        return Err(ParseError { offset, message });
     }
     if let Some(err) = builder.error {
         return Err(err);
@@ -213,6 +214,59 @@ impl TreeBuilder<'_> {
     fn offset(&self, mark: &Marker) -> usize {
         let col = if mark.line() <= 1 { mark.col() + self.bom_chars } else { mark.col() };
         self.lines.offset_of(self.text, mark.line(), col, self.is_ascii)
+    }
+
+    /// A clearer message for one shape yaml-rust2 refuses with a bare
+    /// "invalid indentation": a multi-line flow collection, the value of a
+    /// block mapping's key, whose closing bracket starts a line at (or left
+    /// of) the key's column, as in istio's spire quickstart:
+    ///
+    /// ```yaml
+    ///         args: [
+    ///           "--a"
+    ///         ]
+    /// ```
+    ///
+    /// YAML 1.2 wants the bracket indented past the key (yaml-rust2 lets one
+    /// at the key's column pass only after a plain scalar), but kubectl's
+    /// parser accepts it, so the user needs to hear what is wrong and how to fix it.
+    /// Only that shape is explained: the scanner's message, a closing bracket
+    /// first on its line that closes (part of) the flow collection written as
+    /// the value of the key being read, at or left of that key's column.
+    /// Anything else keeps the scanner's own message.
+    fn flow_close_not_past_its_key(&self, offset: usize, scanner_message: &str) -> Option<String> {
+        if scanner_message != "invalid indentation" {
+            return None;
+        }
+        let bytes = self.text.as_bytes();
+        let line_start = scan::line_start(self.text, offset);
+        if !bytes[line_start..offset].iter().all(|b| matches!(b, b' ' | b'\t')) {
+            return None;
+        }
+        // The parser may hold the collection's start back (a `[` that could
+        // still be a key), so the collection is found from the key, in the text.
+        let holder = self.stack.iter().rev().find(|open| !open.node.is_flow())?;
+        let key = holder.pending_key.as_ref()?;
+        let key_name = key.as_str()?;
+        let colon = scan::colon_after(self.text, key.span.end)?;
+        let value_start = scan::node_start_after(self.text, colon + 1)?;
+        let opening = scan::opening_bracket_of(self.text, value_start, offset)?;
+        let (bracket, what) = match (bytes[opening], bytes[offset]) {
+            (b'[', b']') => ("]", "flow sequence"),
+            (b'{', b'}') => ("}", "flow mapping"),
+            _ => return None,
+        };
+        let (key_line, key_column) = self.lines.line_col(self.text, key.span.start);
+        let (_, bracket_column) = self.lines.line_col(self.text, offset);
+        if bracket_column > key_column {
+            return None;
+        }
+        Some(format!(
+            "the closing `{bracket}` of this {what} is not indented past its key `{key_name}` \
+             (line {key_line}, column {key_column}); yaml-rust2 (YAML 1.2) rejects this although kubectl \
+             accepts it: indent the `{bracket}` one more space than `{key_name}`, to column {}",
+            key_column + 1
+        ))
     }
 
     fn fail(&mut self, offset: usize, message: String) {
@@ -360,8 +414,14 @@ impl MarkedEventReceiver for TreeBuilder<'_> {
             }
             Event::SequenceStart(anchor_id, _tag) => {
                 let start = self.offset(&mark);
-                let flow = self.text.as_bytes().get(start) == Some(&b'[');
-                // An indentless (kubectl-style) sequence's event stands on its first item, after the dash.
+                // An indentless (kubectl-style) sequence's event stands on its first item, after the
+                // dash: on a `[` when that item is a flow sequence. Only such a sequence can be the
+                // value of a block mapping's key and still follow a dash.
+                let indentless =
+                    self.stack.last().is_some_and(|open| {
+                        open.pending_key.is_some() && !open.node.is_flow() && open.node.is_mapping()
+                    }) && scan::dash_before(self.text, start) != start;
+                let flow = !indentless && self.text.as_bytes().get(start) == Some(&b'[');
                 let start = if flow { start } else { scan::dash_before(self.text, start) };
                 let node = Node { kind: NodeKind::Sequence { items: Vec::new(), flow }, span: start..start };
                 self.open(node, anchor_id);

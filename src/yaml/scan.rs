@@ -180,6 +180,70 @@ pub fn colon_after(text: &str, key_end: usize) -> Option<usize> {
     (bytes.get(i) == Some(&b':')).then_some(i)
 }
 
+/// The first byte of the node that follows `pos` (just after a key's `:`),
+/// skipping blanks, line breaks, comments, an anchor and a tag.
+pub fn node_start_after(text: &str, pos: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = pos;
+    while i < bytes.len() {
+        match bytes[i] {
+            b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+            b'#' => i = line_end(text, i),
+            b'&' | b'!' => {
+                while i < bytes.len() && !matches!(bytes[i], b' ' | b'\t' | b'\r' | b'\n') {
+                    i += 1;
+                }
+            }
+            _ => return Some(i),
+        }
+    }
+    None
+}
+
+/// The opening bracket matched by the closing bracket at `close`, found by
+/// reading the flow collection that starts at `open` (a `[` or `{`) up to
+/// `close`, past quoted scalars and comments. `None` when `open` is not a
+/// bracket, or `close` is not a closing bracket of that collection.
+pub fn opening_bracket_of(text: &str, open: usize, close: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    if !matches!(bytes.get(open), Some(b'[' | b'{')) || close >= bytes.len() {
+        return None;
+    }
+    let mut open_brackets = Vec::new();
+    let mut i = open;
+    while i <= close {
+        // A quote or a comment sign only counts where a token may start.
+        let token_start = i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'\r' | b'\n' | b'[' | b'{' | b',' | b':');
+        match bytes[i] {
+            b'[' | b'{' => open_brackets.push(i),
+            b']' | b'}' => {
+                let opening = open_brackets.pop()?;
+                if i == close {
+                    return Some(opening);
+                }
+                if open_brackets.is_empty() {
+                    return None;
+                }
+            }
+            b'"' if token_start => {
+                i = double_quoted_end(text, i);
+                continue;
+            }
+            b'\'' if token_start => {
+                i = single_quoted_end(text, i);
+                continue;
+            }
+            b'#' if token_start => {
+                i = line_end(text, i);
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Offset of the line terminator (`\r\n` or `\n`) of the line holding `pos`, or the text's end.
 pub fn line_end(text: &str, pos: usize) -> usize {
     let bytes = text.as_bytes();

@@ -87,3 +87,79 @@ fn duplicate_keys_are_refused() {
     assert_eq!(err.offset, text.rfind("selector").unwrap());
     assert!(err.message.contains("duplicate key `selector` (first at line 3)"), "{}", err.message);
 }
+
+#[test]
+fn indentless_sequence_of_flow_sequences_is_a_block_sequence() {
+    let text = "a:\n- [x]\n- [y]\n";
+    let docs = parse(text).unwrap();
+    let seq = docs[0].root.get("a").unwrap();
+    assert!(!seq.is_flow());
+    assert_eq!(text_of(text, seq), "- [x]\n- [y]");
+    assert!(seq.items().iter().all(Node::is_flow));
+}
+
+/// The message for a flow collection closed at its key's column, and where it points.
+fn flow_close_error(text: &str) -> (String, usize) {
+    let err = parse(text).unwrap_err();
+    (err.message, err.offset)
+}
+
+#[test]
+fn flow_sequence_closed_at_its_key_column_is_explained_at_the_bracket() {
+    // istio's spire quickstart: kubectl takes it, yaml-rust2 does not.
+    let text = "spec:\n  containers:\n  - name: agent\n    args: [\n      \"--a\",\n      \"--b\"\n    ]\n";
+    let (message, offset) = flow_close_error(text);
+    assert_eq!(offset, text.rfind(']').unwrap());
+    assert_eq!(
+        message,
+        "the closing `]` of this flow sequence is not indented past its key `args` (line 4, column 5); \
+         yaml-rust2 (YAML 1.2) rejects this although kubectl accepts it: indent the `]` one more space \
+         than `args`, to column 6"
+    );
+    // The fix the message gives is enough.
+    assert!(parse(&text.replace("\n    ]", "\n     ]")).is_ok());
+}
+
+#[test]
+fn flow_close_explained_for_mappings_nested_brackets_and_a_bracket_on_its_own_line() {
+    let cases = [
+        (
+            "spec:\n  selector: {\n    \"app\": \"web\"\n  }\n",
+            "`}` of this flow mapping",
+            "`selector` (line 2, column 3)",
+        ),
+        (
+            "spec:\n  args: &a [[\n    \"--a\" # a ] in a comment\n  ]]\n",
+            "`]` of this flow sequence",
+            "`args` (line 2, column 3)",
+        ),
+        ("spec:\n  \"args\":\n    [\n    '--a'\n ]\n", "`]` of this flow sequence", "`args` (line 2, column 3)"),
+        (
+            "\u{feff}spec:\r\n  n\u{e9}: [\r\n    \"\u{2615}\"\r\n  ]\r\n",
+            "`]` of this flow sequence",
+            "`n\u{e9}` (line 2, column 3)",
+        ),
+    ];
+    for (text, closing, key) in cases {
+        let (message, offset) = flow_close_error(text);
+        assert!(message.contains(closing) && message.contains(key), "{text:?}: {message}");
+        let line_start = text[..offset].rfind('\n').unwrap() + 1;
+        assert!(text[line_start..offset].trim().is_empty(), "{text:?}: points at {offset}, not at the bracket");
+        assert!(matches!(text.as_bytes()[offset], b']' | b'}'), "{text:?}: points at {offset}");
+    }
+}
+
+#[test]
+fn other_indentation_errors_keep_the_scanner_message() {
+    for text in [
+        // Content of the flow sequence at the key's column: not a closing bracket.
+        "spec:\n  args: [\n    \"--a\",\n  \"--b\"\n    ]\n",
+        // A block sequence's flow item: there is no key to be past.
+        "spec:\n  containers:\n  - [\n    \"a\"\n  ]\n",
+        // A bracket after other text on its line.
+        "spec:\n  args: [\n    \"--a\"\n  , \"--b\"]\n",
+    ] {
+        let err = parse(text).unwrap_err();
+        assert!(!err.message.contains("kubectl"), "{text:?}: {}", err.message);
+    }
+}

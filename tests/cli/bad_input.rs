@@ -224,6 +224,67 @@ fn invalid_yaml_is_reported_at_its_position_and_left_alone() {
     assert!(line.contains("YAML"), "{line}");
 }
 
+/// istio's spire quickstart closes a container's `args` at the key's column:
+/// kubectl takes it, yaml-rust2 (YAML 1.2) does not.
+const FLOW_CLOSED_AT_KEY_COLUMN: &str = "\
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: spire-agent
+spec:
+  template:
+    spec:
+      containers:
+      - name: spire-agent
+        image: ghcr.io/spiffe/spire-agent:1.9.6
+        args: [
+          \"-config\",
+          \"/run/spire/config/agent.conf\"
+        ]
+";
+
+#[test]
+fn flow_sequence_closed_at_its_key_column_is_explained_at_the_bracket() {
+    let (_repo, output) =
+        apply_expecting_failures(&[("dev/spire.yaml", FLOW_CLOSED_AT_KEY_COLUMN.as_bytes())], &["dev/spire.yaml"]);
+    let line = error_line(&output, "dev/spire.yaml");
+    assert_eq!(
+        line,
+        "error: dev/spire.yaml:14:9: invalid YAML: the closing `]` of this flow sequence is not indented past \
+         its key `args` (line 11, column 9); yaml-rust2 (YAML 1.2) rejects this although kubectl accepts it: \
+         indent the `]` one more space than `args`, to column 10"
+    );
+
+    // The fix the message gives is enough: the file is then edited like any other.
+    let fixed = FLOW_CLOSED_AT_KEY_COLUMN.replace("\n        ]", "\n         ]");
+    let repo = repo(&[("dev/spire.yaml", &fixed)]);
+    let output = run(repo.path(), &["apply"]);
+    expect_exit(&output, 0);
+    let want = fixed.replace("agent:1.9.6\n", "agent:1.9.6\n        imagePullPolicy: Always\n");
+    assert_eq!(String::from_utf8_lossy(&read(repo.path(), "dev/spire.yaml")), want);
+}
+
+#[test]
+fn flow_mapping_closed_at_its_key_column_is_explained_and_left_alone() {
+    let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {\n    \"app\": \"web\"\n  }\nspec:\n  containers:\n  - name: a\n    image: nginx:1.25\n";
+    let (_repo, output) = apply_expecting_failures(&[("dev/labels.yaml", text.as_bytes())], &["dev/labels.yaml"]);
+    let line = error_line(&output, "dev/labels.yaml");
+    assert_eq!(expect_position(&line, "dev/labels.yaml"), (7, 3), "{line}");
+    assert!(line.contains("closing `}` of this flow mapping is not indented past its key `labels`"), "{line}");
+    assert!(line.contains("kubectl accepts it"), "{line}");
+}
+
+#[test]
+fn ordinary_bad_indentation_keeps_the_parser_message() {
+    // The second item of the flow sequence, not its closing bracket, sits at the key's column.
+    let text = FLOW_CLOSED_AT_KEY_COLUMN
+        .replace("          \"/run/spire", "        \"/run/spire")
+        .replace("\n        ]", "\n          ]");
+    let (_repo, output) = apply_expecting_failures(&[("dev/spire.yaml", text.as_bytes())], &["dev/spire.yaml"]);
+    let line = error_line(&output, "dev/spire.yaml");
+    assert_eq!(line, "error: dev/spire.yaml:13:9: invalid YAML: invalid indentation");
+}
+
 fn alias_bomb() -> String {
     let mut text = String::from("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: lol\ndata:\n");
     text.push_str("  a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
