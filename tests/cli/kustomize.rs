@@ -61,10 +61,21 @@ struct Case {
     /// Remote references: each is warned about; rendering happens with the
     /// lines holding them removed.
     remote: &'static [&'static str],
+    /// Kustomization files and runs of lines in them (a key, its items and the
+    /// commented-out items that follow): after `apply` each run is still
+    /// consecutive, and the `patches:` key comes after it, not inside it.
+    kept_before_patches: &'static [(&'static str, &'static [&'static str])],
 }
 
-const NO_CASE: Case =
-    Case { name: "", shared: &[], edited_in_place: &[], overlays_without_patch: &[], json6902_kinds: &[], remote: &[] };
+const NO_CASE: Case = Case {
+    name: "",
+    shared: &[],
+    edited_in_place: &[],
+    overlays_without_patch: &[],
+    json6902_kinds: &[],
+    remote: &[],
+    kept_before_patches: &[],
+};
 
 const GOOD_CASES: &[Case] = &[
     Case {
@@ -100,6 +111,45 @@ const GOOD_CASES: &[Case] = &[
         ],
         ..NO_CASE
     },
+    // Issue 8: overlays whose build the generated patches must follow.
+    Case {
+        name: "component-delete-replace",
+        shared: &["base/", "components/without-loadgenerator/", "components/frontend-v2/"],
+        ..NO_CASE
+    },
+    Case { name: "cross-env-nested", shared: &["base/", "shared/", "overlays/dev/tools/", "deploy/base/"], ..NO_CASE },
+    Case {
+        name: "images-disagree",
+        edited_in_place: &["clusters/dev/deployment.yaml"],
+        overlays_without_patch: &["clusters/dev"],
+        ..NO_CASE
+    },
+    Case { name: "patch-added-containers", shared: &["manifests/kustomize/base/"], ..NO_CASE },
+    Case {
+        name: "commented-trailing-list",
+        shared: &["kustomize/base/", "kustomize/components/"],
+        kept_before_patches: &[
+            (
+                "kustomize/overlays/prod/kustomization.yaml",
+                &[
+                    "components:",
+                    "- ../../components/non-public-frontend",
+                    "# - ../../components/cymbal-branding",
+                    "# - ../../components/memorystore",
+                    "# These must be run last and in this order",
+                    "# - ../../components/container-images-tag",
+                    "# - ../../components/container-images-registry",
+                ],
+            ),
+            (
+                "kustomize/overlays/dev/kustomization.yaml",
+                &["components:", "# - ../../components/cymbal-branding", "# - ../../components/non-public-frontend"],
+            ),
+        ],
+        ..NO_CASE
+    },
+    Case { name: "kustomization-shapes", shared: &["base/"], ..NO_CASE },
+    Case { name: "targeted-reorder", shared: &["src/ledger/k8s/base/", "src/components/"], ..NO_CASE },
 ];
 
 /// A case whose `apply` must fail for one overlay.
@@ -187,6 +237,50 @@ fn kustomize_cross_env_directory() {
 #[test]
 fn kustomize_remote_resource_is_warned_about_and_skipped() {
     run_good_case(&GOOD_CASES[8]);
+}
+
+/// `$patch: delete` and `$patch: replace` in components, a rename and
+/// `namePrefix`/`nameSuffix`: patches name only what exists.
+#[test]
+fn kustomize_component_delete_replace() {
+    run_good_case(&GOOD_CASES[9]);
+}
+
+/// A shared dev kustomization inside prod's overlay, and a dev overlay built
+/// on top of the prod overlay.
+#[test]
+fn kustomize_cross_env_nested() {
+    run_good_case(&GOOD_CASES[10]);
+}
+
+/// One manifest, two overlays of one environment, `images:` that disagree.
+#[test]
+fn kustomize_images_disagree() {
+    run_good_case(&GOOD_CASES[11]);
+}
+
+/// Containers that strategic-merge and JSON 6902 patches (files and inline) bring.
+#[test]
+fn kustomize_patch_added_containers() {
+    run_good_case(&GOOD_CASES[12]);
+}
+
+/// `patches:` goes after the commented-out items that end a `components:` list.
+#[test]
+fn kustomize_commented_trailing_list() {
+    run_good_case(&GOOD_CASES[13]);
+}
+
+/// Kustomizations with a BOM, `patches: ~`, `patches: []` and a trailing `---`.
+#[test]
+fn kustomize_kustomization_shapes() {
+    run_good_case(&GOOD_CASES[14]);
+}
+
+/// Targeted and inline strategic-merge patches that move a container first.
+#[test]
+fn kustomize_targeted_reorder() {
+    run_good_case(&GOOD_CASES[15]);
 }
 
 #[test]
@@ -393,6 +487,12 @@ struct Overlay {
     dir: String,
     file: String,
     env: Environment,
+    /// Another kustomization of the same environment that pulls this one in
+    /// (directly or not). Then this one carries no generated patch (SPEC,
+    /// "Kustomize": only the overlays no other kustomization of their
+    /// environment includes do), so its own render is not checked against the
+    /// rules: the including overlay's is.
+    included_by: Option<String>,
 }
 
 /// The whole set of checks on a copy of `input`.
@@ -475,8 +575,11 @@ fn check_good_tree(case: &Case, input: &Path, rules: &Rules, rules_path: Option<
 
 /// Text-side checks of the first apply.
 fn check_text(case: &Case, overlays: &[Overlay], before: &Tree, after: &Tree, problems: &mut Vec<String>) {
-    let overlay_dirs: BTreeSet<&str> = overlays.iter().map(|o| o.dir.as_str()).collect();
-    let overlay_files: BTreeSet<String> = overlays.iter().map(|o| format!("{}/{}", o.dir, o.file)).collect();
+    let carriers = overlays.iter().filter(|o| o.included_by.is_none());
+    let overlay_dirs: BTreeSet<&str> = carriers.clone().map(|o| o.dir.as_str()).collect();
+    let overlay_files: BTreeSet<String> = carriers.map(|o| format!("{}/{}", o.dir, o.file)).collect();
+    let included: BTreeMap<String, &str> =
+        overlays.iter().filter_map(|o| Some((format!("{}/{}", o.dir, o.file), o.included_by.as_deref()?))).collect();
 
     for (path, old) in before {
         let Some(new) = file(after, path) else {
@@ -498,6 +601,13 @@ fn check_text(case: &Case, overlays: &[Overlay], before: &Tree, after: &Tree, pr
                         line_diff(old, Some(new))
                     ));
                 }
+                check_kustomization_shape(path, old, new, problems);
+            } else if let (Some(by), true) = (included.get(path), new != old.as_slice() && !shared) {
+                problems.push(format!(
+                    "{path}: `{by}` of the same environment includes this overlay, so only `{by}` carries \
+                     patches; edited\n{}",
+                    line_diff(old, Some(new))
+                ));
             } else if new != old.as_slice() {
                 problems
                     .push(format!("{path}: not an overlay's kustomization, but edited\n{}", line_diff(old, Some(new))));
@@ -520,6 +630,14 @@ fn check_text(case: &Case, overlays: &[Overlay], before: &Tree, after: &Tree, pr
             continue;
         }
         let (dir, name) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
+        if let Some(o) = overlays.iter().find(|o| o.dir == dir && o.included_by.is_some()) {
+            let by = o.included_by.as_deref().unwrap_or_default();
+            problems.push(format!(
+                "{path}: new file in an overlay that `{by}` of the same environment includes: \
+                 only `{by}` carries patches"
+            ));
+            continue;
+        }
         if !is_generated_patch(name) || !overlay_dirs.contains(dir) {
             problems.push(format!("{path}: new file, but not a generated patch in an overlay"));
             continue;
@@ -543,13 +661,66 @@ fn check_text(case: &Case, overlays: &[Overlay], before: &Tree, after: &Tree, pr
             problems.push(format!("{path}: not referenced from the overlay's kustomization"));
         }
     }
+    for (path, lines) in case.kept_before_patches {
+        check_kept_before_patches(path, lines, before, after, problems);
+    }
     for kind in case.json6902_kinds {
-        for overlay in overlays {
+        for overlay in overlays.iter().filter(|o| o.included_by.is_none()) {
             let prefix = format!("{}/pullsmith.{kind}.", overlay.dir);
             if !after.iter().any(|(p, _)| p.starts_with(&prefix) && p.ends_with(".patch.yaml")) {
                 problems.push(format!("{}: no JSON 6902 patch file `pullsmith.{kind}.<name>.patch.yaml`", overlay.dir));
             }
         }
+    }
+}
+
+/// An overlay's kustomization keeps its shape: a byte order mark stays first,
+/// and a closing `---` stays last (nothing is appended after it, where it
+/// would be a second document).
+fn check_kustomization_shape(path: &str, old: &[u8], new: &[u8], problems: &mut Vec<String>) {
+    const BOM: &[u8] = b"\xef\xbb\xbf";
+    if old.starts_with(BOM) && !new.starts_with(BOM) {
+        problems.push(format!("{path}: its byte order mark is gone"));
+    }
+    let last_line =
+        |b: &[u8]| String::from_utf8_lossy(b).lines().rev().find(|l| !l.trim().is_empty()).map(str::to_string);
+    if last_line(old).is_some_and(|l| l.trim_end() == "---") && last_line(new) != last_line(old) {
+        problems.push(format!("{path}: ended with `---`, which no longer comes last\n{}", line_diff(old, Some(new))));
+    }
+}
+
+/// `lines` run consecutively in `path` before and after `apply`, and the
+/// `patches:` key comes after them after `apply`.
+fn check_kept_before_patches(path: &str, lines: &[&str], before: &Tree, after: &Tree, problems: &mut Vec<String>) {
+    let find = |tree: &Tree| -> Option<(Vec<String>, Option<usize>)> {
+        let text: Vec<String> = String::from_utf8_lossy(file(tree, path)?).lines().map(str::to_string).collect();
+        let at = text.windows(lines.len()).position(|w| w.iter().zip(lines).all(|(a, b)| a == b));
+        Some((text, at))
+    };
+    let Some((_, Some(_))) = find(before) else {
+        panic!("{path}: the case's input does not hold these lines together: {lines:#?}");
+    };
+    let Some((text, at)) = find(after) else {
+        problems.push(format!("{path}: removed by apply"));
+        return;
+    };
+    let Some(at) = at else {
+        problems.push(format!(
+            "{path}: these lines no longer follow each other (a `patches:` key went between them?):\n    \
+             {}\n  the file now:\n    {}",
+            lines.join("\n    "),
+            text.join("\n    ")
+        ));
+        return;
+    };
+    let end = at + lines.len();
+    let patches = text.iter().position(|l| l.starts_with("patches:"));
+    if patches.is_some_and(|p| p < end) || patches.is_none() {
+        problems.push(format!(
+            "{path}: `patches:` should come after the lines ending with `{}`; the file now:\n    {}",
+            lines.last().unwrap_or(&""),
+            text.join("\n    ")
+        ));
     }
 }
 
@@ -671,6 +842,7 @@ fn kustomize_corpus_sweep_overlays_still_build_and_render_their_environment() {
 
     // Every kustomization that builds before the rewrite.
     let all = kustomizations(&repo);
+    let reached = reached_kustomizations(&repo, &all);
     let built: Vec<(String, String, Result<String, String>)> =
         all.par_iter().map(|(dir, file)| (dir.clone(), file.clone(), kustomize_build(&repo.join(dir)))).collect();
     let n_failing_before = built.iter().filter(|(_, _, r)| r.is_err()).count();
@@ -703,7 +875,8 @@ fn kustomize_corpus_sweep_overlays_still_build_and_render_their_environment() {
             };
             match envs.as_slice() {
                 [env] => {
-                    let overlay = Overlay { dir: dir.clone(), file: file.clone(), env: env.clone() };
+                    let included_by = included_by_same_environment(dir, env, &all, &reached, &rules);
+                    let overlay = Overlay { dir: dir.clone(), file: file.clone(), env: env.clone(), included_by };
                     let n = check_rendered(&overlay, &rendered, &rules, &mut problems);
                     check_only_pull_settings_changed(&overlay, docs_before, &rendered, &rules, &mut problems);
                     (dir.clone(), Some(env.name.clone()), n, problems)
@@ -752,8 +925,93 @@ fn kustomize_corpus_sweep_overlays_still_build_and_render_their_environment() {
         "  {} other kustomizations checked to still build; {} did not build before (skipped)",
         n_just_built, n_failing_before
     );
+    let n_included = builders
+        .iter()
+        .filter(|(dir, file, _)| match rules.environments_of(&format!("{dir}/{file}")).as_slice() {
+            [env] => included_by_same_environment(dir, env, &all, &reached, &rules).is_some(),
+            _ => false,
+        })
+        .count();
+    eprintln!(
+        "  of the overlays, {n_included} are included by another of their environment: their renders are \
+         checked to build, keep their containers in order and change only pull settings, not against the rules"
+    );
     assert!(!table.is_empty(), "the corpus has overlays of dev, staging or prod");
     assert_no_problems("kustomize corpus sweep", &problems);
+}
+
+// ---------------------------------------------------------------------------
+// Which overlays carry patches, read independently of pullsmith
+
+/// For every kustomization directory, the kustomization directories it pulls
+/// in through `resources`, legacy `bases` and `components`, transitively.
+fn reached_kustomizations(root: &Path, all: &[(String, String)]) -> BTreeMap<String, BTreeSet<String>> {
+    let dirs: BTreeSet<&str> = all.iter().map(|(d, _)| d.as_str()).collect();
+    let mut direct: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (dir, file) in all {
+        let text = std::fs::read_to_string(root.join(dir).join(file)).unwrap_or_default();
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let docs = YamlLoader::load_from_str(text).unwrap_or_default();
+        let mut children = Vec::new();
+        if let Some(doc) = docs.first() {
+            for key in ["resources", "bases", "components"] {
+                for entry in doc[key].as_vec().map(Vec::as_slice).unwrap_or_default() {
+                    let Some(child) = entry.as_str().and_then(|e| join_relative(dir, e)) else { continue };
+                    if dirs.contains(child.as_str()) && !children.contains(&child) {
+                        children.push(child);
+                    }
+                }
+            }
+        }
+        direct.insert(dir.as_str(), children);
+    }
+    let mut out = BTreeMap::new();
+    for dir in &dirs {
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        let mut todo: Vec<&str> = direct.get(dir).map(|c| c.iter().map(String::as_str).collect()).unwrap_or_default();
+        while let Some(next) = todo.pop() {
+            if seen.insert(next.to_string()) {
+                todo.extend(
+                    direct.get(next).map(|c| c.iter().map(String::as_str).collect::<Vec<_>>()).unwrap_or_default(),
+                );
+            }
+        }
+        out.insert(dir.to_string(), seen);
+    }
+    out
+}
+
+/// `reference` (a kustomization entry) relative to the repo-relative `dir`;
+/// `None` for a remote reference or one leaving the repository.
+fn join_relative(dir: &str, reference: &str) -> Option<String> {
+    if reference.contains("://") || reference.contains("?ref=") || reference.starts_with("github.com/") {
+        return None;
+    }
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for part in reference.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            _ => parts.push(part),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// Another kustomization of `env` that pulls `dir` in, if any.
+fn included_by_same_environment(
+    dir: &str,
+    env: &Environment,
+    all: &[(String, String)],
+    reached: &BTreeMap<String, BTreeSet<String>>,
+    rules: &Rules,
+) -> Option<String> {
+    all.iter()
+        .filter(|(other, _)| other != dir && reached.get(other).is_some_and(|r| r.contains(dir)))
+        .find(|(other, file)| rules.environments_of(&format!("{other}/{file}")).iter().any(|e| e.name == env.name))
+        .map(|(other, _)| other.clone())
 }
 
 // ---------------------------------------------------------------------------
@@ -924,12 +1182,16 @@ fn kustomizations(root: &Path) -> Vec<(String, String)> {
 
 /// The kustomizations whose path matches exactly one environment.
 fn overlays(root: &Path, rules: &Rules) -> Vec<Overlay> {
-    let mut out: Vec<Overlay> = kustomizations(root)
-        .into_iter()
+    let all = kustomizations(root);
+    let reached = reached_kustomizations(root, &all);
+    let mut out: Vec<Overlay> = all
+        .iter()
         .filter_map(|(dir, file)| {
             let envs = rules.environments_of(&format!("{dir}/{file}"));
             assert!(envs.len() <= 1, "{dir}: matches several environments: {envs:?}");
-            envs.into_iter().next().map(|env| Overlay { dir, file, env })
+            let env = envs.into_iter().next()?;
+            let included_by = included_by_same_environment(dir, &env, &all, &reached, rules);
+            Some(Overlay { dir: dir.clone(), file: file.clone(), env, included_by })
         })
         .collect();
     out.sort_by(|a, b| a.dir.cmp(&b.dir));
@@ -1063,7 +1325,11 @@ fn secret_names(spec: &Yaml) -> Vec<String> {
 }
 
 /// Checks every container and pod spec of a rendered overlay; returns the
-/// number of containers checked.
+/// number of containers checked. Every container must have an image (a patch
+/// that names a container that is not there makes kustomize add one without).
+/// The policy and secrets are checked for the overlays that carry patches;
+/// an overlay that another of its environment includes is checked through
+/// that one.
 fn check_rendered(overlay: &Overlay, docs: &[Yaml], rules: &Rules, problems: &mut Vec<String>) -> usize {
     let mut n_containers = 0;
     for doc in docs {
@@ -1076,10 +1342,19 @@ fn check_rendered(overlay: &Overlay, docs: &[Yaml], rules: &Rules, problems: &mu
             let mut images = Vec::new();
             for list in CONTAINER_LISTS {
                 for container in spec[list].as_vec().map(Vec::as_slice).unwrap_or_default() {
-                    let Some(image) = container["image"].as_str() else { continue };
-                    images.push(image.to_string());
                     let name = container["name"].as_str().unwrap_or("?");
+                    let Some(image) = container["image"].as_str() else {
+                        problems.push(format!(
+                            "{where_}: {list} `{name}` has no image: a patch names a container that is not there, \
+                             so kustomize added an empty one"
+                        ));
+                        continue;
+                    };
+                    images.push(image.to_string());
                     n_containers += 1;
+                    if overlay.included_by.is_some() {
+                        continue;
+                    }
                     let Some(want) = rules.wanted_policy(&overlay.env, image) else { continue };
                     let got = container["imagePullPolicy"].as_str();
                     if got != Some(want) {
@@ -1090,7 +1365,7 @@ fn check_rendered(overlay: &Overlay, docs: &[Yaml], rules: &Rules, problems: &mu
                     }
                 }
             }
-            if images.is_empty() {
+            if images.is_empty() || overlay.included_by.is_some() {
                 continue;
             }
             let got = secret_names(spec);
@@ -1110,7 +1385,8 @@ fn check_rendered(overlay: &Overlay, docs: &[Yaml], rules: &Rules, problems: &mu
 }
 
 /// The rendered output differs from the one before `apply` only in container
-/// `imagePullPolicy` and pod `imagePullSecrets`; existing secrets are kept.
+/// `imagePullPolicy` and pod `imagePullSecrets`; existing secrets are kept,
+/// and every container list keeps its names in their order.
 fn check_only_pull_settings_changed(
     overlay: &Overlay,
     before: &[Yaml],
@@ -1118,13 +1394,24 @@ fn check_only_pull_settings_changed(
     rules: &Rules,
     problems: &mut Vec<String>,
 ) {
-    let strip = |docs: &[Yaml]| -> BTreeMap<String, (Yaml, Vec<Vec<String>>)> {
+    // The stripped document, its secrets, its container names per list, and
+    // the stripped document with every container list sorted by name.
+    type Stripped = (Yaml, Vec<Vec<String>>, Vec<(String, Vec<String>)>, Yaml);
+    let strip = |docs: &[Yaml]| -> BTreeMap<String, Stripped> {
         let mut out = BTreeMap::new();
         for doc in docs {
             let mut d = doc.clone();
             let mut secrets = Vec::new();
+            let mut orders = Vec::new();
             for path in pod_spec_paths(doc, rules) {
                 secrets.push(secret_names(at(doc, &path)));
+                for list in CONTAINER_LISTS {
+                    let names = at(doc, &path)[list]
+                        .as_vec()
+                        .map(|v| v.iter().map(|c| c["name"].as_str().unwrap_or("?").to_string()).collect())
+                        .unwrap_or_default();
+                    orders.push((format!("{}/{list}", path.join("/")), names));
+                }
                 let Some(Yaml::Hash(spec)) = at_mut(&mut d, &path) else { continue };
                 spec.remove(&Yaml::String("imagePullSecrets".into()));
                 for list in CONTAINER_LISTS {
@@ -1137,7 +1424,16 @@ fn check_only_pull_settings_changed(
                     }
                 }
             }
-            out.insert(doc_key(doc), (d, secrets));
+            let mut sorted = d.clone();
+            for path in pod_spec_paths(doc, rules) {
+                let Some(Yaml::Hash(spec)) = at_mut(&mut sorted, &path) else { continue };
+                for list in CONTAINER_LISTS {
+                    if let Some(Yaml::Array(items)) = spec.get_mut(&Yaml::String(list.into())) {
+                        items.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+                    }
+                }
+            }
+            out.insert(doc_key(doc), (d, secrets, orders, sorted));
         }
         out
     };
@@ -1149,9 +1445,25 @@ fn check_only_pull_settings_changed(
     for key in new.keys().filter(|k| !old.contains_key(*k)) {
         problems.push(format!("{}: `{key}` is rendered now but was not before", overlay.dir));
     }
-    for (key, (old_doc, old_secrets)) in &old {
-        let Some((new_doc, new_secrets)) = new.get(key) else { continue };
-        if old_doc != new_doc {
+    for (key, (old_doc, old_secrets, old_orders, old_sorted)) in &old {
+        let Some((new_doc, new_secrets, new_orders, new_sorted)) = new.get(key) else { continue };
+        for ((list, old_names), (_, new_names)) in old_orders.iter().zip(new_orders) {
+            if old_names != new_names {
+                let what = if old_names.iter().collect::<BTreeSet<_>>() == new_names.iter().collect::<BTreeSet<_>>() {
+                    "container order changed"
+                } else {
+                    "containers changed"
+                };
+                problems.push(format!(
+                    "{}: `{key}` {list}: {what}: [{}] -> [{}]",
+                    overlay.dir,
+                    old_names.join(", "),
+                    new_names.join(", ")
+                ));
+            }
+        }
+        // Only reordered: the message above says it all.
+        if old_doc != new_doc && old_sorted != new_sorted {
             let (old_text, new_text) = (emit(old_doc), emit(new_doc));
             problems.push(format!(
                 "{}: `{key}` changed beyond imagePullPolicy/imagePullSecrets (both removed here):\n{}",
@@ -1205,13 +1517,22 @@ fn is_generated_patch(path: &str) -> bool {
 }
 
 /// The first line of `old` that is not found, in order, in `new`: `None`
-/// when `new` is `old` with lines added.
+/// when `new` is `old` with lines added. A `patches:` key with a null or
+/// empty value (`patches: ~`, `patches: []`) may become a list.
 fn lost_line(old: &[u8], new: &[u8]) -> Option<String> {
     let old = String::from_utf8_lossy(old);
     let new = String::from_utf8_lossy(new);
     let mut new_lines = new.lines();
     for line in old.lines() {
-        if !new_lines.any(|n| n == line) {
+        let empty_patches = line
+            .strip_prefix("patches:")
+            .map(|v| v.split('#').next().unwrap_or("").trim())
+            .filter(|v| ["", "~", "null", "Null", "NULL", "[]"].contains(v));
+        let found = match empty_patches {
+            Some(_) => new_lines.any(|n| n.starts_with("patches:")),
+            None => new_lines.any(|n| n == line),
+        };
+        if !found {
             return Some(line.to_string());
         }
     }
