@@ -115,35 +115,46 @@ fn secrets_extended(old: &[(Node, Node)], new: &[(Node, Node)]) -> Result<(), &'
 }
 
 /// Checks that a kustomization's new text differs from the original only in
-/// the root mapping's `key` (the `patches:` list pullsmith maintains).
-pub fn only_root_key_changed(original: &Document, new_text: &str, key: &str) -> Result<(), String> {
+/// the first document's root mapping's `key` (the `patches:` list pullsmith
+/// maintains). Documents after the first (kustomize reads only the first;
+/// a trailing `---` makes an empty one) must be kept as they are.
+pub fn only_root_key_changed(original: &[Document], new_text: &str, key: &str) -> Result<(), String> {
     let new_documents = yaml::parse(new_text).map_err(|err| format!("the rewrite does not parse: {err}"))?;
-    let [new] = new_documents.as_slice() else {
-        return Err(format!("the rewrite has {} documents instead of 1", new_documents.len()));
-    };
-    let touched = [original.root.span.start];
-    let mut path = Vec::new();
-    same(&original.root, &new.root, &mut path, Allowed { touched: &touched, keys: &[key] }).map_err(|problem| {
-        let at: Vec<String> = path.iter().map(ToString::to_string).collect();
-        format!("{problem} at {}", at.join("/"))
-    })
+    if new_documents.len() != original.len() {
+        return Err(format!("the rewrite has {} documents instead of {}", new_documents.len(), original.len()));
+    }
+    for (index, (old, new)) in original.iter().zip(&new_documents).enumerate() {
+        let allowed = if index == 0 {
+            Allowed { touched: std::slice::from_ref(&old.root.span.start), keys: &[key] }
+        } else {
+            Allowed { touched: &[], keys: &[] }
+        };
+        let mut path = Vec::new();
+        same(&old.root, &new.root, &mut path, allowed).map_err(|problem| {
+            let at: Vec<String> = path.iter().map(ToString::to_string).collect();
+            format!("{problem} at document {}/{}", index + 1, at.join("/"))
+        })?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn first(text: &str) -> Document {
-        yaml::parse(text).expect("parses").remove(0)
-    }
-
     #[test]
     fn kustomization_may_change_only_its_patches() {
-        let original = first("resources:\n- ../base\npatches:\n- path: a.yaml\n");
+        let original = yaml::parse("resources:\n- ../base\npatches:\n- path: a.yaml\n").unwrap();
         let good = "resources:\n- ../base\npatches:\n- path: a.yaml\n- path: pullsmith.patch.yaml\n";
         assert_eq!(only_root_key_changed(&original, good, "patches"), Ok(()));
         let bad = "resources:\n- ../other\npatches:\n- path: a.yaml\n";
         assert!(only_root_key_changed(&original, bad, "patches").is_err());
+        // A later document is kept as it is, even its `patches:`.
+        let two = yaml::parse("resources:\n- ../base\n---\npatches: []\n").unwrap();
+        let later = "resources:\n- ../base\n---\npatches: [x]\n";
+        assert!(only_root_key_changed(&two, later, "patches").is_err());
+        let first = "resources:\n- ../base\npatches: [x]\n---\npatches: []\n";
+        assert_eq!(only_root_key_changed(&two, first, "patches"), Ok(()));
     }
 
     #[test]

@@ -435,8 +435,8 @@ pub fn plan_overlay(overlay: &Kustomization, inputs: &OverlayInputs<'_>) -> Over
     match edit_kustomization(overlay, &entries) {
         Ok(Some(new_text)) => plan.kustomization = Some((overlay.file.clone(), new_text)),
         Ok(None) => {}
-        Err(message) => {
-            plan.warnings.push(message);
+        Err(failure) => {
+            plan.warnings.push(failure.message);
             plan.files.clear();
         }
     }
