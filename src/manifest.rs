@@ -55,11 +55,18 @@ pub fn custom_workload<'w>(object: &Object<'_>, workloads: &'w [Workload]) -> Op
 
 /// Where an object keeps its pod spec, if it has one.
 pub fn pod_spec_path<'w>(object: &Object<'_>, workloads: &'w [Workload]) -> Option<Vec<&'w str>> {
+    pod_spec_path_of(object.kind, object.api_version, workloads)
+}
+
+/// Where an object of `kind` and `api_version` keeps its pod spec, if it has one.
+pub fn pod_spec_path_of<'w>(kind: &str, api_version: &str, workloads: &'w [Workload]) -> Option<Vec<&'w str>> {
     // Rules' workloads come first: they may name a kind that is also built in.
-    if let Some(workload) = custom_workload(object, workloads) {
+    if let Some(workload) =
+        workloads.iter().find(|w| w.kind == kind && w.api_version.as_deref().is_none_or(|v| v == api_version))
+    {
         return Some(workload.pod_spec_path.iter().map(String::as_str).collect());
     }
-    let path: &'static [&'static str] = match object.kind {
+    let path: &'static [&'static str] = match kind {
         "Pod" => &["spec"],
         "PodTemplate" => &["template", "spec"],
         "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" | "Job" => {
@@ -149,6 +156,17 @@ pub fn listed_secrets(holder: &Node) -> Vec<&str> {
         .iter()
         .filter_map(|item| item.get("name").and_then(Node::as_str))
         .collect()
+}
+
+/// The ServiceAccount a pod spec runs as: `serviceAccountName`, else the
+/// deprecated `serviceAccount`, else `default`.
+pub fn service_account_name(pod_spec: &Node) -> &str {
+    // The API server fills an empty `serviceAccountName` from `serviceAccount`,
+    // so an empty string counts as absent, not as a name.
+    ["serviceAccountName", "serviceAccount"]
+        .into_iter()
+        .find_map(|key| pod_spec.get(key).and_then(Node::as_str).filter(|name| !name.is_empty()))
+        .unwrap_or("default")
 }
 
 /// The name of the Kubernetes Secret an object defines, if it defines one

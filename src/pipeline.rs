@@ -16,11 +16,12 @@ use rayon::prelude::*;
 use crate::discover::{self, Candidate, PathFilter};
 use crate::edit;
 use crate::emit::write;
-use crate::kustomize::patch::{self as overlay_patch, Catalog, CatalogObject, OverlayPlan, PatchShape, Shapes};
+use crate::kustomize::build::{self as kustomize_build, PlannedPatch, Render};
+use crate::kustomize::patch::{self as overlay_patch, OverlayPlan};
+use crate::kustomize::value::Value;
 use crate::kustomize::{Graph, Ownership};
-use crate::plan::{
-    self, FilePlan, PlanContext, PlanFailure, ServiceAccountKey, ServiceAccountSecrets, SharedWorkload, Warning,
-};
+use crate::manifest::{self, Object};
+use crate::plan::{self, FilePlan, PlanContext, PlanFailure, ServiceAccountKey, ServiceAccountSecrets, Warning};
 use crate::rules::{EnvChoice, EnvReason, Rules};
 use crate::verify;
 use crate::yaml::{self, LineIndex};
@@ -82,16 +83,13 @@ pub struct FileResult {
     pub status: FileStatus,
     /// For a kustomize base shared by several environments: the overlays that share it.
     pub shared_by: Vec<String>,
-    /// Its workloads, for the overlays' patches.
-    pub shared_workloads: Vec<SharedWorkload>,
     /// The Secrets it defines, for every environment that shares it.
     pub shared_secrets: Vec<String>,
     /// The ServiceAccounts it defines, as (namespace, name).
     pub shared_service_accounts: Vec<(Option<String>, String)>,
-    /// For a manifest a kustomize overlay pulls in: its objects with pod specs.
-    pub catalog: Vec<CatalogObject>,
-    /// For a kustomize patch file: how it moves containers.
-    pub patch_shapes: Vec<PatchShape>,
+    /// For a file a kustomization pulls in that this run edits: its
+    /// documents after the edit, for the overlays' renders.
+    pub values_after: Option<Vec<Value>>,
 }
 
 /// What `run` needs, validated before any file is read.
@@ -154,11 +152,9 @@ impl FileResult {
             plan: None,
             status,
             shared_by: Vec::new(),
-            shared_workloads: Vec::new(),
             shared_secrets: Vec::new(),
             shared_service_accounts: Vec::new(),
-            catalog: Vec::new(),
-            patch_shapes: Vec::new(),
+            values_after: None,
         }
     }
 }
@@ -176,18 +172,37 @@ struct KustomizeView<'a> {
     strategic_patches: BTreeSet<&'a str>,
     /// Files pulled in by broken kustomizations only: left alone.
     blocked: BTreeSet<String>,
+    /// Every file a kustomization pulls in, with its documents as read before any edit.
+    pulled_in: BTreeMap<String, Vec<Value>>,
+    /// Kustomizations that carry generated patches, those they build on first.
+    carriers: Vec<String>,
 }
 
 pub fn run(config: &RunConfig) -> RunReport {
     let discovery = discover::discover(&config.root, &config.filter);
     FILES_TOTAL.store(discovery.files.len(), Ordering::Relaxed);
     let graph = Graph::load(&config.root, &discovery.kustomizations, &config.rules, config.forced_environment);
+    let pulled_in = read_pulled_in(config, &graph);
+    let carriers = graph.carriers();
+    let no_plans = BTreeMap::new();
+    let inputs = kustomize_build::Inputs {
+        graph: &graph,
+        rules: &config.rules,
+        files: &pulled_in,
+        planned: &no_plans,
+        own: &[],
+    };
+    let renders: BTreeMap<String, Render> =
+        carriers.par_iter().map(|carrier| (carrier.clone(), kustomize_build::render(inputs, carrier))).collect();
     let view = KustomizeView {
-        ownership: graph.ownership(&config.rules, config.forced_environment),
+        ownership: graph.ownership(&config.rules, config.forced_environment, &carriers, &renders),
         patch_files: graph.patch_files(),
         strategic_patches: graph.strategic_patch_files(),
         blocked: graph.blocked_files(),
+        pulled_in,
+        carriers,
     };
+    drop(renders);
     let first_pass = PlanContext {
         rules: &config.rules,
         forced_environment: config.forced_environment,
@@ -206,21 +221,27 @@ pub fn run(config: &RunConfig) -> RunReport {
         })
         .collect();
 
-    // Second pass: ServiceAccounts that receive the secrets of their pods.
-    let mut requested: ServiceAccountSecrets = Default::default();
+    // Second pass: ServiceAccounts that receive the secrets of their pods, and
+    // pods given their first secrets, which stop inheriting their ServiceAccount's.
+    let mut accounts = ServiceAccountSecrets::default();
     let mut first_request: BTreeMap<ServiceAccountKey, (String, usize)> = BTreeMap::new();
+    let add_names = |to: &mut Vec<String>, names: &[String]| {
+        for name in names {
+            if !to.contains(name) {
+                to.push(name.clone());
+            }
+        }
+    };
     for file in &files {
         for request in file.plan.iter().flat_map(|p| &p.service_account_requests) {
-            let entry = requested.entry(request.key.clone()).or_default();
-            for secret in &request.secrets {
-                if !entry.contains(secret) {
-                    entry.push(secret.clone());
-                }
-            }
+            add_names(accounts.requested.entry(request.key.clone()).or_default(), &request.secrets);
             first_request.entry(request.key.clone()).or_insert((file.path.clone(), request.line));
         }
+        for account in file.plan.iter().flat_map(|p| &p.service_accounts) {
+            add_names(accounts.listed.entry(account.key.clone()).or_default(), &account.secrets);
+        }
     }
-    let second_pass = PlanContext { service_account_secrets: Some(&requested), ..first_pass.clone() };
+    let second_pass = PlanContext { service_account_secrets: Some(&accounts), ..first_pass.clone() };
     let deferred: Vec<usize> = (0..files.len()).filter(|&i| is_deferred(&files[i])).collect();
     let redone: Vec<(usize, FileResult)> = deferred
         .par_iter()
@@ -239,17 +260,17 @@ pub fn run(config: &RunConfig) -> RunReport {
             warnings.push(file_warning(file, warning));
         }
     }
-    let present: BTreeSet<&ServiceAccountKey> =
-        files.iter().flat_map(|f| f.plan.iter().flat_map(|p| p.service_accounts.iter().map(|(k, _)| k))).collect();
+    let shared_account = |key: &ServiceAccountKey| {
+        files
+            .iter()
+            .find(|f| f.shared_service_accounts.iter().any(|(ns, name)| *ns == key.namespace && *name == key.name))
+    };
     for (key, (path, line)) in &first_request {
-        if !present.contains(key) {
+        if !accounts.listed.contains_key(key) {
             let line = Some(*line);
             let namespace = key.namespace.as_deref().map(|ns| format!(" in namespace `{ns}`")).unwrap_or_default();
             let environment = &config.rules.environments[key.environment].name;
-            let shared_in = files
-                .iter()
-                .find(|f| f.shared_service_accounts.iter().any(|(ns, name)| *ns == key.namespace && *name == key.name));
-            let message = match shared_in {
+            let message = match shared_account(key) {
                 Some(file) => format!(
                     "ServiceAccount `{}`{namespace} is in `{}`, a kustomize base shared by several environments: the pull secrets of environment `{environment}` were not attached to it",
                     key.name, file.path
@@ -265,6 +286,44 @@ pub fn run(config: &RunConfig) -> RunReport {
                 column: None,
                 message,
                 rule: "missing-service-account",
+            });
+        }
+    }
+    // One warning per ServiceAccount that pods given their first secrets
+    // stopped inheriting from, when the repository does not say what it lists.
+    // The `default` ServiceAccount counts like any other: Kubernetes creates
+    // it without secrets, but giving it pull secrets out of band (`kubectl
+    // patch serviceaccount default`) is the usual way to let a whole
+    // namespace pull, and exactly the case the rewrite breaks. The warning
+    // stays rare: one per environment and namespace, and only on the run that
+    // gives those pods their list (after it, they inherit nothing).
+    let mut warned_inheritance: BTreeSet<&ServiceAccountKey> = BTreeSet::new();
+    for file in &files {
+        for inheritance in file.plan.iter().flat_map(|p| &p.inheritances) {
+            let key = &inheritance.key;
+            if accounts.listed.contains_key(key) || !warned_inheritance.insert(key) {
+                continue;
+            }
+            let namespace = key.namespace.as_deref().map(|ns| format!(" in namespace `{ns}`")).unwrap_or_default();
+            let environment = &config.rules.environments[key.environment].name;
+            let consequence =
+                "the pods pullsmith gives pull secrets of their own stop inheriting its pull secrets and may lose some";
+            let message = match shared_account(key) {
+                Some(shared) => format!(
+                    "ServiceAccount `{}`{namespace} is in `{}`, a kustomize base shared by several environments, whose pull secrets pullsmith does not read: in environment `{environment}`, {consequence}",
+                    key.name, shared.path
+                ),
+                None => format!(
+                    "ServiceAccount `{}`{namespace} of environment `{environment}` is not in the repository: {consequence}",
+                    key.name
+                ),
+            };
+            warnings.push(Diagnostic {
+                path: file.path.clone(),
+                line: Some(inheritance.line),
+                column: None,
+                message,
+                rule: "inherited-secrets",
             });
         }
     }
@@ -309,8 +368,10 @@ pub fn run(config: &RunConfig) -> RunReport {
     RunReport { files, warnings, overlays }
 }
 
-/// Generated patches for every overlay that pulls in shared bases, and the
-/// edits of their kustomizations.
+/// Generated patches for every overlay that carries them (in the order
+/// that lets an overlay build on another's), the edits of their
+/// kustomizations, and the removal of generated files that kustomizations
+/// which no longer carry patches still have.
 fn overlay_pass(
     config: &RunConfig,
     graph: &Graph,
@@ -318,36 +379,48 @@ fn overlay_pass(
     files: &mut Vec<FileResult>,
     warnings: &mut Vec<Diagnostic>,
 ) -> Vec<OverlayPlan> {
-    let mut shared: BTreeMap<String, Vec<SharedWorkload>> = BTreeMap::new();
-    let mut catalog: Catalog = BTreeMap::new();
-    let mut shapes: Shapes = BTreeMap::new();
+    // The renders see every file as this run leaves it.
+    let mut sources = view.pulled_in.clone();
     for file in files.iter_mut() {
-        if !file.catalog.is_empty() {
-            catalog.insert(file.path.clone(), std::mem::take(&mut file.catalog));
-        }
-        if !file.patch_shapes.is_empty() {
-            shapes.insert(file.path.clone(), std::mem::take(&mut file.patch_shapes));
+        if let Some(values) = file.values_after.take() {
+            sources.insert(file.path.clone(), values);
         }
         if let Some(Ownership::Shared { overlays }) = view.ownership.get(&file.path) {
             file.shared_by = overlays.clone();
-            shared.insert(file.path.clone(), std::mem::take(&mut file.shared_workloads));
         }
     }
-    let inputs = overlay_patch::OverlayInputs {
-        root: &config.root,
-        graph,
-        ownership: &view.ownership,
-        shared: &shared,
-        catalog: &catalog,
-        shapes: &shapes,
-        rules: &config.rules,
-    };
+    let mut planned: BTreeMap<String, Vec<PlannedPatch>> = BTreeMap::new();
     let mut plans = Vec::new();
-    for overlay in graph.overlays() {
+    for carrier in &view.carriers {
+        let Some(overlay) = graph.kustomizations.get(carrier) else { continue };
         if !config.filter.allows(&overlay.file) {
             continue;
         }
+        let inputs = overlay_patch::OverlayInputs {
+            root: &config.root,
+            graph,
+            ownership: &view.ownership,
+            files: &sources,
+            planned: &planned,
+            rules: &config.rules,
+        };
         let plan = overlay_patch::plan_overlay(overlay, &inputs);
+        planned.insert(carrier.clone(), plan.planned.clone());
+        plans.push(plan);
+    }
+    for kustomization in graph.kustomizations.values() {
+        if view.carriers.contains(&kustomization.dir)
+            || graph.broken.contains(&kustomization.dir)
+            || !config.filter.allows(&kustomization.file)
+        {
+            continue;
+        }
+        if let Some(plan) = overlay_patch::plan_removal(kustomization, &config.root) {
+            plans.push(plan);
+        }
+    }
+    for plan in &plans {
+        let overlay = &graph.kustomizations[&plan.overlay];
         for message in &plan.warnings {
             warnings.push(Diagnostic {
                 path: overlay.file.clone(),
@@ -356,6 +429,25 @@ fn overlay_pass(
                 message: message.clone(),
                 rule: "kustomize",
             });
+        }
+        if let Some((offset, message)) = plan.errors.first() {
+            // Nothing is written for an overlay whose kustomization cannot be edited.
+            let (line, column) = match offset {
+                Some(offset) => {
+                    let (line, column) = LineIndex::new(&overlay.text).line_col(&overlay.text, *offset);
+                    (Some(line), Some(column))
+                }
+                None => (None, None),
+            };
+            let diagnostic =
+                Diagnostic { path: overlay.file.clone(), line, column, message: message.clone(), rule: "file-error" };
+            files.retain(|f| f.path != overlay.file);
+            files.push(FileResult::new(
+                overlay.file.clone(),
+                config.root.join(&overlay.file),
+                FileStatus::Failed(diagnostic),
+            ));
+            continue;
         }
         let mut outputs: Vec<(String, String, Option<String>)> = Vec::new();
         if let Some((path, new_text)) = &plan.kustomization {
@@ -373,7 +465,7 @@ fn overlay_pass(
                 (Some(_), false) => FileAction::Create,
             };
             let new_text = new_text.unwrap_or_default();
-            let file_plan = overlay_file_plan(&plan, &path, &new_text, &config.rules);
+            let file_plan = overlay_file_plan(plan, &path, &new_text, &config.rules);
             let mut written = false;
             if config.write {
                 if let Err(err) = write::write_change(&abs_path, action, new_text.as_bytes()) {
@@ -397,9 +489,24 @@ fn overlay_pass(
             result.plan = Some(file_plan);
             files.push(result);
         }
-        plans.push(plan);
     }
     plans
+}
+
+/// Reads and parses, in parallel, every file a kustomization pulls in, for
+/// the renders. A file that cannot be read or parsed is left out here; the
+/// file pass reports it.
+fn read_pulled_in(config: &RunConfig, graph: &Graph) -> BTreeMap<String, Vec<Value>> {
+    let paths: Vec<String> = graph.pulled_in_files().into_iter().collect();
+    paths
+        .par_iter()
+        .filter_map(|path| {
+            let bytes = read_limited(&config.root.join(path), config.max_file_size).ok()?;
+            let text = text_of(&bytes).ok()?;
+            let values = Value::parse_documents(text).ok()?;
+            Some((path.clone(), values))
+        })
+        .collect()
 }
 
 /// The report view of a generated file: the settings it makes, as changes.
@@ -553,14 +660,6 @@ fn process(
         }
         Err(err) => return failed(candidate, Some(text), Some(err.offset), format!("invalid YAML: {}", err.message)),
     };
-    // What overlays need to know of the files they pull in, whoever edits them.
-    let (catalog, patch_shapes) = if !view.ownership.contains_key(&candidate.rel_path) {
-        (Vec::new(), Vec::new())
-    } else if partial {
-        (Vec::new(), plan::patch_shapes(&documents, ctx.rules))
-    } else {
-        (plan::catalog_objects(&documents, ctx.rules), Vec::new())
-    };
     let parsed = ParsedFile { text, documents, lines };
     let mut result = process_parsed(candidate, config, ctx, first_pass, view, partial, &parsed);
     if !config.explain {
@@ -569,8 +668,6 @@ fn process(
             plan.pods = Vec::new();
         }
     }
-    result.catalog = catalog;
-    result.patch_shapes = patch_shapes;
     result
 }
 
@@ -598,10 +695,9 @@ fn process_parsed(
     let ctx = match view.ownership.get(&candidate.rel_path) {
         Some(Ownership::Shared { .. }) => {
             // Shared by several environments: never edited; its overlays get patches instead.
-            return match plan::describe_shared(text, documents, ctx.rules, partial) {
-                Ok(workloads) => {
+            return match check_shared(documents, ctx.rules) {
+                Ok(()) => {
                     let mut result = unchanged(candidate, None);
-                    result.shared_workloads = workloads;
                     result.shared_secrets = plan::defined_secret_names(documents);
                     result.shared_service_accounts = plan::service_account_names(documents);
                     result
@@ -659,12 +755,34 @@ fn process_parsed(
         }
         written = true;
     }
+    let values_after =
+        if view.pulled_in.contains_key(&candidate.rel_path) { Value::parse_documents(&new_text).ok() } else { None };
     let (original, new_text) =
         if config.keep_texts { (text.to_string(), new_text) } else { (String::new(), String::new()) };
     let status = FileStatus::Changed { original, new_text, written, action: FileAction::Modify };
     let mut result = FileResult::new(candidate.rel_path.clone(), candidate.abs_path.clone(), status);
     result.plan = Some(plan);
+    result.values_after = values_after;
     result
+}
+
+/// A shared file is never edited, but what would make any other file fail or be skipped still does.
+fn check_shared(documents: &[yaml::Document], rules: &Rules) -> Result<(), PlanFailure> {
+    for document in documents {
+        let Some(root) = Object::new(&document.root) else { continue };
+        let mut objects = Vec::new();
+        root.flatten(&mut objects);
+        for object in objects {
+            let Some(path) = manifest::pod_spec_path(&object, &rules.workloads) else { continue };
+            let Some(pod_spec) = manifest::pod_spec(&object, &path) else { continue };
+            let containers = manifest::containers(pod_spec)
+                .map_err(|err| PlanFailure::Error { offset: Some(err.offset), message: err.message })?;
+            if containers.iter().any(|c| c.image().is_some_and(|i| i.contains("{{"))) {
+                return Err(PlanFailure::Skipped("Helm template (an image reference holds `{{`)".to_string()));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>, String> {

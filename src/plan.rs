@@ -102,7 +102,12 @@ pub struct ContainerReport {
     pub name: Option<String>,
     pub list: &'static str,
     pub container: Option<String>,
+    /// The image as written in the file.
     pub image: Option<String>,
+    /// The image as kustomize renders it, after the `images:` transformers on
+    /// the way to the overlay that owns the file, and that overlay; only when
+    /// it differs from `image`. Rules, decisions and warnings see this one.
+    pub rendered: Option<(String, String)>,
     pub environment: Option<(String, EnvReason)>,
     /// The rule that decided the policy, in words.
     pub decided_by: Option<String>,
@@ -123,6 +128,9 @@ pub struct PodReport {
     pub environment: Option<(String, EnvReason)>,
     pub existing: Vec<String>,
     pub wanted: Vec<String>,
+    /// For a pod that had no secrets and is given some: its ServiceAccount
+    /// and the secrets that ServiceAccount lists, which go first in the new list.
+    pub inherited: Option<(String, Vec<String>)>,
     /// Where the secrets go: the pod, or the named ServiceAccount.
     pub target: String,
     pub offset: usize,
@@ -149,6 +157,27 @@ pub struct ServiceAccountRequest {
     pub line: usize,
 }
 
+/// A ServiceAccount document, with the pull secrets it lists as written.
+#[derive(Debug, Clone)]
+pub struct DefinedServiceAccount {
+    pub key: ServiceAccountKey,
+    /// What pods without secrets of their own inherit from it.
+    pub secrets: Vec<String>,
+}
+
+/// A pod that had no pull secrets and is given some: from then on it stops
+/// inheriting those of its ServiceAccount (the admission plugin fills in
+/// only empty lists), so that ServiceAccount's secrets must go first in the
+/// new list, and its absence from the repository is worth a warning.
+#[derive(Debug, Clone)]
+pub struct SecretInheritance {
+    pub key: ServiceAccountKey,
+    /// The pod spec's key.
+    pub offset: usize,
+    /// 1-based line of `offset`, set by `FilePlan::locate`.
+    pub line: usize,
+}
+
 /// A pull secret name a pod needs, to warn when no Secret defines it.
 #[derive(Debug, Clone)]
 pub struct SecretUse {
@@ -169,7 +198,8 @@ pub struct FilePlan {
     pub containers: Vec<ContainerReport>,
     pub pods: Vec<PodReport>,
     pub service_account_requests: Vec<ServiceAccountRequest>,
-    pub service_accounts: Vec<(ServiceAccountKey, usize)>,
+    pub service_accounts: Vec<DefinedServiceAccount>,
+    pub inheritances: Vec<SecretInheritance>,
     pub defined_secrets: Vec<(usize, String)>,
     pub secret_uses: Vec<SecretUse>,
     pub containers_changed: usize,
@@ -177,7 +207,8 @@ pub struct FilePlan {
     /// Original start offsets of the mappings whose two pull fields may
     /// change (containers, pod specs, ServiceAccounts), for `verify`.
     pub touched: Vec<usize>,
-    /// Planned again in the second pass, once every pod's ServiceAccount is known.
+    /// Planned again in the second pass, once every ServiceAccount and every
+    /// pod is known (see `holds_secret_targets`).
     pub deferred: bool,
 }
 
@@ -199,6 +230,9 @@ impl FilePlan {
         for request in &mut self.service_account_requests {
             request.line = lines.line_of(request.offset);
         }
+        for inheritance in &mut self.inheritances {
+            inheritance.line = lines.line_of(inheritance.offset);
+        }
         for used in &mut self.secret_uses {
             used.line = lines.line_of(used.offset);
         }
@@ -211,12 +245,17 @@ impl FilePlan {
         splices
     }
 
-    /// Whether a ServiceAccount of an environment that attaches secrets to
-    /// ServiceAccounts is here: such a file is planned again once every pod is known.
+    /// Whether the file must wait for the second pass, which knows every pod
+    /// and every ServiceAccount of the repository: it holds a ServiceAccount
+    /// of an environment that attaches secrets to ServiceAccounts (its
+    /// secrets come from the pods), or a pod that gains its first pull
+    /// secrets (its ServiceAccount's go first). The first pass of such a file
+    /// writes nothing and keeps no text; the second reads it again.
     pub fn holds_secret_targets(&self, rules: &Rules) -> bool {
-        self.service_accounts
-            .iter()
-            .any(|(key, _)| rules.environments[key.environment].attach_secrets_to == AttachSecretsTo::ServiceAccount)
+        !self.inheritances.is_empty()
+            || self.service_accounts.iter().any(|account| {
+                rules.environments[account.key.environment].attach_secrets_to == AttachSecretsTo::ServiceAccount
+            })
     }
 }
 
@@ -229,8 +268,17 @@ pub enum PlanFailure {
     Error { offset: Option<usize>, message: String },
 }
 
-/// Secrets each ServiceAccount must list, gathered from every pod in the repository.
-pub type ServiceAccountSecrets = HashMap<ServiceAccountKey, Vec<String>>;
+/// What the first pass learns of the repository's ServiceAccounts, for the second.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceAccountSecrets {
+    /// Secrets each ServiceAccount must list, gathered from every pod of the
+    /// environments that attach secrets to ServiceAccounts.
+    pub requested: HashMap<ServiceAccountKey, Vec<String>>,
+    /// The pull secrets each ServiceAccount of the repository lists, as
+    /// written (every document of that key, in path order). A key that is
+    /// absent is a ServiceAccount that is not in the repository.
+    pub listed: HashMap<ServiceAccountKey, Vec<String>>,
+}
 
 /// What planning needs besides the file.
 #[derive(Clone)]
@@ -238,7 +286,7 @@ pub struct PlanContext<'a> {
     pub rules: &'a Rules,
     /// `--env`: every document belongs to this environment.
     pub forced_environment: Option<usize>,
-    /// Known after the first pass; `None` during it.
+    /// The repository's ServiceAccounts: known after the first pass; `None` during it.
     pub service_account_secrets: Option<&'a ServiceAccountSecrets>,
     /// The environment of a file owned by one kustomize overlay.
     pub owner: Option<EnvChoice>,
@@ -363,17 +411,14 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
         if self.plan.environment.is_none() {
             self.plan.environment = self.env.as_ref().map(|c| self.rules.environments[c.env].name.clone());
         }
-        let images: Vec<Option<[String; 2]>> = containers
-            .iter()
-            .map(|c| {
-                c.image().map(|image| rules::image_forms(&kustomize::transform_image(image, self.ctx.image_overrides)))
-            })
-            .collect();
-        for (container, forms) in containers.iter().zip(&images) {
+        let rendered: Vec<Option<String>> = containers.iter().map(|c| self.rendered_image(c)).collect();
+        let images: Vec<Option<[String; 2]>> =
+            rendered.iter().map(|image| image.as_deref().map(rules::image_forms)).collect();
+        for (container, image) in containers.iter().zip(&rendered) {
             if self.ctx.partial && container.image().is_none() {
                 continue;
             }
-            self.plan_container(container, forms.as_ref());
+            self.plan_container(container, image.as_deref());
         }
         // A pod spec without a single container is not a pod anyone runs: no secrets for it.
         if !containers.is_empty() {
@@ -385,10 +430,22 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
     fn plan_operations(&mut self) {
         for (index, operation) in manifest::operation_containers(self.object.node).into_iter().enumerate() {
             let container = Container { list: operation.list, index, node: operation.node };
-            let forms = container
-                .image()
-                .map(|image| rules::image_forms(&kustomize::transform_image(image, self.ctx.image_overrides)));
-            self.plan_container(&container, forms.as_ref());
+            let rendered = self.rendered_image(&container);
+            self.plan_container(&container, rendered.as_deref());
+        }
+    }
+
+    /// The container's image as kustomize renders it for the overlay that owns
+    /// the file (as written for every other file): what rules and warnings see.
+    fn rendered_image(&self, container: &Container<'_>) -> Option<String> {
+        container.image().map(|image| kustomize::transform_image(image, self.ctx.image_overrides))
+    }
+
+    /// The overlay whose build renders this file, when the file is owned by one.
+    fn owning_overlay(&self) -> Option<&'p str> {
+        match self.ctx.owner.as_ref().map(|owner| &owner.reason) {
+            Some(EnvReason::Overlay(overlay)) => Some(overlay.as_str()),
+            _ => None,
         }
     }
 
@@ -424,7 +481,15 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
         }
     }
 
-    fn plan_container(&mut self, container: &Container<'a>, forms: Option<&[String; 2]>) {
+    /// Plans one container's policy; `rendered` is its image as kustomize renders it.
+    fn plan_container(&mut self, container: &Container<'a>, rendered: Option<&str>) {
+        let forms = rendered.map(rules::image_forms);
+        let forms = forms.as_ref();
+        let written = container.image();
+        let renamed = match (written, rendered) {
+            (Some(written), Some(rendered)) if written != rendered => Some(rendered),
+            _ => None,
+        };
         let image_node = container.node.get("image");
         let offset = image_node.map_or(container.node.span.start, |n| n.span.start);
         let current_node = container.node.get("imagePullPolicy");
@@ -435,7 +500,9 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             name: self.object.name().map(str::to_string),
             list: container.list,
             container: container.name().map(str::to_string),
-            image: container.image().map(str::to_string),
+            image: written.map(str::to_string),
+            rendered: renamed
+                .map(|image| (image.to_string(), self.owning_overlay().unwrap_or("its overlay").to_string())),
             environment: self.env_label(),
             decided_by: None,
             current: current.clone(),
@@ -492,13 +559,22 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
                 }
             }
         };
-        if let (Some("IfNotPresent"), Some(image)) = (final_policy.as_deref(), container.image()) {
+        // What nodes pull is the rendered image: a `:latest` that an overlay's
+        // `images:` retags is no stale-build risk, and a tag retagged to `:latest` is one.
+        if let (Some("IfNotPresent"), Some(image)) = (final_policy.as_deref(), rendered) {
             if rules::is_latest_or_untagged(image) {
+                let shown = match (written, renamed) {
+                    (Some(written), Some(_)) => match self.owning_overlay() {
+                        Some(overlay) => format!("`{image}` (written `{written}`, retagged by `{overlay}`)"),
+                        None => format!("`{image}` (written `{written}`)"),
+                    },
+                    _ => format!("`{image}`"),
+                };
                 self.plan.warnings.push(Warning {
                     offset,
                     line: 0,
                     message: format!(
-                        "image `{image}` is `:latest` or untagged but pulled `IfNotPresent`: nodes may run a stale build"
+                        "image {shown} is `:latest` or untagged but pulled `IfNotPresent`: nodes may run a stale build"
                     ),
                     rule: "latest-if-not-present",
                 });
@@ -551,6 +627,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             environment: self.env_label(),
             existing: existing.clone(),
             wanted: wanted.clone(),
+            inherited: None,
             target: "pod".to_string(),
             offset,
             line: 0,
@@ -558,22 +635,18 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
         for name in &wanted {
             self.plan.secret_uses.push(SecretUse { environment: env_index, name: name.clone(), offset, line: 0 });
         }
+        let account = manifest::service_account_name(pod_spec);
+        let account_key = ServiceAccountKey {
+            environment: env_index,
+            namespace: self.object.namespace().map(str::to_string),
+            name: account.to_string(),
+        };
         if env.attach_secrets_to == AttachSecretsTo::ServiceAccount {
-            let account = pod_spec
-                .get("serviceAccountName")
-                .or_else(|| pod_spec.get("serviceAccount"))
-                .and_then(Node::as_str)
-                .filter(|name| !name.is_empty())
-                .unwrap_or("default");
             report.target = format!("ServiceAccount `{account}`");
             self.plan.pods.push(report);
             if !wanted.is_empty() {
                 self.plan.service_account_requests.push(ServiceAccountRequest {
-                    key: ServiceAccountKey {
-                        environment: env_index,
-                        namespace: self.object.namespace().map(str::to_string),
-                        name: account.to_string(),
-                    },
+                    key: account_key,
                     secrets: wanted,
                     offset,
                     line: 0,
@@ -581,8 +654,27 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             }
             return;
         }
+        let mut missing: Vec<String> = wanted.into_iter().filter(|name| !existing.contains(name)).collect();
+        // A pod with no list of its own pulls with its ServiceAccount's secrets;
+        // the list pullsmith gives it replaces those, so they go first. A
+        // strategic-merge patch is no pod: the workload it patches is planned
+        // from its own file.
+        let had_none = pod_spec.get("imagePullSecrets").is_none_or(|list| list.items().is_empty());
+        if had_none && !missing.is_empty() && !self.ctx.partial {
+            self.plan.inheritances.push(SecretInheritance { key: account_key.clone(), offset, line: 0 });
+            let inherited = self
+                .ctx
+                .service_account_secrets
+                .and_then(|accounts| accounts.listed.get(&account_key))
+                .cloned()
+                .unwrap_or_default();
+            if !inherited.is_empty() {
+                missing.retain(|name| !inherited.contains(name));
+                report.inherited = Some((account.to_string(), inherited.clone()));
+                missing.splice(0..0, inherited);
+            }
+        }
         self.plan.pods.push(report);
-        let missing: Vec<String> = wanted.into_iter().filter(|name| !existing.contains(name)).collect();
         let line = pod_spec.entry("imagePullSecrets").map_or(offset, |(key, _)| key.span.start);
         if let Some(splice) = edit::append_secrets(self.style, pod_spec, &missing, self.list_style) {
             let from = pod_spec
@@ -620,12 +712,13 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             namespace: self.object.namespace().map(str::to_string),
             name: name.to_string(),
         };
-        self.plan.service_accounts.push((key.clone(), self.object.node.span.start));
+        let holder = self.object.node;
+        let listed = manifest::listed_secrets(holder).into_iter().map(str::to_string).collect();
+        self.plan.service_accounts.push(DefinedServiceAccount { key: key.clone(), secrets: listed });
         let Some(all) = self.ctx.service_account_secrets else {
             return;
         };
-        let Some(wanted) = all.get(&key) else { return };
-        let holder = self.object.node;
+        let Some(wanted) = all.requested.get(&key) else { return };
         let existing: Vec<String> = manifest::listed_secrets(holder).into_iter().map(str::to_string).collect();
         let missing: Vec<String> = wanted.iter().filter(|n| !existing.contains(n)).cloned().collect();
         let line = holder.entry("imagePullSecrets").map_or_else(
@@ -687,210 +780,6 @@ fn rule_matches(rule: &ImageRule, forms: &[String; 2]) -> bool {
 fn describe_rule(rule: &ImageRule) -> String {
     let globs: Vec<String> = rule.patterns.iter().map(|p| format!("`{}`", p.text)).collect();
     format!("images[{}] match {}", rule.index, globs.join(", "))
-}
-
-/// A workload of a shared kustomize base, as written in its file.
-#[derive(Debug, Clone)]
-pub struct SharedWorkload {
-    pub kind: String,
-    pub api_version: String,
-    /// `metadata.name` and `metadata.namespace` as in the file: kustomize
-    /// matches patches on these original names.
-    pub name: Option<String>,
-    pub namespace: Option<String>,
-    pub pod_spec_path: Vec<String>,
-    /// A `workloads:` kind of the rules: patched with JSON 6902 operations.
-    pub custom: bool,
-    pub containers: Vec<SharedContainer>,
-    pub secrets: Vec<String>,
-    /// Whether the pod spec has an `imagePullSecrets` list already.
-    pub has_secret_list: bool,
-    /// Line (1-based) of the pod spec's key, for reports.
-    pub line: usize,
-    /// From a kustomize strategic-merge patch: only its containers with an image, no secrets.
-    pub partial: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct SharedContainer {
-    pub list: &'static str,
-    pub index: usize,
-    pub name: Option<String>,
-    pub image: Option<String>,
-    pub policy: Option<String>,
-}
-
-/// The workloads of a file that is shared between environments and so is never edited.
-pub fn describe_shared(
-    text: &str,
-    documents: &[Document],
-    rules: &Rules,
-    partial: bool,
-) -> Result<Vec<SharedWorkload>, PlanFailure> {
-    let lines = crate::yaml::LineIndex::new(text);
-    let mut out = Vec::new();
-    for document in documents {
-        if partial && matches!(document.root.kind, NodeKind::Sequence { .. }) {
-            for operation in manifest::operation_containers(&document.root) {
-                let container = Container { list: operation.list, index: 0, node: operation.node };
-                out.push(SharedWorkload {
-                    // Known only from the `target:` of the patch's entry.
-                    kind: String::new(),
-                    api_version: String::new(),
-                    name: None,
-                    namespace: None,
-                    pod_spec_path: operation.pod_spec_path.split('/').map(str::to_string).collect(),
-                    custom: false,
-                    partial,
-                    containers: vec![SharedContainer {
-                        list: container.list,
-                        index: 0,
-                        name: container.name().map(str::to_string),
-                        image: container.image().map(str::to_string),
-                        policy: container.node.get("imagePullPolicy").and_then(Node::as_str).map(str::to_string),
-                    }],
-                    secrets: Vec::new(),
-                    has_secret_list: false,
-                    line: lines.line_of(operation.node.span.start),
-                });
-            }
-            continue;
-        }
-        let Some(root) = Object::new(&document.root) else { continue };
-        let mut objects = Vec::new();
-        root.flatten(&mut objects);
-        for object in objects {
-            let Some(path) = manifest::pod_spec_path(&object, &rules.workloads) else { continue };
-            let Some(pod_spec) = manifest::pod_spec(&object, &path) else { continue };
-            let containers = manifest::containers(pod_spec)
-                .map_err(|err| PlanFailure::Error { offset: Some(err.offset), message: err.message })?;
-            if containers.iter().any(|c| c.image().is_some_and(|i| i.contains("{{"))) {
-                return Err(PlanFailure::Skipped("Helm template (an image reference holds `{{`)".to_string()));
-            }
-            let custom = manifest::custom_workload(&object, &rules.workloads).is_some();
-            out.push(SharedWorkload {
-                kind: object.kind.to_string(),
-                api_version: object.api_version.to_string(),
-                name: object.name().map(str::to_string),
-                namespace: object.namespace().map(str::to_string),
-                pod_spec_path: path.iter().map(|p| p.to_string()).collect(),
-                custom,
-                partial,
-                containers: containers
-                    .iter()
-                    .filter(|c| !partial || c.image().is_some())
-                    .map(|c| SharedContainer {
-                        list: c.list,
-                        index: c.index,
-                        name: c.name().map(str::to_string),
-                        image: c.image().map(str::to_string),
-                        policy: c.node.get("imagePullPolicy").and_then(Node::as_str).map(str::to_string),
-                    })
-                    .collect(),
-                secrets: manifest::listed_secrets(pod_spec).into_iter().map(str::to_string).collect(),
-                has_secret_list: pod_spec.get("imagePullSecrets").is_some_and(|l| !l.items().is_empty()),
-                line: lines.line_of(pod_spec.span.start),
-            });
-        }
-    }
-    Ok(out)
-}
-
-/// The objects with pod specs in a file, with labels and container order,
-/// for kustomize `target:` selectors and patches that must keep container order.
-pub fn catalog_objects(documents: &[Document], rules: &Rules) -> Vec<kustomize::patch::CatalogObject> {
-    let mut out = Vec::new();
-    for document in documents {
-        let Some(root) = Object::new(&document.root) else { continue };
-        let mut objects = Vec::new();
-        root.flatten(&mut objects);
-        for object in objects {
-            let Some(path) = manifest::pod_spec_path(&object, &rules.workloads) else { continue };
-            let Some(pod_spec) = manifest::pod_spec(&object, &path) else { continue };
-            let Ok(containers) = manifest::containers(pod_spec) else { continue };
-            let custom = manifest::custom_workload(&object, &rules.workloads).is_some();
-            let labels = object
-                .node
-                .get("metadata")
-                .and_then(|m| m.get("labels"))
-                .map(|labels| {
-                    labels
-                        .entries()
-                        .iter()
-                        .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
-                        .collect()
-                })
-                .unwrap_or_default();
-            out.push(kustomize::patch::CatalogObject {
-                key: kustomize::patch::ObjectKey {
-                    api_version: object.api_version.to_string(),
-                    kind: object.kind.to_string(),
-                    name: object.name().unwrap_or_default().to_string(),
-                    namespace: object.namespace().map(str::to_string),
-                    pod_spec_path: path.iter().map(|p| p.to_string()).collect(),
-                    custom,
-                },
-                labels,
-                containers: containers.iter().map(|c| (c.list, c.name().unwrap_or_default().to_string())).collect(),
-            });
-        }
-    }
-    out
-}
-
-/// How a kustomize patch file moves containers around, whatever it sets.
-pub fn patch_shapes(documents: &[Document], rules: &Rules) -> Vec<kustomize::patch::PatchShape> {
-    use kustomize::patch::{OpPosition, PatchShape};
-    let mut out = Vec::new();
-    for document in documents {
-        if let NodeKind::Sequence { items, .. } = &document.root.kind {
-            let mut operations = Vec::new();
-            for op in items {
-                let (Some(kind), Some(path)) =
-                    (op.get("op").and_then(Node::as_str), op.get("path").and_then(Node::as_str))
-                else {
-                    continue;
-                };
-                let Some((head, last)) = path.rsplit_once('/') else { continue };
-                let Some((_, list)) = head.rsplit_once('/') else { continue };
-                let Some(list) = manifest::CONTAINER_LISTS.into_iter().find(|l| *l == list) else { continue };
-                let position = match (kind, last) {
-                    ("add", "-") => OpPosition::Append,
-                    ("add", index) => match index.parse() {
-                        Ok(index) => OpPosition::Insert(index),
-                        Err(_) => continue,
-                    },
-                    ("remove", index) => match index.parse() {
-                        Ok(index) => OpPosition::Remove(index),
-                        Err(_) => continue,
-                    },
-                    _ => continue,
-                };
-                let name = op.get("value").and_then(|v| v.get("name")).and_then(Node::as_str).map(str::to_string);
-                operations.push((list, position, name));
-            }
-            out.push(PatchShape::Operations(operations));
-            continue;
-        }
-        let Some(object) = Object::new(&document.root) else { continue };
-        let Some(path) = manifest::pod_spec_path(&object, &rules.workloads) else { continue };
-        let Some(pod_spec) = manifest::pod_spec(&object, &path) else { continue };
-        let lists = manifest::CONTAINER_LISTS
-            .into_iter()
-            .filter_map(|list| {
-                let items = pod_spec.get(list)?.items();
-                let names = items.iter().filter_map(|c| c.get("name").and_then(Node::as_str).map(str::to_string));
-                Some((list, names.collect()))
-            })
-            .collect();
-        out.push(PatchShape::Strategic {
-            kind: object.kind.to_string(),
-            name: object.name().map(str::to_string),
-            namespace: object.namespace().map(str::to_string),
-            lists,
-        });
-    }
-    out
 }
 
 /// Names of the Secrets (Secret, SealedSecret, ExternalSecret) a file defines.

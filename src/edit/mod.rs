@@ -102,9 +102,14 @@ impl<'a> TextStyle<'a> {
         }
     }
 
-    /// Column (in characters) of `pos` on its line.
+    /// Column (in characters) of `pos` on its line. A BOM is not a column:
+    /// text inserted at the column of a key on the first line must line up with it.
     pub fn column(&self, pos: usize) -> usize {
-        let line_start = self.text[..pos].rfind('\n').map_or(0, |i| i + 1);
+        let line_start = match self.text[..pos].rfind('\n') {
+            Some(i) => i + 1,
+            None if self.text.starts_with('\u{feff}') && pos >= 3 => 3,
+            None => 0,
+        };
         self.text[line_start..pos].chars().count()
     }
 

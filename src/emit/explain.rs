@@ -1,14 +1,21 @@
 //! `explain`: for each manifest, document and container, the environment
 //! and why, the rule that decided, current and wanted values, and warnings.
+//!
+//! It says a file is edited or patched only when the run really edits or
+//! patches it: what it prints comes from the files' final status and the
+//! overlays' settings, never from how a file is owned alone.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::pipeline::{FileStatus, RunReport};
+use crate::kustomize::patch::OverlayPlan;
+use crate::pipeline::{FileResult, FileStatus, RunReport};
 use crate::plan::FieldValue;
 use crate::rules::Rules;
 
 pub fn render(report: &RunReport, rules: &Rules) -> String {
     let mut out = String::new();
+    let files: BTreeMap<&str, &FileResult> = report.files.iter().map(|f| (f.path.as_str(), f)).collect();
     for overlay in &report.overlays {
         let env = &rules.environments[overlay.environment].name;
         let _ = writeln!(
@@ -17,10 +24,12 @@ pub fn render(report: &RunReport, rules: &Rules) -> String {
             if overlay.overlay.is_empty() { "." } else { &overlay.overlay }
         );
         for file in &overlay.owned_files {
-            let _ = writeln!(out, "  pulls in {file}: edited in place for `{env}`");
+            let _ = writeln!(out, "  pulls in {file}: {}", owned_status(files.get(file.as_str()).copied(), env));
         }
         for file in &overlay.shared_files {
-            let _ = writeln!(out, "  pulls in {file}: shared with other environments, patched here");
+            let patched = overlay.settings.iter().any(|s| s.base_file == *file);
+            let what = if patched { "patched here" } else { "nothing to patch here" };
+            let _ = writeln!(out, "  pulls in {file}: shared with other environments, {what}");
         }
         for setting in &overlay.settings {
             let what = match &setting.container {
@@ -49,9 +58,10 @@ pub fn render(report: &RunReport, rules: &Rules) -> String {
         if !file.shared_by.is_empty() {
             let _ = writeln!(
                 out,
-                "{}\n  shared by the overlays {}: never edited; their generated patches carry its settings\n",
+                "{}\n  shared by the overlays {}: never edited; {}\n",
                 file.path,
-                file.shared_by.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(", ")
+                quoted(&file.shared_by),
+                shared_status(&file.path, &report.overlays)
             );
             continue;
         }
@@ -89,9 +99,16 @@ pub fn render(report: &RunReport, rules: &Rules) -> String {
                 for pod in plan.pods.iter().filter(|p| {
                     p.document == container.document && p.name == container.name && p.kind == container.kind
                 }) {
+                    let inherited = pod
+                        .inherited
+                        .as_ref()
+                        .map(|(account, names)| {
+                            format!(", after [{}] inherited from ServiceAccount `{account}`", names.join(", "))
+                        })
+                        .unwrap_or_default();
                     let _ = writeln!(
                         out,
-                        "    pull secrets (line {}): existing [{}], wanted [{}] -> {}",
+                        "    pull secrets (line {}): existing [{}], wanted [{}] -> {}{inherited}",
                         pod.line,
                         pod.existing.join(", "),
                         pod.wanted.join(", "),
@@ -100,9 +117,14 @@ pub fn render(report: &RunReport, rules: &Rules) -> String {
                 }
                 last_object = Some(object);
             }
+            let rendered = container
+                .rendered
+                .as_ref()
+                .map(|(image, overlay)| format!(" (rendered as `{image}` by `{overlay}`)"))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "    {} `{}` (line {}): image `{}`",
+                "    {} `{}` (line {}): image `{}`{rendered}",
                 container.list,
                 container.container.as_deref().unwrap_or("<unnamed>"),
                 container.line,
@@ -123,4 +145,39 @@ pub fn render(report: &RunReport, rules: &Rules) -> String {
         out.push('\n');
     }
     out
+}
+
+/// What the run does to a file that an overlay of `env` pulls in and that is edited in place.
+fn owned_status(file: Option<&FileResult>, env: &str) -> String {
+    let Some(file) = file else {
+        // Outside `--include`/`--exclude`, or not read: nothing was done to it.
+        return "not processed in this run".to_string();
+    };
+    match &file.status {
+        FileStatus::Changed { .. } => format!("edited in place for `{env}`"),
+        FileStatus::Skipped(reason) => format!("skipped: {reason}"),
+        FileStatus::Failed(_) => "could not be processed; left untouched".to_string(),
+        FileStatus::Unchanged => match &file.plan {
+            Some(plan) if !plan.containers.is_empty() || !plan.pods.is_empty() => format!("already right for `{env}`"),
+            _ => "no containers: nothing to set".to_string(),
+        },
+    }
+}
+
+/// What the overlays do for a shared file: which of them carry its settings.
+fn shared_status(path: &str, overlays: &[OverlayPlan]) -> String {
+    let patching: Vec<String> = overlays
+        .iter()
+        .filter(|overlay| overlay.settings.iter().any(|s| s.base_file == path))
+        .map(|overlay| if overlay.overlay.is_empty() { ".".to_string() } else { overlay.overlay.clone() })
+        .collect();
+    if patching.is_empty() {
+        "no overlay needs to patch it".to_string()
+    } else {
+        format!("the generated patches of {} carry its settings", quoted(&patching))
+    }
+}
+
+fn quoted(names: &[String]) -> String {
+    names.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ")
 }

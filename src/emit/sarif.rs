@@ -7,7 +7,7 @@ use crate::pipeline::{FileStatus, RunReport};
 use crate::plan::{Field, FieldValue};
 
 /// (id, name, short description, level) of every rule a result may name.
-const RULES: [(&str, &str, &str, &str); 9] = [
+const RULES: [(&str, &str, &str, &str); 10] = [
     (
         "image-pull-policy",
         "ImagePullPolicy",
@@ -32,6 +32,12 @@ const RULES: [(&str, &str, &str, &str); 9] = [
         "MissingServiceAccount",
         "A ServiceAccount that should receive pull secrets is not in the repository",
         "note",
+    ),
+    (
+        "inherited-secrets",
+        "InheritedSecrets",
+        "A pod given pull secrets of its own stops inheriting those of a ServiceAccount that is not in the repository",
+        "warning",
     ),
     ("kustomize", "Kustomize", "A kustomization could not be followed completely", "note"),
     ("linked-directory", "LinkedDirectory", "A linked directory leaves the repository and is not followed", "note"),

@@ -8,8 +8,10 @@
 //! manifests. Generated patches and the edits to kustomizations live in
 //! `patch`.
 
+pub mod build;
 pub mod edit;
 pub mod patch;
+pub mod value;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -17,6 +19,9 @@ use std::path::Path;
 use crate::pipeline::Diagnostic;
 use crate::rules::{EnvConflict, Rules};
 use crate::yaml::{self, Document, LineIndex, Node};
+
+use build::Render;
+use value::Value;
 
 /// The file names kustomize looks for, in its order of preference.
 pub const KUSTOMIZATION_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -90,6 +95,8 @@ pub struct Kustomization {
     pub file: String,
     pub text: String,
     pub document: Option<Document>,
+    /// The document as an owned value, for the simulation.
+    pub value: Option<Value>,
     pub targets: Vec<Target>,
     /// Files named in `patches`, `patchesStrategicMerge` and `patchesJson6902` (repository-relative).
     pub patch_files: Vec<String>,
@@ -198,6 +205,7 @@ impl Graph {
                 file: file.clone(),
                 text,
                 document: None,
+                value: None,
                 targets: Vec::new(),
                 patch_files: Vec::new(),
                 patch_refs: Vec::new(),
@@ -207,7 +215,12 @@ impl Graph {
                 environment,
             };
             match yaml::parse(&kustomization.text) {
-                Ok(mut documents) if !documents.is_empty() => kustomization.document = Some(documents.remove(0)),
+                Ok(mut documents) if !documents.is_empty() => {
+                    let document = documents.remove(0);
+                    let lines = LineIndex::new(&kustomization.text);
+                    kustomization.value = Some(Value::from_node(&document.root, &lines));
+                    kustomization.document = Some(document);
+                }
                 Ok(_) => {}
                 Err(err) => {
                     let text = kustomization.text.clone();
@@ -490,15 +503,93 @@ impl Graph {
         images_above.pop();
     }
 
-    /// Who owns each manifest reached from an overlay, by repository-relative path.
-    pub fn ownership(&self, rules: &Rules, forced: Option<usize>) -> BTreeMap<String, Ownership> {
-        let mut reached: BTreeMap<String, Vec<(usize, String, Vec<ImageOverride>)>> = BTreeMap::new();
-        for overlay in self.overlays() {
-            let environment = overlay.environment.expect("overlays have an environment");
-            for reach in self.reach(&overlay.dir, true) {
-                reached.entry(reach.file).or_default().push((environment, overlay.dir.clone(), reach.images));
+    /// Kustomizations that carry generated patches: overlays (of an
+    /// environment, not broken) that no other kustomization of the same
+    /// environment pulls in, directly or through others. An overlay that
+    /// another environment's overlay builds on still carries its own; the
+    /// list puts every carrier after the carriers it builds on, so that
+    /// their patches are known when its own are computed.
+    pub fn carriers(&self) -> Vec<String> {
+        let descendants: BTreeMap<&str, BTreeSet<String>> =
+            self.kustomizations.keys().map(|dir| (dir.as_str(), self.descendants(dir))).collect();
+        let is_carrier = |k: &Kustomization| {
+            k.environment.is_some()
+                && !self.broken.contains(&k.dir)
+                && !self.kustomizations.values().any(|other| {
+                    other.dir != k.dir
+                        && other.environment == k.environment
+                        && descendants[other.dir.as_str()].contains(&k.dir)
+                })
+        };
+        let carriers: Vec<&str> =
+            self.kustomizations.values().filter(|k| is_carrier(k)).map(|k| k.dir.as_str()).collect();
+        // Those a carrier builds on come first; otherwise path order.
+        let mut ordered: Vec<String> = Vec::new();
+        let mut remaining = carriers.clone();
+        while !remaining.is_empty() {
+            let ready = remaining
+                .iter()
+                .position(|dir| remaining.iter().all(|other| other == dir || !descendants[dir].contains(*other)))
+                .unwrap_or(0);
+            ordered.push(remaining.remove(ready).to_string());
+        }
+        ordered
+    }
+
+    /// Every kustomization `dir` pulls in, directly or through others.
+    fn descendants(&self, dir: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let mut stack = vec![dir.to_string()];
+        while let Some(current) = stack.pop() {
+            let Some(kustomization) = self.kustomizations.get(&current) else { continue };
+            for target in &kustomization.targets {
+                if let Target::Kustomization(child) = target {
+                    if out.insert(child.clone()) {
+                        stack.push(child.clone());
+                    }
+                }
             }
         }
+        out
+    }
+
+    /// Who owns each manifest reached from a carrier, by repository-relative
+    /// path. A file is edited in place only when every carrier that pulls it
+    /// in is of one environment (its own, if its path names one) and every
+    /// render wants the same policy for each container written in it: one
+    /// file that two overlays retag differently is shared, and each overlay
+    /// patches its render, whatever the directories are called.
+    pub fn ownership(
+        &self,
+        rules: &Rules,
+        forced: Option<usize>,
+        carriers: &[String],
+        renders: &BTreeMap<String, Render>,
+    ) -> BTreeMap<String, Ownership> {
+        let mut reached: BTreeMap<String, Vec<(usize, String, Vec<ImageOverride>)>> = BTreeMap::new();
+        for carrier in carriers {
+            let Some(environment) = self.kustomizations.get(carrier).and_then(|k| k.environment) else { continue };
+            for reach in self.reach(carrier, true) {
+                reached.entry(reach.file).or_default().push((environment, carrier.clone(), reach.images));
+            }
+        }
+        let mut wanted: BTreeMap<(&str, usize), BTreeSet<Option<String>>> = BTreeMap::new();
+        for (carrier, render) in renders {
+            let Some(environment) = self.kustomizations.get(carrier).and_then(|k| k.environment) else { continue };
+            let env = &rules.environments[environment];
+            for pod in render.resources.iter().filter_map(|r| r.pod.as_ref()) {
+                for (_, _, container) in pod.containers() {
+                    let forms = container.image.as_deref().map(crate::rules::image_forms);
+                    let (policy, _) = crate::plan::decide_policy(rules, env, forms.as_ref());
+                    wanted
+                        .entry((container.origin.file.as_str(), container.origin.line))
+                        .or_default()
+                        .insert(policy.map(|p| p.to_string()));
+                }
+            }
+        }
+        let disagreeing: BTreeSet<&str> =
+            wanted.iter().filter(|(_, policies)| policies.len() > 1).map(|((file, _), _)| *file).collect();
         let mut out = BTreeMap::new();
         for (file, reaches) in reached {
             let environments: BTreeSet<usize> = reaches.iter().map(|(env, _, _)| *env).collect();
@@ -508,7 +599,7 @@ impl Graph {
             };
             let single = (environments.len() == 1).then(|| *environments.iter().next().expect("one environment"));
             let ownership = match single {
-                Some(env) if own.is_none_or(|own| own == env) => {
+                Some(env) if own.is_none_or(|own| own == env) && !disagreeing.contains(file.as_str()) => {
                     let (_, overlay, images) = reaches.into_iter().next().expect("reached at least once");
                     Ownership::Owned { environment: env, overlay, images }
                 }
@@ -520,6 +611,35 @@ impl Graph {
                 }
             };
             out.insert(file, ownership);
+        }
+        out
+    }
+
+    /// Every file any kustomization pulls in: manifests and patch files.
+    pub fn pulled_in_files(&self) -> BTreeSet<String> {
+        let mut out: BTreeSet<String> = BTreeSet::new();
+        for kustomization in self.kustomizations.values() {
+            for target in &kustomization.targets {
+                if let Target::File(file) = target {
+                    out.insert(file.clone());
+                }
+            }
+            out.extend(kustomization.patch_files.iter().cloned());
+            // Transformer and replacement configurations, read to tell whether they touch containers.
+            let Some(value) = &kustomization.value else { continue };
+            let transformers =
+                value.get("transformers").map(Value::items).unwrap_or_default().iter().filter_map(Value::str);
+            let replacements = value
+                .get("replacements")
+                .map(Value::items)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|entry| entry.get("path").and_then(Value::str));
+            for reference in transformers.chain(replacements) {
+                if let Some(path) = join(&kustomization.dir, reference) {
+                    out.insert(path);
+                }
+            }
         }
         out
     }
@@ -586,7 +706,7 @@ fn entry_offset(kustomization: &Kustomization, child_dir: &str) -> Option<usize>
 }
 
 /// URLs and go-getter style references (`github.com/org/repo//dir?ref=x`).
-fn is_remote(reference: &str) -> bool {
+pub(crate) fn is_remote(reference: &str) -> bool {
     reference.contains("://")
         || reference.starts_with("git@")
         || reference.contains("?ref=")

@@ -10,10 +10,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::kustomize::build::{self, Origin, PlannedPatch, Render, Resource, Selector};
 use crate::kustomize::edit::{edit_kustomization, Entry};
-use crate::kustomize::{transform_image, Graph, Kustomization, Ownership};
-use crate::plan::{self, SharedWorkload};
-use crate::rules::{self, AttachSecretsTo, Rules};
+use crate::kustomize::value::Value;
+use crate::kustomize::{Graph, Kustomization, Ownership};
+use crate::plan;
+use crate::rules::{self, AttachSecretsTo, Environment, Policy, Rules};
 
 /// The strategic-merge patch every overlay with shared bases gets.
 pub const PATCH_FILE: &str = "pullsmith.patch.yaml";
@@ -101,307 +103,86 @@ pub struct OverlayPlan {
     pub kustomization: Option<(String, String)>,
     pub settings: Vec<PatchSetting>,
     pub warnings: Vec<String>,
+    /// What blocks the overlay's edit, with the byte offset in its
+    /// kustomization when known: nothing is written for the overlay then.
+    pub errors: Vec<(Option<usize>, String)>,
+    /// The generated patches as the simulation applies them, for overlays that build on this one.
+    pub planned: Vec<PlannedPatch>,
 }
 
-/// Identifies an object as kustomize matches strategic-merge patches: by
-/// its original (as written) name and namespace.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectKey {
-    pub api_version: String,
-    pub kind: String,
-    pub name: String,
-    pub namespace: Option<String>,
-    pub pod_spec_path: Vec<String>,
-    /// A `workloads:` kind of the rules.
-    pub custom: bool,
-}
-
-impl ObjectKey {
-    fn of(workload: &SharedWorkload) -> ObjectKey {
-        ObjectKey {
-            api_version: workload.api_version.clone(),
-            kind: workload.kind.clone(),
-            name: workload.name.clone().unwrap_or_default(),
-            namespace: workload.namespace.clone(),
-            pod_spec_path: workload.pod_spec_path.clone(),
-            custom: workload.custom,
-        }
-    }
-}
-
-/// An object that holds a pod spec, with its labels, for `target:` selectors,
-/// and its containers (list, name) in file order.
-#[derive(Debug, Clone)]
-pub struct CatalogObject {
-    pub key: ObjectKey,
-    pub labels: Vec<(String, String)>,
-    pub containers: Vec<(&'static str, String)>,
-}
-
-/// Where a JSON 6902 operation puts or takes a container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OpPosition {
-    Append,
-    Insert(usize),
-    Remove(usize),
-}
-
-/// How a patch file's documents move containers, whatever else they set.
-#[derive(Debug, Clone)]
-pub enum PatchShape {
-    /// A strategic-merge document: the containers it names go first, in its
-    /// order, then the others (this is what kustomize does to merged lists).
-    Strategic { kind: String, name: Option<String>, namespace: Option<String>, lists: Vec<(&'static str, Vec<String>)> },
-    /// JSON 6902 operations on container lists: (list, position, name of an added container).
-    Operations(Vec<(&'static str, OpPosition, Option<String>)>),
-}
-
-/// Patch shapes of every patch file a kustomization names, by path.
-pub type Shapes = BTreeMap<String, Vec<PatchShape>>;
-
-/// Container order per object and list, as kustomize will have it when the overlay's patches run.
-type Orders = Vec<(ObjectKey, Vec<(&'static str, Vec<String>)>)>;
-
-fn order_of<'o>(orders: &'o mut Orders, key: &ObjectKey) -> Option<&'o mut Vec<(&'static str, Vec<String>)>> {
-    orders.iter_mut().find(|(k, _)| k == key).map(|(_, lists)| lists)
-}
-
-fn list_of<'o>(lists: &'o mut Vec<(&'static str, Vec<String>)>, list: &'static str) -> &'o mut Vec<String> {
-    if let Some(i) = lists.iter().position(|(l, _)| *l == list) {
-        return &mut lists[i].1;
-    }
-    lists.push((list, Vec::new()));
-    &mut lists.last_mut().expect("just pushed").1
-}
-
-/// Follows resources and patches in the order kustomize applies them, to
-/// know each object's container order when the overlay's own patches run.
-fn simulate_orders(reaches: &[crate::kustomize::Reach], catalog: &Catalog, shapes: &Shapes) -> Orders {
-    let mut orders: Orders = Vec::new();
-    for reach in reaches {
-        match &reach.patch {
-            None => {
-                for object in catalog.get(&reach.file).map(Vec::as_slice).unwrap_or_default() {
-                    if orders.iter().any(|(k, _)| *k == object.key) {
-                        continue;
-                    }
-                    let mut lists: Vec<(&'static str, Vec<String>)> = Vec::new();
-                    for (list, name) in &object.containers {
-                        list_of(&mut lists, list).push(name.clone());
-                    }
-                    orders.push((object.key.clone(), lists));
-                }
-            }
-            Some(selector) => {
-                for shape in shapes.get(&reach.file).map(Vec::as_slice).unwrap_or_default() {
-                    let targets: Vec<ObjectKey> = match (selector, shape) {
-                        (Some(selector), _) => select(selector, &reach.scope, catalog),
-                        (None, PatchShape::Strategic { kind, name, namespace, .. }) => orders
-                            .iter()
-                            .map(|(k, _)| k)
-                            .filter(|k| k.kind == *kind && Some(&k.name) == name.as_ref() && k.namespace == *namespace)
-                            .cloned()
-                            .collect(),
-                        (None, PatchShape::Operations(_)) => Vec::new(),
-                    };
-                    for target in targets {
-                        let Some(lists) = order_of(&mut orders, &target) else { continue };
-                        match shape {
-                            PatchShape::Strategic { lists: named, .. } => {
-                                for (list, names) in named {
-                                    let current = list_of(lists, list);
-                                    let rest: Vec<String> =
-                                        current.iter().filter(|n| !names.contains(n)).cloned().collect();
-                                    *current = names.iter().cloned().chain(rest).collect();
-                                }
-                            }
-                            PatchShape::Operations(operations) => {
-                                for (list, position, name) in operations {
-                                    let current = list_of(lists, list);
-                                    let name = name.clone().unwrap_or_default();
-                                    match *position {
-                                        OpPosition::Append => current.push(name),
-                                        OpPosition::Insert(i) => current.insert(i.min(current.len()), name),
-                                        OpPosition::Remove(i) if i < current.len() => {
-                                            current.remove(i);
-                                        }
-                                        OpPosition::Remove(_) => {}
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-    orders
-}
-
-/// The objects with pod specs of every manifest a kustomization pulls in, by path.
-pub type Catalog = BTreeMap<String, Vec<CatalogObject>>;
-
-/// What every overlay's plan reads: the graph and what the files it pulls in hold.
+/// What every overlay's plan reads.
 #[derive(Clone, Copy)]
 pub struct OverlayInputs<'a> {
     pub root: &'a Path,
     pub graph: &'a Graph,
     pub ownership: &'a BTreeMap<String, Ownership>,
-    /// Workloads of the shared files, by path.
-    pub shared: &'a BTreeMap<String, Vec<SharedWorkload>>,
-    pub catalog: &'a Catalog,
-    pub shapes: &'a Shapes,
+    /// Documents of the files kustomizations pull in, as they will be after this run's in-place edits.
+    pub files: &'a BTreeMap<String, Vec<Value>>,
+    /// Generated patches of the overlays planned before this one.
+    pub planned: &'a BTreeMap<String, Vec<PlannedPatch>>,
     pub rules: &'a Rules,
 }
 
-/// Plans the generated patches of `overlay`.
+/// One container setting the overlay's patch makes, on an object as it is at the patch point.
+struct PolicySetting {
+    list: &'static str,
+    name: String,
+    /// Index in its list at the patch point, for JSON 6902 paths.
+    index: usize,
+    from: Option<String>,
+    to: String,
+    origin: Origin,
+}
+
+/// What the overlay's patch sets on one object.
+struct ObjectPatch {
+    object: Resource,
+    policies: Vec<PolicySetting>,
+    /// The whole new list (existing names first) and the names it adds.
+    secrets: Option<(Vec<String>, Vec<String>)>,
+}
+
+/// Plans the generated patches of `overlay`: renders it as kustomize will,
+/// compares every container and pod with what its environment calls for,
+/// and patches the difference on the objects as they are where the overlay's
+/// `patches:` end. The result is rendered again to check that the patch
+/// hits exactly those fields and keeps every container where it was.
 pub fn plan_overlay(overlay: &Kustomization, inputs: &OverlayInputs<'_>) -> OverlayPlan {
-    let OverlayInputs { root, graph, ownership, shared, catalog, shapes, rules } = *inputs;
+    let OverlayInputs { root, graph, ownership, files, planned, rules } = *inputs;
     let env_index = overlay.environment.expect("overlays have an environment");
     let env = &rules.environments[env_index];
     let mut plan = OverlayPlan { overlay: overlay.dir.clone(), environment: env_index, ..OverlayPlan::default() };
-    let mut smp: Vec<ObjectPatch> = Vec::new();
-    let mut json_patches: BTreeMap<String, (Entry, String)> = BTreeMap::new();
-    let mut seen = BTreeSet::new();
-    let mut warned_service_account = false;
-    let direct: BTreeSet<String> = graph.reach(&overlay.dir, false).into_iter().map(|r| r.file).collect();
     for reach in graph.reach(&overlay.dir, true) {
-        match ownership.get(&reach.file) {
-            Some(Ownership::Owned { .. }) => {
-                if !plan.owned_files.contains(&reach.file) {
-                    plan.owned_files.push(reach.file.clone());
-                }
-                continue;
-            }
-            Some(Ownership::Shared { .. }) => {}
+        let list = match ownership.get(&reach.file) {
+            Some(Ownership::Owned { .. }) => &mut plan.owned_files,
+            Some(Ownership::Shared { .. }) => &mut plan.shared_files,
             None => continue,
-        }
-        // A patch file may be applied through several entries, each with its own selector.
-        if !seen.insert((reach.file.clone(), reach.patch.clone())) {
-            continue;
-        }
-        if !plan.shared_files.contains(&reach.file) {
-            plan.shared_files.push(reach.file.clone());
-        }
-        // A child overlay of the same environment patches what it pulls in itself.
-        if !direct.contains(&reach.file) {
-            continue;
-        }
-        for workload in shared.get(&reach.file).map(Vec::as_slice).unwrap_or_default() {
-            let images: Vec<Option<[String; 2]>> = workload
-                .containers
-                .iter()
-                .map(|c| c.image.as_deref().map(|image| rules::image_forms(&transform_image(image, &reach.images))))
-                .collect();
-            let mut policies: Vec<(usize, String)> = Vec::new();
-            for (i, (container, forms)) in workload.containers.iter().zip(&images).enumerate() {
-                let (wanted, _) = plan::decide_policy(rules, env, forms.as_ref());
-                let Some(wanted) = wanted else { continue };
-                if container.policy.as_deref() == Some(wanted.as_str())
-                    || (container.policy.is_some() && !env.overwrite)
-                {
-                    continue;
-                }
-                policies.push((i, wanted.to_string()));
-            }
-            let wanted = plan::wanted_secrets(rules, env, &images);
-            let mut missing: Vec<String> = Vec::new();
-            if env.attach_secrets_to == AttachSecretsTo::ServiceAccount {
-                if !wanted.is_empty() && !warned_service_account && !workload.partial {
-                    plan.warnings.push(format!(
-                        "environment `{}` attaches secrets to ServiceAccounts; shared bases get no pull secrets from the overlay patch",
-                        env.name
-                    ));
-                    warned_service_account = true;
-                }
-            } else if workload.partial {
-                // A patch brings only the secrets its own images call for.
-                missing =
-                    wanted.into_iter().filter(|s| !env.secrets.contains(s) && !workload.secrets.contains(s)).collect();
-            } else {
-                missing = wanted.into_iter().filter(|s| !workload.secrets.contains(s)).collect();
-            }
-            if policies.is_empty() && missing.is_empty() {
-                continue;
-            }
-            if policies.iter().any(|(i, _)| workload.containers[*i].name.is_none()) {
-                plan.warnings.push(format!(
-                    "a container in `{}` has no name: kustomize patches address containers by name, so it is left alone",
-                    reach.file
-                ));
-                continue;
-            }
-            // Which objects the settings land on.
-            let targets: Vec<ObjectKey> = match &reach.patch {
-                None | Some(None) if workload.kind.is_empty() => Vec::new(),
-                None | Some(None) => vec![ObjectKey::of(workload)],
-                Some(Some(selector)) => {
-                    if !selector_understood(selector) {
-                        let warning = format!(
-                            "cannot tell which objects the patch `{}` applies to (its selector uses what pullsmith does not evaluate): its containers are left alone",
-                            reach.file
-                        );
-                        if !plan.warnings.contains(&warning) {
-                            plan.warnings.push(warning);
-                        }
-                    }
-                    // A selector that matches nothing applies to nothing, in kustomize too.
-                    select(selector, &reach.scope, catalog)
-                }
-            };
-            for target in targets {
-                if target.custom && reach.patch.is_none() {
-                    let name = json_patch_name(workload);
-                    let entry = Entry { path: name.clone(), target: Some(target_of(workload)) };
-                    json_patches.insert(name.clone(), (entry, json_patch(workload, &policies, &missing)));
-                    record(&mut plan, &reach.file, workload, &policies, &missing, &name, &overlay.dir);
-                    continue;
-                }
-                if target.custom {
-                    plan.warnings.push(format!(
-                        "the patch `{}` brings containers to the custom kind `{}`: pullsmith patches custom kinds only from their own manifests",
-                        reach.file, target.kind
-                    ));
-                    continue;
-                }
-                let position = smp.iter().position(|p| p.key == target);
-                let object = match position {
-                    Some(i) => &mut smp[i],
-                    None => {
-                        smp.push(ObjectPatch { key: target.clone(), containers: Vec::new(), secrets: Vec::new() });
-                        smp.last_mut().expect("just pushed")
-                    }
-                };
-                for (i, policy) in &policies {
-                    let container = &workload.containers[*i];
-                    let name = container.name.clone().unwrap_or_default();
-                    object.containers.retain(|(list, n, _)| !(*list == container.list && *n == name));
-                    object.containers.push((container.list, name, policy.clone()));
-                }
-                for secret in &missing {
-                    if !object.secrets.contains(secret) {
-                        object.secrets.push(secret.clone());
-                    }
-                }
-                record(&mut plan, &reach.file, workload, &policies, &missing, PATCH_FILE, &overlay.dir);
-            }
+        };
+        if !list.contains(&reach.file) {
+            list.push(reach.file.clone());
         }
     }
-    let mut orders = simulate_orders(&graph.reach(&overlay.dir, true), catalog, shapes);
-    // A container the simulation does not know would be added, not patched: leave it alone.
-    for object in &mut smp {
-        let known = order_of(&mut orders, &object.key).cloned().unwrap_or_default();
-        let before = object.containers.len();
-        object.containers.retain(|(list, name, _)| known.iter().any(|(l, names)| l == list && names.contains(name)));
-        if object.containers.len() < before {
-            plan.warnings.push(format!(
-                "{} `{}`: some containers could not be located among those kustomize renders; their policy is left alone",
-                object.key.kind, object.key.name
-            ));
+    let build_inputs = build::Inputs { graph, rules, files, planned, own: &[] };
+    let before = build::render(build_inputs, &overlay.dir);
+    for note in &before.notes {
+        plan.warnings.push(note.clone());
+    }
+    let patches = wanted_patches(&before, env, rules, &mut plan);
+
+    let mut smp_documents: Vec<String> = Vec::new();
+    let mut json_files: Vec<(String, Entry, String)> = Vec::new();
+    for patch in &patches {
+        let object = &patch.object;
+        if object.custom {
+            let name = json_patch_name(object);
+            let target = target_of(object);
+            json_files.push((name.clone(), Entry { path: name.clone(), target: Some(target) }, json_patch(patch)));
+            record(&mut plan, patch, &name, &overlay.dir);
+        } else {
+            smp_documents.push(strategic_patch(patch));
+            record(&mut plan, patch, PATCH_FILE, &overlay.dir);
         }
     }
-    smp.retain(|object| !object.containers.is_empty() || !object.secrets.is_empty());
-    let smp_documents: Vec<String> = smp.iter().map(|object| object.render(&mut orders)).collect();
 
     let env_name = &env.name;
     let mut desired_files: BTreeMap<String, String> = BTreeMap::new();
@@ -412,16 +193,72 @@ pub fn plan_overlay(overlay: &Kustomization, inputs: &OverlayInputs<'_>) -> Over
         desired_files.insert(PATCH_FILE.to_string(), text);
         entries.push(Entry { path: PATCH_FILE.to_string(), target: None });
     }
-    for (name, (entry, body)) in json_patches {
+    for (name, entry, body) in json_files {
         let mut text = header(env_name);
         text.push_str(&body);
         desired_files.insert(name, text);
         entries.push(entry);
     }
+    for (name, text) in &desired_files {
+        let target = entries.iter().find(|e| e.path == *name).and_then(|e| e.target.as_ref());
+        plan.planned.push(PlannedPatch {
+            file: format!("{}{name}", dir_prefix(&overlay.dir)),
+            target: target.map(|pairs| selector_of(pairs)),
+            documents: Value::parse_documents(text).unwrap_or_default(),
+        });
+    }
+
+    // The render with the patch: only the two fields may differ, and what is still wrong is said.
+    if !plan.planned.is_empty() {
+        let after = build::render(build::Inputs { own: &plan.planned, ..build_inputs }, &overlay.dir);
+        if let Err(problem) = same_but_pull_settings(&before.resources, &after.resources) {
+            plan.errors.push((
+                None,
+                format!("internal error: the generated patch would change more than pull settings ({problem}); the overlay is left untouched"),
+            ));
+            plan.planned.clear();
+            return plan;
+        }
+        still_wrong(&after, env, rules, &mut plan);
+        stale_latest(&after, ownership, &mut plan);
+    } else {
+        stale_latest(&before, ownership, &mut plan);
+    }
 
     // Generated files: write what changed, delete what is no longer needed.
+    write_plan(&mut plan, overlay, root, &desired_files, &entries);
+    plan
+}
+
+/// For a kustomization that no longer carries patches: its generated files and entries go.
+pub fn plan_removal(kustomization: &Kustomization, root: &Path) -> Option<OverlayPlan> {
+    let existing = existing_generated(root, &kustomization.dir);
+    let has_entries = kustomization.value.as_ref().is_some_and(|v| {
+        v.get("patches").map(Value::items).unwrap_or_default().iter().any(|entry| {
+            entry.get("path").and_then(Value::str).is_some_and(|p| is_generated_name(p.rsplit('/').next().unwrap_or(p)))
+        })
+    });
+    if existing.is_empty() && !has_entries {
+        return None;
+    }
+    let mut plan = OverlayPlan {
+        overlay: kustomization.dir.clone(),
+        environment: kustomization.environment.unwrap_or_default(),
+        ..OverlayPlan::default()
+    };
+    write_plan(&mut plan, kustomization, root, &BTreeMap::new(), &[]);
+    Some(plan)
+}
+
+fn write_plan(
+    plan: &mut OverlayPlan,
+    overlay: &Kustomization,
+    root: &Path,
+    desired_files: &BTreeMap<String, String>,
+    entries: &[Entry],
+) {
     let existing = existing_generated(root, &overlay.dir);
-    for (name, text) in &desired_files {
+    for (name, text) in desired_files {
         let path = format!("{}{name}", dir_prefix(&overlay.dir));
         if existing.get(name) != Some(text) {
             plan.files.insert(path, Some(text.clone()));
@@ -432,15 +269,388 @@ pub fn plan_overlay(overlay: &Kustomization, inputs: &OverlayInputs<'_>) -> Over
             plan.files.insert(format!("{}{name}", dir_prefix(&overlay.dir)), None);
         }
     }
-    match edit_kustomization(overlay, &entries) {
+    match edit_kustomization(overlay, entries) {
         Ok(Some(new_text)) => plan.kustomization = Some((overlay.file.clone(), new_text)),
         Ok(None) => {}
         Err(failure) => {
-            plan.warnings.push(failure.message);
+            plan.errors.push((failure.offset, failure.message));
             plan.files.clear();
+            plan.planned.clear();
         }
     }
-    plan
+}
+
+/// The policy a rendered container should have, when it should change.
+fn wanted_policy(container: &build::Container, env: &Environment, rules: &Rules) -> Option<Policy> {
+    let forms = container.image.as_deref().map(rules::image_forms);
+    let (wanted, _) = plan::decide_policy(rules, env, forms.as_ref());
+    let wanted = wanted?;
+    if container.policy.as_deref() == Some(wanted.as_str()) || (container.policy.is_some() && !env.overwrite) {
+        return None;
+    }
+    Some(wanted)
+}
+
+/// The secrets a rendered pod lacks.
+fn missing_secrets(pod: &build::Pod, env: &Environment, rules: &Rules) -> Vec<String> {
+    let images: Vec<Option<[String; 2]>> =
+        pod.containers().map(|(_, _, c)| c.image.as_deref().map(rules::image_forms)).collect();
+    let current = pod.secrets.clone().unwrap_or_default();
+    plan::wanted_secrets(rules, env, &images).into_iter().filter(|s| !current.contains(s)).collect()
+}
+
+/// What the overlay's patch must set, on the objects at its patch point.
+fn wanted_patches(render: &Render, env: &Environment, rules: &Rules, plan: &mut OverlayPlan) -> Vec<ObjectPatch> {
+    let mut out: Vec<ObjectPatch> = Vec::new();
+    let mut warned_accounts: BTreeSet<(Option<String>, String)> = BTreeSet::new();
+    let mut warned_attach = false;
+    for resource in &render.resources {
+        let Some(pod) = &resource.pod else { continue };
+        let Some(at_point) = render.at_patch_point.iter().find(|r| r.uid == resource.uid) else { continue };
+        let Some(point_pod) = &at_point.pod else { continue };
+        let what = describe(resource);
+        if let Some(why) = &resource.unknown {
+            if pod.containers().any(|(_, _, c)| wanted_policy(c, env, rules).is_some()) {
+                plan.warnings.push(format!("{what}: {why}; its containers are left alone"));
+            }
+            continue;
+        }
+        let mut patch = ObjectPatch { object: at_point.clone(), policies: Vec::new(), secrets: None };
+        for (list, _, container) in pod.containers() {
+            let Some(wanted) = wanted_policy(container, env, rules) else { continue };
+            let Some(name) = &container.name else {
+                plan.warnings.push(format!(
+                    "{what}: a container in `{}` has no name: kustomize patches address containers by name, so it is left alone",
+                    container.origin.file
+                ));
+                continue;
+            };
+            let Some(index) = point_pod.list(list).iter().position(|c| c.name.as_deref() == Some(name.as_str())) else {
+                plan.warnings.push(format!(
+                    "{what}: the container `{name}` is added after the overlay's `patches:` (by `patchesJson6902`), where pullsmith's patch cannot reach it; its policy is left alone"
+                ));
+                continue;
+            };
+            if point_pod
+                .lists
+                .iter()
+                .find(|(l, _)| *l == list)
+                .is_some_and(|(_, cs)| cs.iter().any(|c| c.name.is_none()))
+            {
+                plan.warnings.push(format!(
+                    "{what}: a container in its `{list}` has no name, so a patch cannot name them all in order; their policies are left alone"
+                ));
+                continue;
+            }
+            patch.policies.push(PolicySetting {
+                list,
+                name: name.clone(),
+                index,
+                from: container.policy.clone(),
+                to: wanted.to_string(),
+                origin: container.origin.clone(),
+            });
+        }
+        let missing = missing_secrets(pod, env, rules);
+        if !missing.is_empty() {
+            if env.attach_secrets_to == AttachSecretsTo::ServiceAccount {
+                if !warned_attach {
+                    plan.warnings.push(format!(
+                        "environment `{}` attaches secrets to ServiceAccounts; shared bases get no pull secrets from the overlay patch",
+                        env.name
+                    ));
+                    warned_attach = true;
+                }
+            } else {
+                let mut list = point_pod.secrets.clone().unwrap_or_default();
+                let mut added = Vec::new();
+                if pod.secrets.as_ref().is_none_or(Vec::is_empty) {
+                    // The pod inherits its ServiceAccount's secrets until it has its own: keep them first.
+                    let account = pod.service_account.clone().unwrap_or_else(|| "default".to_string());
+                    let namespace = resource.cur.namespace.clone();
+                    let found = render
+                        .resources
+                        .iter()
+                        .find(|r| r.is_service_account() && r.cur.same(&account, namespace.as_deref()));
+                    match found {
+                        Some(sa) => added.extend(sa.account_secrets.clone().unwrap_or_default()),
+                        None => {
+                            if warned_accounts.insert((namespace.clone(), account.clone())) {
+                                let ns =
+                                    namespace.as_deref().map(|n| format!(" in namespace `{n}`")).unwrap_or_default();
+                                plan.warnings.push(format!(
+                                    "{what} gets pull secrets of its own, which switch off those it may inherit from ServiceAccount `{account}`{ns}; that ServiceAccount is not in what the overlay renders"
+                                ));
+                            }
+                        }
+                    }
+                }
+                for name in added.into_iter().chain(missing) {
+                    if !list.contains(&name) {
+                        list.push(name);
+                    }
+                }
+                let before = point_pod.secrets.clone().unwrap_or_default();
+                let new: Vec<String> = list.iter().filter(|n| !before.contains(n)).cloned().collect();
+                if !new.is_empty() {
+                    patch.secrets = Some((list, new));
+                }
+            }
+        }
+        if patch.policies.is_empty() && patch.secrets.is_none() {
+            continue;
+        }
+        // kustomize matches a patch by any name the object had: it must name this one only.
+        let name = &at_point.cur.name;
+        let namespace = at_point.cur.namespace.as_deref();
+        let matches = render
+            .at_patch_point
+            .iter()
+            .filter(|r| r.kind == at_point.kind && r.ids().any(|id| id.same(name, namespace)))
+            .count();
+        if matches != 1 {
+            plan.warnings.push(format!(
+                "{what}: {matches} objects answer to the name `{name}` where the overlay's patches apply, so a patch cannot single it out; left alone"
+            ));
+            continue;
+        }
+        out.push(patch);
+    }
+    out
+}
+
+/// The object, for messages: kind and name as written, and where.
+fn describe(resource: &Resource) -> String {
+    format!("{} `{}` (from `{}`)", resource.kind, resource.org.name, resource.origin.file)
+}
+
+/// Every container and pod the render with pullsmith's patch still gets wrong, as warnings.
+fn still_wrong(render: &Render, env: &Environment, rules: &Rules, plan: &mut OverlayPlan) {
+    for resource in &render.resources {
+        let Some(pod) = &resource.pod else { continue };
+        if resource.unknown.is_some() {
+            continue;
+        }
+        for (list, _, container) in pod.containers() {
+            if let (Some(wanted), Some(name)) = (wanted_policy(container, env, rules), &container.name) {
+                let warning = format!(
+                    "{}: {list} `{name}` still renders without imagePullPolicy {wanted} after the overlay's patches: a later transformer sets it",
+                    describe(resource)
+                );
+                if !plan.warnings.iter().any(|w| w.contains(&format!("`{name}`")) && w.starts_with(&describe(resource)))
+                {
+                    plan.warnings.push(warning);
+                }
+            }
+        }
+    }
+}
+
+/// Each object's containers, per list, by name and image.
+type Shape = Vec<(usize, Vec<(&'static str, Vec<(Option<String>, Option<String>)>)>)>;
+
+/// A rendered `:latest` (or untagged) image pulled `IfNotPresent`, in files
+/// the overlay does not edit in place (those are warned about by the file's own plan).
+fn stale_latest(render: &Render, ownership: &BTreeMap<String, Ownership>, plan: &mut OverlayPlan) {
+    for resource in &render.resources {
+        for (_, _, container) in resource.pod.iter().flat_map(|p| p.containers()) {
+            if matches!(ownership.get(&container.origin.file), Some(Ownership::Owned { .. })) {
+                continue;
+            }
+            let (Some("IfNotPresent"), Some(image)) = (container.policy.as_deref(), container.image.as_deref()) else {
+                continue;
+            };
+            if rules::is_latest_or_untagged(image) {
+                let warning = format!(
+                    "{}:{}: image `{image}` renders `:latest` or untagged but pulled `IfNotPresent`: nodes may run a stale build",
+                    container.origin.file, container.origin.line
+                );
+                if !plan.warnings.contains(&warning) {
+                    plan.warnings.push(warning);
+                }
+            }
+        }
+    }
+}
+
+/// Checks that two renders hold the same objects with the same containers, in the same order and with the same images.
+fn same_but_pull_settings(before: &[Resource], after: &[Resource]) -> Result<(), String> {
+    let shape = |resources: &[Resource]| -> Shape {
+        resources
+            .iter()
+            .map(|r| {
+                let lists = r
+                    .pod
+                    .iter()
+                    .flat_map(|p| p.lists.iter())
+                    .map(|(list, cs)| (*list, cs.iter().map(|c| (c.name.clone(), c.image.clone())).collect()))
+                    .collect();
+                (r.uid, lists)
+            })
+            .collect()
+    };
+    let (old, new) = (shape(before), shape(after));
+    if old.len() != new.len() {
+        return Err(format!("{} objects instead of {}", new.len(), old.len()));
+    }
+    for ((uid, old_lists), (_, new_lists)) in old.iter().zip(&new) {
+        if old_lists != new_lists {
+            let resource = before.iter().find(|r| r.uid == *uid).expect("same uids");
+            return Err(format!("the containers of {} would move or change", describe(resource)));
+        }
+    }
+    Ok(())
+}
+
+/// Records what a generated file sets, for reports.
+fn record(plan: &mut OverlayPlan, patch: &ObjectPatch, patch_file: &str, overlay_dir: &str) {
+    let patch_path = format!("{}{patch_file}", dir_prefix(overlay_dir));
+    let object = &patch.object;
+    for setting in &patch.policies {
+        plan.settings.push(PatchSetting {
+            base_file: setting.origin.file.clone(),
+            base_line: setting.origin.line,
+            kind: object.kind.clone(),
+            name: Some(object.cur.name.clone()),
+            namespace: object.cur.namespace.clone(),
+            container: Some(setting.name.clone()),
+            field: plan::Field::ImagePullPolicy,
+            from: setting.from.clone().map(plan::FieldValue::Policy),
+            to: plan::FieldValue::Policy(setting.to.clone()),
+            patch_file: patch_path.clone(),
+        });
+    }
+    if let Some((list, _)) = &patch.secrets {
+        let pod = object.pod.as_ref().expect("patched objects have a pod spec");
+        plan.settings.push(PatchSetting {
+            base_file: pod.origin.file.clone(),
+            base_line: pod.origin.line,
+            kind: object.kind.clone(),
+            name: Some(object.cur.name.clone()),
+            namespace: object.cur.namespace.clone(),
+            container: None,
+            field: plan::Field::ImagePullSecrets,
+            from: pod.secrets.clone().filter(|s| !s.is_empty()).map(plan::FieldValue::Secrets),
+            to: plan::FieldValue::Secrets(list.clone()),
+            patch_file: patch_path,
+        });
+    }
+}
+
+/// A strategic-merge patch document. A list it touches names every
+/// container in the order it has at the patch point: strategic merge puts
+/// the containers a patch names first, so naming only some would reorder
+/// them (and init containers run in order). Pull secrets are listed whole,
+/// existing ones first, for the same reason.
+fn strategic_patch(patch: &ObjectPatch) -> String {
+    let object = &patch.object;
+    let pod = object.pod.as_ref().expect("patched objects have a pod spec");
+    let mut out = String::new();
+    let _ = writeln!(out, "apiVersion: {}", scalar(&object.api_version));
+    let _ = writeln!(out, "kind: {}", scalar(&object.kind));
+    out.push_str("metadata:\n");
+    let _ = writeln!(out, "  name: {}", scalar(&object.cur.name));
+    if let Some(namespace) = &object.cur.namespace {
+        let _ = writeln!(out, "  namespace: {}", scalar(namespace));
+    }
+    let mut indent = 0;
+    for part in &object.pod_path {
+        let _ = writeln!(out, "{}{part}:", " ".repeat(indent));
+        indent += 2;
+    }
+    let pad = " ".repeat(indent);
+    for (list, containers) in &pod.lists {
+        if !patch.policies.iter().any(|p| p.list == *list) {
+            continue;
+        }
+        let _ = writeln!(out, "{pad}{list}:");
+        for container in containers {
+            let name = container.name.as_deref().unwrap_or_default();
+            let _ = writeln!(out, "{pad}- name: {}", scalar(name));
+            if let Some(setting) = patch.policies.iter().find(|p| p.list == *list && p.name == name) {
+                let _ = writeln!(out, "{pad}  imagePullPolicy: {}", setting.to);
+            }
+        }
+    }
+    if let Some((secrets, _)) = &patch.secrets {
+        let _ = writeln!(out, "{pad}imagePullSecrets:");
+        for secret in secrets {
+            let _ = writeln!(out, "{pad}- name: {}", scalar(secret));
+        }
+    }
+    out
+}
+
+/// JSON 6902 operations: `add` replaces an existing member and creates a missing one.
+fn json_patch(patch: &ObjectPatch) -> String {
+    let object = &patch.object;
+    let pod_path = format!("/{}", object.pod_path.join("/"));
+    let mut out = String::new();
+    for setting in &patch.policies {
+        let _ = writeln!(
+            out,
+            "- op: add\n  path: {pod_path}/{}/{}/imagePullPolicy\n  value: {}",
+            setting.list, setting.index, setting.to
+        );
+    }
+    if let Some((list, added)) = &patch.secrets {
+        let has_list = object.pod.as_ref().and_then(|p| p.secrets.as_ref()).is_some_and(|s| !s.is_empty());
+        if has_list {
+            for secret in added {
+                let _ = writeln!(
+                    out,
+                    "- op: add\n  path: {pod_path}/imagePullSecrets/-\n  value:\n    name: {}",
+                    scalar(secret)
+                );
+            }
+        } else {
+            let _ = writeln!(out, "- op: add\n  path: {pod_path}/imagePullSecrets\n  value:");
+            for secret in list {
+                let _ = writeln!(out, "  - name: {}", scalar(secret));
+            }
+        }
+    }
+    out
+}
+
+fn json_patch_name(object: &Resource) -> String {
+    let clean = |s: &str| -> String {
+        s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c.to_ascii_lowercase() } else { '-' }).collect()
+    };
+    let name = if object.cur.name.is_empty() { "unnamed" } else { object.cur.name.as_str() };
+    let mut out = format!("pullsmith.{}.{}", clean(&object.kind), clean(name));
+    if let Some(namespace) = &object.cur.namespace {
+        out = format!("{out}.{}", clean(namespace));
+    }
+    out.push_str(".patch.yaml");
+    out
+}
+
+/// The `target:` of a JSON 6902 patch: the object as it is at the patch point.
+/// kustomize reads `name` and `namespace` as regular expressions, so they are escaped.
+fn target_of(object: &Resource) -> Vec<(String, String)> {
+    let mut target = Vec::new();
+    match object.api_version.split_once('/') {
+        Some((group, version)) => {
+            target.push(("group".to_string(), group.to_string()));
+            target.push(("version".to_string(), version.to_string()));
+        }
+        None => target.push(("version".to_string(), object.api_version.clone())),
+    }
+    target.push(("kind".to_string(), object.kind.clone()));
+    target.push(("name".to_string(), regex::escape(&object.cur.name)));
+    if let Some(namespace) = &object.cur.namespace {
+        target.push(("namespace".to_string(), regex::escape(namespace)));
+    }
+    target
+}
+
+fn selector_of(pairs: &[(String, String)]) -> Selector {
+    let mut value = Vec::new();
+    for (key, v) in pairs {
+        value.push((key.clone(), Value::Scalar(v.clone())));
+    }
+    Selector::from_value(&Value::Map(value, 0))
 }
 
 fn dir_prefix(dir: &str) -> String {
@@ -487,263 +697,5 @@ pub(crate) fn scalar(text: &str) -> String {
         text.to_string()
     } else {
         serde_json::to_string(text).expect("strings always serialize")
-    }
-}
-
-/// Settings for one object, merged from every workload and patch that touches it.
-struct ObjectPatch {
-    key: ObjectKey,
-    /// (list, container name, policy), in the order first set.
-    containers: Vec<(&'static str, String, String)>,
-    secrets: Vec<String>,
-}
-
-impl ObjectPatch {
-    /// A strategic-merge patch document. A list it touches names every
-    /// container in the order kustomize will have them: strategic merge puts
-    /// the containers a patch names first, so naming only some would reorder
-    /// them (and init containers run in order).
-    fn render(&self, orders: &mut Orders) -> String {
-        let known = order_of(orders, &self.key).cloned().unwrap_or_default();
-        let key = &self.key;
-        let mut out = String::new();
-        let _ = writeln!(out, "apiVersion: {}", scalar(&key.api_version));
-        let _ = writeln!(out, "kind: {}", scalar(&key.kind));
-        out.push_str("metadata:\n");
-        let _ = writeln!(out, "  name: {}", scalar(&key.name));
-        if let Some(namespace) = &key.namespace {
-            let _ = writeln!(out, "  namespace: {}", scalar(namespace));
-        }
-        let mut indent = 0;
-        for part in &key.pod_spec_path {
-            let _ = writeln!(out, "{}{part}:", " ".repeat(indent));
-            indent += 2;
-        }
-        let pad = " ".repeat(indent);
-        for list in crate::manifest::CONTAINER_LISTS {
-            let in_list: Vec<_> = self.containers.iter().filter(|(l, _, _)| *l == list).collect();
-            if in_list.is_empty() {
-                continue;
-            }
-            let order = known.iter().find(|(l, _)| *l == list).map(|(_, names)| names.clone()).unwrap_or_default();
-            let _ = writeln!(out, "{pad}{list}:");
-            for name in &order {
-                let _ = writeln!(out, "{pad}- name: {}", scalar(name));
-                if let Some((_, _, policy)) = in_list.iter().find(|(_, n, _)| n == name) {
-                    let _ = writeln!(out, "{pad}  imagePullPolicy: {policy}");
-                }
-            }
-        }
-        if !self.secrets.is_empty() {
-            let _ = writeln!(out, "{pad}imagePullSecrets:");
-            for secret in &self.secrets {
-                let _ = writeln!(out, "{pad}- name: {}", scalar(secret));
-            }
-        }
-        out
-    }
-}
-
-/// Records what a generated file sets, for reports.
-fn record(
-    plan: &mut OverlayPlan,
-    base_file: &str,
-    workload: &SharedWorkload,
-    policies: &[(usize, String)],
-    missing: &[String],
-    patch_file: &str,
-    overlay_dir: &str,
-) {
-    let patch_path = format!("{}{patch_file}", dir_prefix(overlay_dir));
-    for (i, policy) in policies {
-        let container = &workload.containers[*i];
-        plan.settings.push(PatchSetting {
-            base_file: base_file.to_string(),
-            base_line: workload.line,
-            kind: workload.kind.clone(),
-            name: workload.name.clone(),
-            namespace: workload.namespace.clone(),
-            container: container.name.clone(),
-            field: plan::Field::ImagePullPolicy,
-            from: container.policy.clone().map(plan::FieldValue::Policy),
-            to: plan::FieldValue::Policy(policy.clone()),
-            patch_file: patch_path.clone(),
-        });
-    }
-    if !missing.is_empty() {
-        let mut to = workload.secrets.clone();
-        to.extend(missing.iter().cloned());
-        plan.settings.push(PatchSetting {
-            base_file: base_file.to_string(),
-            base_line: workload.line,
-            kind: workload.kind.clone(),
-            name: workload.name.clone(),
-            namespace: workload.namespace.clone(),
-            container: None,
-            field: plan::Field::ImagePullSecrets,
-            from: workload.has_secret_list.then(|| plan::FieldValue::Secrets(workload.secrets.clone())),
-            to: plan::FieldValue::Secrets(to),
-            patch_file: patch_path,
-        });
-    }
-}
-
-/// The objects among the manifests `scope` that a `target:` selector picks.
-fn select(selector: &[(String, String)], scope: &[String], catalog: &Catalog) -> Vec<ObjectKey> {
-    let field = |key: &str| selector.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
-    let mut out = Vec::new();
-    for file in scope {
-        for object in catalog.get(file).map(Vec::as_slice).unwrap_or_default() {
-            let (group, version) = match object.key.api_version.split_once('/') {
-                Some((group, version)) => (group, version),
-                None => ("", object.key.api_version.as_str()),
-            };
-            let matches = field("kind").is_none_or(|k| k == object.key.kind)
-                && field("group").is_none_or(|g| g == group)
-                && field("version").is_none_or(|v| v == version)
-                && field("name").is_none_or(|n| name_matches(n, &object.key.name))
-                && field("namespace").is_none_or(|ns| Some(ns) == object.key.namespace.as_deref())
-                && field("labelSelector").is_none_or(|sel| labels_match(sel, &object.labels))
-                && field("annotationSelector").is_none();
-            if matches && !out.contains(&object.key) {
-                out.push(object.key.clone());
-            }
-        }
-    }
-    out
-}
-
-/// Whether `select` can evaluate a selector: kind, group, version,
-/// namespace, equality label selectors, and names that are plain or use only `.*` and `.`.
-fn selector_understood(selector: &[(String, String)]) -> bool {
-    selector.iter().all(|(key, value)| match key.as_str() {
-        "kind" | "group" | "version" | "namespace" => true,
-        "name" => name_pattern(value).is_some(),
-        "labelSelector" => {
-            value.split(',').all(|term| term.trim().is_empty() || term.contains('=') && !term.contains("!="))
-        }
-        _ => false,
-    })
-}
-
-/// A name pattern as a glob, when it uses no regular expression feature beyond `.*`, `.`, `^` and `$`.
-fn name_pattern(pattern: &str) -> Option<String> {
-    if !pattern.contains(['.', '*', '^', '$', '[', '(', '|', '+', '?', '\\', '{']) {
-        return Some(pattern.to_string());
-    }
-    let glob = pattern.strip_prefix('^').unwrap_or(pattern);
-    let glob = glob.strip_suffix('$').unwrap_or(glob).replace(".*", "*");
-    if glob.contains(['[', '(', '|', '+', '?', '\\', '^', '$', '{']) {
-        return None;
-    }
-    Some(glob.replace('.', "?"))
-}
-
-/// kustomize matches `name` as an anchored regular expression; plain names and `.*` are understood here.
-fn name_matches(pattern: &str, name: &str) -> bool {
-    match name_pattern(pattern) {
-        Some(glob) if glob == pattern => pattern == name,
-        Some(glob) => globset::Glob::new(&glob).map(|g| g.compile_matcher().is_match(name)).unwrap_or(false),
-        None => false,
-    }
-}
-
-/// Equality-based label selectors: `a=b,c==d`.
-fn labels_match(selector: &str, labels: &[(String, String)]) -> bool {
-    selector.split(',').map(str::trim).filter(|s| !s.is_empty()).all(|term| {
-        let Some((key, value)) = term.split_once("==").or_else(|| term.split_once('=')) else { return false };
-        labels.iter().any(|(k, v)| k == key.trim() && v == value.trim())
-    })
-}
-
-fn json_patch_name(workload: &SharedWorkload) -> String {
-    let clean = |s: &str| -> String {
-        s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c.to_ascii_lowercase() } else { '-' }).collect()
-    };
-    let mut name =
-        format!("pullsmith.{}.{}", clean(&workload.kind), clean(workload.name.as_deref().unwrap_or("unnamed")));
-    if let Some(namespace) = &workload.namespace {
-        name = format!("{name}.{}", clean(namespace));
-    }
-    name.push_str(".patch.yaml");
-    name
-}
-
-fn target_of(workload: &SharedWorkload) -> Vec<(String, String)> {
-    let mut target = Vec::new();
-    match workload.api_version.split_once('/') {
-        Some((group, version)) => {
-            target.push(("group".to_string(), group.to_string()));
-            target.push(("version".to_string(), version.to_string()));
-        }
-        None => target.push(("version".to_string(), workload.api_version.clone())),
-    }
-    target.push(("kind".to_string(), workload.kind.clone()));
-    if let Some(name) = &workload.name {
-        target.push(("name".to_string(), name.clone()));
-    }
-    if let Some(namespace) = &workload.namespace {
-        target.push(("namespace".to_string(), namespace.clone()));
-    }
-    target
-}
-
-/// JSON 6902 operations: `add` replaces an existing member and creates a missing one.
-fn json_patch(workload: &SharedWorkload, policies: &[(usize, String)], secrets: &[String]) -> String {
-    let pod = format!("/{}", workload.pod_spec_path.join("/"));
-    let mut out = String::new();
-    for (i, policy) in policies {
-        let container = &workload.containers[*i];
-        let _ = writeln!(
-            out,
-            "- op: add\n  path: {pod}/{}/{}/imagePullPolicy\n  value: {policy}",
-            container.list, container.index
-        );
-    }
-    if !secrets.is_empty() {
-        if workload.has_secret_list {
-            for secret in secrets {
-                let _ = writeln!(
-                    out,
-                    "- op: add\n  path: {pod}/imagePullSecrets/-\n  value:\n    name: {}",
-                    scalar(secret)
-                );
-            }
-        } else {
-            let _ = writeln!(out, "- op: add\n  path: {pod}/imagePullSecrets\n  value:");
-            for secret in secrets {
-                let _ = writeln!(out, "  - name: {}", scalar(secret));
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn selector_names_are_anchored_patterns() {
-        assert!(name_matches("web", "web"));
-        assert!(!name_matches("web", "web-2"));
-        assert!(name_matches("web-.*", "web-2"));
-        assert!(name_matches("^web.*$", "webhook"));
-        assert!(name_matches("my.app", "my.app"));
-        assert!(!name_matches("(a|b)", "a"));
-    }
-
-    #[test]
-    fn selectors_pullsmith_can_and_cannot_evaluate() {
-        let pairs = |items: &[(&str, &str)]| -> Vec<(String, String)> {
-            items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-        };
-        assert!(selector_understood(&pairs(&[("kind", "Deployment"), ("name", "web-.*")])));
-        assert!(selector_understood(&pairs(&[("labelSelector", "app=web,tier==front")])));
-        assert!(!selector_understood(&pairs(&[("labelSelector", "app in (a, b)")])));
-        assert!(!selector_understood(&pairs(&[("annotationSelector", "a=b")])));
-        assert!(!selector_understood(&pairs(&[("name", "(a|b)")])));
-        assert!(labels_match("app=web, tier==front", &[("app".into(), "web".into()), ("tier".into(), "front".into())]));
-        assert!(!labels_match("app=web", &[("app".into(), "api".into())]));
     }
 }

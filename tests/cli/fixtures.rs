@@ -643,6 +643,11 @@ fn secrets_order_env_and_images() {
 }
 
 #[test]
+fn bom_service_account() {
+    run_fixture("bom-service-account");
+}
+
+#[test]
 fn service_account_attachment() {
     run_fixture("service-account-attachment");
 }

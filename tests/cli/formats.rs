@@ -101,7 +101,7 @@ fn example_copy() -> tempfile::TempDir {
     dir
 }
 
-fn assert_valid(value: &Value) {
+pub(crate) fn assert_valid(value: &Value) {
     let mut problems = Vec::new();
     validate(&schema(), value, "$", &mut problems);
     assert!(problems.is_empty(), "report does not match docs/report.schema.json:\n{}\n{value:#}", problems.join("\n"));

@@ -1198,7 +1198,7 @@ fn overlays(root: &Path, rules: &Rules) -> Vec<Overlay> {
     out
 }
 
-fn kubectl_available() -> bool {
+pub(crate) fn kubectl_available() -> bool {
     static AVAILABLE: OnceLock<bool> = OnceLock::new();
     let available = *AVAILABLE.get_or_init(|| {
         std::process::Command::new("kubectl").args(["version", "--client"]).output().is_ok_and(|o| o.status.success())
@@ -1209,7 +1209,7 @@ fn kubectl_available() -> bool {
     available
 }
 
-fn kustomize_build(dir: &Path) -> Result<String, String> {
+pub(crate) fn kustomize_build(dir: &Path) -> Result<String, String> {
     let out = std::process::Command::new("kubectl")
         .arg("kustomize")
         .arg(dir)

@@ -10,4 +10,6 @@ mod commit;
 mod fixtures;
 mod formats;
 mod kustomize;
+mod kustomize_render;
+mod service_accounts;
 mod sweep;
