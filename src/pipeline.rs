@@ -242,17 +242,13 @@ pub fn run(config: &RunConfig) -> RunReport {
         }
     }
     let second_pass = PlanContext { service_account_secrets: Some(&accounts), ..first_pass.clone() };
-    let deferred: Vec<usize> = (0..files.len()).filter(|&i| is_deferred(&files[i])).collect();
-    let redone: Vec<(usize, FileResult)> = deferred
-        .par_iter()
-        .map(|&i| {
-            let candidate = Candidate { rel_path: files[i].path.clone(), abs_path: files[i].abs_path.clone() };
-            (i, process(&candidate, config, &second_pass, false, &view))
-        })
-        .collect();
-    for (i, result) in redone {
-        files[i] = result;
-    }
+    // Deferred files are planned again in place: their first plan, which fed
+    // the index above, is dropped first, so no file ever has two plans alive.
+    files.par_iter_mut().filter(|file| is_deferred(file)).for_each(|file| {
+        file.plan = None;
+        let candidate = Candidate { rel_path: file.path.clone(), abs_path: file.abs_path.clone() };
+        *file = process(&candidate, config, &second_pass, false, &view);
+    });
 
     let mut warnings = Vec::new();
     for file in &files {
@@ -290,13 +286,8 @@ pub fn run(config: &RunConfig) -> RunReport {
         }
     }
     // One warning per ServiceAccount that pods given their first secrets
-    // stopped inheriting from, when the repository does not say what it lists.
-    // The `default` ServiceAccount counts like any other: Kubernetes creates
-    // it without secrets, but giving it pull secrets out of band (`kubectl
-    // patch serviceaccount default`) is the usual way to let a whole
-    // namespace pull, and exactly the case the rewrite breaks. The warning
-    // stays rare: one per environment and namespace, and only on the run that
-    // gives those pods their list (after it, they inherit nothing).
+    // stopped inheriting from, when the repository does not say what it lists,
+    // `default` included (`plan::SecretInheritance` says why).
     let mut warned_inheritance: BTreeSet<&ServiceAccountKey> = BTreeSet::new();
     for file in &files {
         for inheritance in file.plan.iter().flat_map(|p| &p.inheritances) {

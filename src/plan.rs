@@ -169,6 +169,17 @@ pub struct DefinedServiceAccount {
 /// inheriting those of its ServiceAccount (the admission plugin fills in
 /// only empty lists), so that ServiceAccount's secrets must go first in the
 /// new list, and its absence from the repository is worth a warning.
+///
+/// The `default` ServiceAccount is no exception, as SPEC says. Kubernetes
+/// creates it without secrets, so the warning is often a false alarm; but
+/// giving `default` pull secrets out of band (`kubectl patch serviceaccount
+/// default`) is the usual way to let a whole namespace pull from a private
+/// registry, and exactly the setup the rewrite would break without a word.
+/// The noise is bounded: one warning per environment and namespace, and only
+/// on the run that gives those pods their first list (after it they inherit
+/// nothing, so the next runs are silent). A pod in an environment with
+/// `attachSecretsTo: serviceAccount` is never given secrets, so never
+/// recorded here.
 #[derive(Debug, Clone)]
 pub struct SecretInheritance {
     pub key: ServiceAccountKey,
