@@ -23,14 +23,24 @@ pub fn render(report: &RunReport, rules: &Rules) -> String {
             "overlay {} (environment `{env}`)",
             if overlay.overlay.is_empty() { "." } else { &overlay.overlay }
         );
+        // An overlay with an error gets nothing written: its settings are only what it would need.
+        let blocked = overlay.errors.first().map(|(_, message)| message.as_str());
+        if let Some(message) = blocked {
+            let _ = writeln!(out, "  error: {message}: no patch is written for this overlay");
+        }
         for file in &overlay.owned_files {
             let _ = writeln!(out, "  pulls in {file}: {}", owned_status(files.get(file.as_str()).copied(), env));
         }
         for file in &overlay.shared_files {
-            let patched = overlay.settings.iter().any(|s| s.base_file == *file);
-            let what = if patched { "patched here" } else { "nothing to patch here" };
+            let needs_patch = overlay.settings.iter().any(|s| s.base_file == *file);
+            let what = match (needs_patch, blocked) {
+                (false, _) => "nothing to patch here",
+                (true, None) => "patched here",
+                (true, Some(_)) => "needs a patch here, not written",
+            };
             let _ = writeln!(out, "  pulls in {file}: shared with other environments, {what}");
         }
+        let not_written = if blocked.is_some() { " (not written)" } else { "" };
         for setting in &overlay.settings {
             let what = match &setting.container {
                 Some(container) => format!("container `{container}`"),
@@ -38,7 +48,7 @@ pub fn render(report: &RunReport, rules: &Rules) -> String {
             };
             let _ = writeln!(
                 out,
-                "    {} {} {what} ({}:{}): {} {} -> {} in {}",
+                "    {} {} {what} ({}:{}): {} {} -> {} in {}{not_written}",
                 setting.kind,
                 setting.name.as_deref().unwrap_or("<unnamed>"),
                 setting.base_file,
@@ -159,23 +169,33 @@ fn owned_status(file: Option<&FileResult>, env: &str) -> String {
         FileStatus::Failed(_) => "could not be processed; left untouched".to_string(),
         FileStatus::Unchanged => match &file.plan {
             Some(plan) if !plan.containers.is_empty() || !plan.pods.is_empty() => format!("already right for `{env}`"),
-            _ => "no containers: nothing to set".to_string(),
+            Some(_) => "no containers: nothing to set".to_string(),
+            // A JSON 6902 patch, a generated file: not a manifest pullsmith edits.
+            None => "not a manifest pullsmith edits: left as it is".to_string(),
         },
     }
 }
 
 /// What the overlays do for a shared file: which of them carry its settings.
 fn shared_status(path: &str, overlays: &[OverlayPlan]) -> String {
-    let patching: Vec<String> = overlays
-        .iter()
-        .filter(|overlay| overlay.settings.iter().any(|s| s.base_file == path))
-        .map(|overlay| if overlay.overlay.is_empty() { ".".to_string() } else { overlay.overlay.clone() })
-        .collect();
-    if patching.is_empty() {
-        "no overlay needs to patch it".to_string()
-    } else {
-        format!("the generated patches of {} carry its settings", quoted(&patching))
+    let needing = |with_errors: bool| -> Vec<String> {
+        overlays
+            .iter()
+            .filter(|overlay| overlay.errors.is_empty() != with_errors)
+            .filter(|overlay| overlay.settings.iter().any(|s| s.base_file == path))
+            .map(|overlay| if overlay.overlay.is_empty() { ".".to_string() } else { overlay.overlay.clone() })
+            .collect()
+    };
+    let (patching, blocked) = (needing(false), needing(true));
+    let mut out = match patching.is_empty() {
+        true if blocked.is_empty() => "no overlay needs to patch it".to_string(),
+        true => "no generated patch carries its settings".to_string(),
+        false => format!("the generated patches of {} carry its settings", quoted(&patching)),
+    };
+    if !blocked.is_empty() {
+        let _ = write!(out, " ({} would need one, but an error keeps it from being written)", quoted(&blocked));
     }
+    out
 }
 
 fn quoted(names: &[String]) -> String {

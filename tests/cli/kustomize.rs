@@ -1677,3 +1677,178 @@ fn kustomize_service_account_in_a_shared_base_is_named_in_the_warning() {
         "a shared base is never edited"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Issue 8, item 10: warnings and explain see the image as the overlay renders it.
+
+/// Rules of the `images:` retag cases: `:latest` is pulled `Always`, prod `IfNotPresent`.
+const RETAG_RULES: &str = "version: 1\nenvironments:\n  prod: {paths: [\"overlays/prod/**\"], imagePullPolicy: IfNotPresent}\n  dev: {paths: [\"overlays/dev/**\"], imagePullPolicy: Always}\nimages:\n  - match: \"*:latest\"\n    imagePullPolicy: Always\n";
+
+/// A Deployment `name` whose one container runs `image`; `policy` is its
+/// `imagePullPolicy` line, or empty.
+fn retag_deployment(name: &str, image: &str, policy: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: {image}\n{policy}"
+    )
+}
+
+fn run_with_rules(root: &Path, command: &str) -> Output {
+    pullsmith().arg("--rules").arg(root.join("rules.yaml")).arg(command).arg(root).output().expect("pullsmith runs")
+}
+
+/// `base/` holds an app whose `:latest` image prod's overlay retags to
+/// `v1.2.3`, and a ConfigMap; only prod pulls it in, so it is edited in place.
+fn retag_repo(app_policy: &str) -> tempfile::TempDir {
+    crate::util::repo(&[
+        ("rules.yaml", RETAG_RULES),
+        ("base/kustomization.yaml", "resources:\n- app.yaml\n- settings.yaml\n"),
+        ("base/app.yaml", &retag_deployment("app", "registry.example/app:latest", app_policy)),
+        ("base/settings.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  level: info\n"),
+        (
+            "overlays/prod/kustomization.yaml",
+            "resources:\n- ../../base\nimages:\n- name: registry.example/app\n  newTag: v1.2.3\n",
+        ),
+    ])
+}
+
+#[test]
+fn kustomize_explain_shows_the_rendered_image_and_warns_about_no_retagged_latest() {
+    let dir = retag_repo("");
+    let root = dir.path();
+    let output = run_with_rules(root, "explain");
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("pulled `IfNotPresent`"), "prod renders `v1.2.3`, not `:latest`\n{stderr}");
+    assert!(!text.contains("warning"), "{text}");
+    assert!(
+        text.contains(
+            "    containers `app` (line 10): image `registry.example/app:latest` (rendered as `registry.example/app:v1.2.3` by `overlays/prod`)\n      imagePullPolicy: <unset> -> IfNotPresent: insert (decided by environment `prod` imagePullPolicy)\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("  pulls in base/app.yaml: edited in place for `prod`\n"), "{text}");
+    assert!(text.contains("  pulls in base/settings.yaml: no containers: nothing to set\n"), "{text}");
+
+    // `apply` agrees with what explain said, and gives no warning either.
+    let output = run_with_rules(root, "apply");
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("warning"), "{}", describe(&output));
+    let app = std::fs::read_to_string(root.join("base/app.yaml")).expect("read");
+    assert_eq!(app, retag_deployment("app", "registry.example/app:latest", "        imagePullPolicy: IfNotPresent\n"));
+}
+
+#[test]
+fn kustomize_explain_says_already_right_for_a_file_it_does_not_edit() {
+    let dir = retag_repo("        imagePullPolicy: IfNotPresent\n");
+    let output = run_with_rules(dir.path(), "explain");
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("  pulls in base/app.yaml: already right for `prod`\n"), "{text}");
+    assert!(!text.contains("edited in place"), "nothing is edited\n{text}");
+    assert!(text.contains("      imagePullPolicy: IfNotPresent -> IfNotPresent: already right"), "{text}");
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("warning"), "{}", describe(&output));
+}
+
+#[test]
+fn kustomize_explain_warns_about_an_image_an_overlay_retags_to_latest() {
+    // `overwrite: false` keeps the written `IfNotPresent`, and prod renders `:latest`.
+    let rules =
+        RETAG_RULES.replace("imagePullPolicy: IfNotPresent}", "imagePullPolicy: IfNotPresent, overwrite: false}");
+    let dir = crate::util::repo(&[
+        ("rules.yaml", &rules),
+        ("base/kustomization.yaml", "resources:\n- app.yaml\n"),
+        (
+            "base/app.yaml",
+            &retag_deployment("app", "registry.example/app:1.0", "        imagePullPolicy: IfNotPresent\n"),
+        ),
+        (
+            "overlays/prod/kustomization.yaml",
+            "resources:\n- ../../base\nimages:\n- name: registry.example/app\n  newTag: latest\n",
+        ),
+    ]);
+    let output = run_with_rules(dir.path(), "explain");
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("  warning (line 10): image `registry.example/app:latest` (written `registry.example/app:1.0`, retagged by `overlays/prod`) is `:latest` or untagged but pulled `IfNotPresent`: nodes may run a stale build\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "image `registry.example/app:1.0` (rendered as `registry.example/app:latest` by `overlays/prod`)"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn kustomize_explain_says_patched_here_only_for_shared_files_it_patches() {
+    let dir = crate::util::repo(&[
+        ("rules.yaml", RETAG_RULES),
+        ("base/kustomization.yaml", "resources:\n- app.yaml\n- service.yaml\n"),
+        ("base/app.yaml", &retag_deployment("app", "registry.example/app:latest", "")),
+        ("base/service.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: app\nspec:\n  ports:\n  - port: 80\n"),
+        (
+            "overlays/prod/kustomization.yaml",
+            "resources:\n- ../../base\nimages:\n- name: registry.example/app\n  newTag: v1.2.3\n",
+        ),
+        ("overlays/dev/kustomization.yaml", "resources:\n- ../../base\n"),
+    ]);
+    let output = run_with_rules(dir.path(), "explain");
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("pulled `IfNotPresent`"), "{}", describe(&output));
+    for overlay in ["dev", "prod"] {
+        let section: String = text
+            .split("\n\n")
+            .find(|s| s.starts_with(&format!("overlay overlays/{overlay} ")))
+            .unwrap_or_else(|| panic!("a section for overlays/{overlay}\n{text}"))
+            .to_string();
+        assert!(
+            section.contains("  pulls in base/app.yaml: shared with other environments, patched here\n"),
+            "{section}"
+        );
+        assert!(
+            section.contains("  pulls in base/service.yaml: shared with other environments, nothing to patch here\n"),
+            "{section}"
+        );
+    }
+    assert!(
+        text.contains("base/service.yaml\n  shared by the overlays `overlays/dev`, `overlays/prod`: never edited; no overlay needs to patch it\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("base/app.yaml\n  shared by the overlays `overlays/dev`, `overlays/prod`: never edited; the generated patches of `overlays/dev`, `overlays/prod` carry its settings\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn kustomize_explain_says_not_written_for_an_overlay_with_an_error() {
+    let dir = crate::util::repo(&[
+        ("rules.yaml", RETAG_RULES),
+        ("base/kustomization.yaml", "resources:\n- app.yaml\n"),
+        ("base/app.yaml", &retag_deployment("app", "nginx:1.25", "")),
+        // pullsmith cannot add its entry to a `patches:` that is not a list: nothing is written for prod.
+        ("overlays/prod/kustomization.yaml", "resources:\n- ../../base\npatches: {}\n"),
+        ("overlays/dev/kustomization.yaml", "resources:\n- ../../base\n"),
+    ]);
+    let output = run_with_rules(dir.path(), "explain");
+    assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains(
+            "overlay overlays/prod (environment `prod`)\n  error: `patches:` is a mapping, not a list: no patch is written for this overlay\n  pulls in base/app.yaml: shared with other environments, needs a patch here, not written\n    Deployment app container `app` (base/app.yaml:9): imagePullPolicy <unset> -> IfNotPresent in overlays/prod/pullsmith.patch.yaml (not written)\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("  pulls in base/app.yaml: shared with other environments, patched here\n"),
+        "dev is patched\n{text}"
+    );
+    assert!(
+        text.contains("never edited; the generated patches of `overlays/dev` carry its settings (`overlays/prod` would need one, but an error keeps it from being written)\n"),
+        "{text}"
+    );
+}
