@@ -410,6 +410,8 @@ fn overlay_pass(
             plans.push(plan);
         }
     }
+    // Reports list overlays by path, whatever order they were planned in.
+    plans.sort_by(|a, b| a.overlay.cmp(&b.overlay));
     for plan in &plans {
         let overlay = &graph.kustomizations[&plan.overlay];
         for message in &plan.warnings {

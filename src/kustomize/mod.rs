@@ -512,26 +512,44 @@ impl Graph {
     pub fn carriers(&self) -> Vec<String> {
         let descendants: BTreeMap<&str, BTreeSet<String>> =
             self.kustomizations.keys().map(|dir| (dir.as_str(), self.descendants(dir))).collect();
+        // Whatever a kustomization of the same environment pulls in is not a top overlay.
+        let mut included: BTreeSet<&str> = BTreeSet::new();
+        for (dir, below) in &descendants {
+            let environment = self.kustomizations[*dir].environment;
+            for child in below {
+                if environment.is_some() && self.kustomizations.get(child).is_some_and(|k| k.environment == environment)
+                {
+                    included.insert(child.as_str());
+                }
+            }
+        }
         let is_carrier = |k: &Kustomization| {
-            k.environment.is_some()
-                && !self.broken.contains(&k.dir)
-                && !self.kustomizations.values().any(|other| {
-                    other.dir != k.dir
-                        && other.environment == k.environment
-                        && descendants[other.dir.as_str()].contains(&k.dir)
-                })
+            k.environment.is_some() && !self.broken.contains(&k.dir) && !included.contains(k.dir.as_str())
         };
-        let carriers: Vec<&str> =
-            self.kustomizations.values().filter(|k| is_carrier(k)).map(|k| k.dir.as_str()).collect();
-        // Those a carrier builds on come first; otherwise path order.
+        // Depth first, children before parents: a carrier comes after those it builds on.
         let mut ordered: Vec<String> = Vec::new();
-        let mut remaining = carriers.clone();
-        while !remaining.is_empty() {
-            let ready = remaining
-                .iter()
-                .position(|dir| remaining.iter().all(|other| other == dir || !descendants[dir].contains(*other)))
-                .unwrap_or(0);
-            ordered.push(remaining.remove(ready).to_string());
+        let mut visited: BTreeSet<&str> = BTreeSet::new();
+        for start in self.kustomizations.keys() {
+            let mut stack: Vec<(&str, bool)> = vec![(start.as_str(), false)];
+            while let Some((dir, children_done)) = stack.pop() {
+                if children_done {
+                    if is_carrier(&self.kustomizations[dir]) {
+                        ordered.push(dir.to_string());
+                    }
+                    continue;
+                }
+                if !visited.insert(dir) {
+                    continue;
+                }
+                stack.push((dir, true));
+                for target in self.kustomizations[dir].targets.iter().rev() {
+                    if let Target::Kustomization(child) = target {
+                        if self.kustomizations.contains_key(child) && !visited.contains(child.as_str()) {
+                            stack.push((child.as_str(), false));
+                        }
+                    }
+                }
+            }
         }
         ordered
     }
