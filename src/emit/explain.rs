@@ -46,9 +46,10 @@ pub fn render(report: &RunReport, rules: &Rules) -> String {
                 Some(container) => format!("container `{container}`"),
                 None => "pod".to_string(),
             };
+            let image = setting.image.as_deref().map(|i| format!(", image `{i}` as rendered")).unwrap_or_default();
             let _ = writeln!(
                 out,
-                "    {} {} {what} ({}:{}): {} {} -> {} in {}{not_written}",
+                "    {} {} {what} ({}:{}{image}): {} {} -> {} in {}{not_written}",
                 setting.kind,
                 setting.name.as_deref().unwrap_or("<unnamed>"),
                 setting.base_file,

@@ -44,6 +44,8 @@ pub struct PatchSetting {
     pub name: Option<String>,
     pub namespace: Option<String>,
     pub container: Option<String>,
+    /// For a container: its image as the overlay renders it.
+    pub image: Option<String>,
     pub field: plan::Field,
     pub from: Option<plan::FieldValue>,
     pub to: plan::FieldValue,
@@ -132,6 +134,8 @@ struct PolicySetting {
     from: Option<String>,
     to: String,
     origin: Origin,
+    /// As rendered.
+    image: Option<String>,
 }
 
 /// What the overlay's patch sets on one object.
@@ -349,6 +353,7 @@ fn wanted_patches(render: &Render, env: &Environment, rules: &Rules, plan: &mut 
                 from: container.policy.clone(),
                 to: wanted.to_string(),
                 origin: container.origin.clone(),
+                image: container.image.clone(),
             });
         }
         let missing = missing_secrets(pod, env, rules);
@@ -514,6 +519,7 @@ fn record(plan: &mut OverlayPlan, patch: &ObjectPatch, patch_file: &str, overlay
             name: Some(object.cur.name.clone()),
             namespace: object.cur.namespace.clone(),
             container: Some(setting.name.clone()),
+            image: setting.image.clone(),
             field: plan::Field::ImagePullPolicy,
             from: setting.from.clone().map(plan::FieldValue::Policy),
             to: plan::FieldValue::Policy(setting.to.clone()),
@@ -529,6 +535,7 @@ fn record(plan: &mut OverlayPlan, patch: &ObjectPatch, patch_file: &str, overlay
             name: Some(object.cur.name.clone()),
             namespace: object.cur.namespace.clone(),
             container: None,
+            image: None,
             field: plan::Field::ImagePullSecrets,
             from: pod.secrets.clone().filter(|s| !s.is_empty()).map(plan::FieldValue::Secrets),
             to: plan::FieldValue::Secrets(list.clone()),

@@ -1839,7 +1839,7 @@ fn kustomize_explain_says_not_written_for_an_overlay_with_an_error() {
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(
         text.contains(
-            "overlay overlays/prod (environment `prod`)\n  error: `patches:` is a mapping, not a list: no patch is written for this overlay\n  pulls in base/app.yaml: shared with other environments, needs a patch here, not written\n    Deployment app container `app` (base/app.yaml:9): imagePullPolicy <unset> -> IfNotPresent in overlays/prod/pullsmith.patch.yaml (not written)\n"
+            "overlay overlays/prod (environment `prod`)\n  error: `patches:` is a mapping, not a list: no patch is written for this overlay\n  pulls in base/app.yaml: shared with other environments, needs a patch here, not written\n    Deployment app container `app` (base/app.yaml:9, image `nginx:1.25` as rendered): imagePullPolicy <unset> -> IfNotPresent in overlays/prod/pullsmith.patch.yaml (not written)\n"
         ),
         "{text}"
     );
