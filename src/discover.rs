@@ -2,9 +2,12 @@
 //! that honours `.gitignore`, `--include`/`--exclude` and the YAML file
 //! extensions, never follows a symlink, and sets aside Helm chart templates.
 //!
-//! It reads directory entries and metadata only, never file contents.
+//! It reads directory entries and metadata only, never file contents, and
+//! sets aside what is not a regular file (a FIFO, a device, a socket): such
+//! a file is never opened, since reading one can block or never end.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use ignore::WalkBuilder;
@@ -26,6 +29,9 @@ pub struct Discovery {
     pub escaping_links: Vec<(String, PathBuf)>,
     /// Linked directories that point outside the repository (not followed).
     pub escaping_dirs: Vec<(String, PathBuf)>,
+    /// FIFOs, devices and sockets with a YAML or kustomization name, with
+    /// what they are ("a FIFO", …): never read.
+    pub special_files: Vec<(String, &'static str)>,
     /// Paths that could not be walked, with why.
     pub walk_errors: Vec<(String, String)>,
     /// Kustomization files (`kustomization.yaml`, `.yml`, `Kustomization`),
@@ -80,10 +86,23 @@ pub fn is_yaml_name(name: &str) -> bool {
     name.ends_with(".yaml") || name.ends_with(".yml")
 }
 
+/// A directory not walked: its path, the ignore file's name and what that file is.
+type RefusedDir = (PathBuf, &'static str, &'static str);
+
 /// Walks `root` in sorted order.
 pub fn discover(root: &Path, filter: &PathFilter) -> Discovery {
     let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let mut discovery = Discovery::default();
+    // The walker reads every `.gitignore` (and `.git/info/exclude`) it meets:
+    // one that is a FIFO or a device would hang it or never end, so such a
+    // directory is not entered.
+    if let Some((name, kind)) = unreadable_ignore_file(&canonical_root, root) {
+        discovery.walk_errors.push((name.to_string(), not_walked(kind, ".")));
+        return discovery;
+    }
+    let refused_dirs: Arc<Mutex<Vec<RefusedDir>>> = Arc::default();
+    let refused_sink = Arc::clone(&refused_dirs);
+    let walker_root = canonical_root.clone();
     let walker = WalkBuilder::new(root)
         .hidden(false)
         .ignore(false)
@@ -94,7 +113,19 @@ pub fn discover(root: &Path, filter: &PathFilter) -> Discovery {
         .require_git(false)
         .follow_links(false)
         .sort_by_file_name(|a, b| a.cmp(b))
-        .filter_entry(|entry| entry.file_name() != ".git")
+        .filter_entry(move |entry| {
+            if entry.file_name() == ".git" {
+                return false;
+            }
+            if entry.depth() > 0 && entry.file_type().is_some_and(|t| t.is_dir()) {
+                if let Some((name, kind)) = unreadable_ignore_file(&walker_root, entry.path()) {
+                    let mut refused = refused_sink.lock().expect("no panic while holding the lock");
+                    refused.push((entry.path().into(), name, kind));
+                    return false;
+                }
+            }
+            true
+        })
         .build();
     for entry in walker {
         let entry = match entry {
@@ -111,9 +142,12 @@ pub fn discover(root: &Path, filter: &PathFilter) -> Discovery {
             continue;
         }
         let name = entry.file_name().to_string_lossy();
+        let special = !file_type.is_file() && !file_type.is_symlink();
         if crate::kustomize::KUSTOMIZATION_NAMES.contains(&name.as_ref()) {
             if file_type.is_file() {
                 discovery.kustomizations.push(relative(root, entry.path()));
+            } else if special {
+                discovery.special_files.push((relative(root, entry.path()), crate::fsio::kind_of(file_type)));
             }
             continue;
         }
@@ -130,6 +164,10 @@ pub fn discover(root: &Path, filter: &PathFilter) -> Discovery {
         if !filter.allows(&rel_path) {
             continue;
         }
+        if special {
+            discovery.special_files.push((rel_path, crate::fsio::kind_of(file_type)));
+            continue;
+        }
         if file_type.is_symlink() {
             if let Some(target) = escaping_target(&canonical_root, entry.path()) {
                 discovery.escaping_links.push((rel_path, target));
@@ -143,7 +181,36 @@ pub fn discover(root: &Path, filter: &PathFilter) -> Discovery {
         }
         discovery.files.push(Candidate { rel_path, abs_path: entry.path().to_path_buf() });
     }
+    for (dir, name, kind) in refused_dirs.lock().expect("no panic while holding the lock").drain(..) {
+        let rel_dir = relative(root, &dir);
+        discovery.walk_errors.push((format!("{rel_dir}/{name}"), not_walked(kind, &rel_dir)));
+    }
     discovery
+}
+
+/// The ignore file of `dir` that is there but cannot be read safely, with
+/// what it is: not a regular file, or a link that leaves the repository or
+/// leads to anything but a regular file.
+fn unreadable_ignore_file(canonical_root: &Path, dir: &Path) -> Option<(&'static str, &'static str)> {
+    [".gitignore", ".git/info/exclude"].into_iter().find_map(|name| {
+        let path = dir.join(name);
+        let metadata = std::fs::symlink_metadata(&path).ok()?;
+        if metadata.is_file() {
+            return None;
+        }
+        if metadata.file_type().is_symlink() {
+            let inside = path.canonicalize().is_ok_and(|target| target.starts_with(canonical_root));
+            if inside && std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+                return None;
+            }
+            return Some((name, "a symbolic link that leaves the repository or leads to no regular file"));
+        }
+        Some((name, crate::fsio::kind_of(metadata.file_type())))
+    })
+}
+
+fn not_walked(kind: &str, rel_dir: &str) -> String {
+    format!("not a regular file ({kind}); the directory `{rel_dir}` is not walked")
 }
 
 fn relative(root: &Path, path: &Path) -> String {

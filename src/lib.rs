@@ -12,6 +12,7 @@ pub mod cli;
 pub mod discover;
 pub mod edit;
 pub mod emit;
+pub mod fsio;
 pub mod git;
 pub mod kustomize;
 pub mod manifest;

@@ -3,6 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    pullsmith::fsio::ignore_file_size_signal();
     let cli = pullsmith::cli::Cli::parse();
     match pullsmith::run(cli) {
         Ok(outcome) => outcome.into(),

@@ -334,6 +334,9 @@ pub fn run(config: &RunConfig) -> RunReport {
     }
     warnings.extend(graph.warnings);
     for (path, target) in discovery.escaping_links {
+        if files.iter().any(|f| f.path == path && matches!(f.status, FileStatus::Failed(_))) {
+            continue;
+        }
         let message = format!("symlink leaves the repository (to {}); left alone", target.display());
         let diagnostic = Diagnostic { path: path.clone(), line: None, column: None, message, rule: "file-error" };
         files.push(FileResult::new(path.clone(), config.root.join(&path), FileStatus::Failed(diagnostic)));
@@ -346,6 +349,10 @@ pub fn run(config: &RunConfig) -> RunReport {
             column: None,
             rule: "linked-directory",
         });
+    }
+    for (path, kind) in discovery.special_files {
+        let status = FileStatus::Skipped(format!("not a regular file ({kind})"));
+        files.push(FileResult::new(path.clone(), config.root.join(&path), status));
     }
     for path in discovery.helm_templates {
         let status = FileStatus::Skipped("Helm template (in a chart's templates/ directory)".to_string());
@@ -442,22 +449,34 @@ fn overlay_pass(
             ));
             continue;
         }
-        let mut outputs: Vec<(String, String, Option<String>)> = Vec::new();
+        let mut outputs: Vec<(String, Option<String>, Option<String>)> = Vec::new();
         if let Some((path, new_text)) = &plan.kustomization {
-            outputs.push((path.clone(), overlay.text.clone(), Some(new_text.clone())));
+            outputs.push((path.clone(), Some(overlay.text.clone()), Some(new_text.clone())));
         }
+        // A generated file's name taken by a link or a FIFO is never read or written
+        // through: the overlay is refused whole (`fsio` says why).
+        let mut refused = None;
         for (path, content) in &plan.files {
-            let original = std::fs::read_to_string(config.root.join(path)).unwrap_or_default();
-            outputs.push((path.clone(), original, content.clone()));
+            match crate::fsio::read_existing_text(&config.root.join(path), config.max_file_size) {
+                Ok(original) => outputs.push((path.clone(), original, content.clone())),
+                Err(err) => refused = refused.or(Some((path.clone(), err))),
+            }
+        }
+        if let Some((path, err)) = refused {
+            let message = format!("{err}; the overlay `{}` is left untouched", plan.overlay);
+            let diagnostic = Diagnostic { path: path.clone(), line: None, column: None, message, rule: "file-error" };
+            files.retain(|f| f.path != path);
+            files.push(FileResult::new(path.clone(), config.root.join(&path), FileStatus::Failed(diagnostic)));
+            continue;
         }
         for (path, original, new_text) in outputs {
             let abs_path = config.root.join(&path);
-            let action = match (&new_text, abs_path.exists()) {
+            let action = match (&new_text, original.is_some()) {
                 (None, _) => FileAction::Delete,
                 (Some(_), true) => FileAction::Modify,
                 (Some(_), false) => FileAction::Create,
             };
-            let new_text = new_text.unwrap_or_default();
+            let (original, new_text) = (original.unwrap_or_default(), new_text.unwrap_or_default());
             let file_plan = overlay_file_plan(plan, &path, &new_text, &config.rules);
             let mut written = false;
             if config.write {
@@ -466,7 +485,7 @@ fn overlay_pass(
                         path: path.clone(),
                         line: None,
                         column: None,
-                        message: format!("cannot write: {err}"),
+                        message: err.to_string(),
                         rule: "file-error",
                     };
                     files.push(FileResult::new(path, abs_path, FileStatus::Failed(diagnostic)));
@@ -634,7 +653,9 @@ fn process(
     }
     let bytes = match read_limited(&candidate.abs_path, config.max_file_size) {
         Ok(bytes) => bytes,
-        Err(message) => return failed(candidate, None, None, message),
+        // Swapped for a FIFO or a device since the walk: a note, as the walk would have given.
+        Err(err) if err.is_special_file() => return skipped(candidate, &err.to_string()),
+        Err(err) => return failed(candidate, None, None, err.to_string()),
     };
     let text = match text_of(&bytes) {
         Ok(text) => text,
@@ -744,7 +765,7 @@ fn process_parsed(
     let mut written = false;
     if config.write {
         if let Err(err) = write::atomic_write(&candidate.abs_path, new_text.as_bytes()) {
-            return failed(candidate, None, None, format!("cannot write: {err}"));
+            return failed(candidate, None, None, err.to_string());
         }
         written = true;
     }
@@ -778,15 +799,9 @@ fn check_shared(documents: &[yaml::Document], rules: &Rules) -> Result<(), PlanF
     Ok(())
 }
 
-fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>, String> {
-    let metadata = std::fs::metadata(path).map_err(|err| format!("cannot read: {err}"))?;
-    if metadata.len() > max {
-        return Err(format!(
-            "file is {} bytes, over the limit of {max} bytes (--max-file-size); left alone",
-            metadata.len()
-        ));
-    }
-    std::fs::read(path).map_err(|err| format!("cannot read: {err}"))
+/// A regular file that is not a link, at most `max` bytes (`fsio` checks the handle).
+fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>, crate::fsio::FileError> {
+    crate::fsio::read_unlinked(path, max, " (--max-file-size)")
 }
 
 /// The file as UTF-8 text without NUL bytes, or where it stops being that.

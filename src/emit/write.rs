@@ -1,36 +1,170 @@
-//! Atomic writes: a temporary file beside the target, the target's mode
-//! copied, then a rename, so a crash never leaves a half-written manifest.
-//! Like rustfmt and yq, the data is not fsync'd: the rename is what makes
-//! the write atomic, and a sync per file would cost more than the rewrite.
+//! Atomic writes: a temporary file beside the target, the target's mode,
+//! owner and group given to it, then a rename, so a crash never leaves a
+//! half-written manifest. Like rustfmt and yq, the data is not fsync'd: the
+//! rename is what makes the write atomic, and a sync per file would cost
+//! more than the rewrite.
+//!
+//! Nothing is ever written through a link: the file replaced must be a
+//! regular file (checked on an `O_NOFOLLOW` handle) with a single name, a
+//! new file is created under a temporary name with `O_EXCL` and then linked
+//! to its name, which fails if anything (a dangling link included) took
+//! that name meanwhile. The temporary file is removed on every error.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::path::Path;
+use std::fs::{self, Metadata, OpenOptions, Permissions};
+use std::io::{self, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::fsio::{self, FileError};
 use crate::pipeline::FileAction;
 
-pub fn atomic_write(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp = dir.join(format!(".{name}.pullsmith-{}.tmp", std::process::id()));
-    let permissions = fs::metadata(path)?.permissions();
+/// Replaces the regular file at `path` with `contents`, keeping its mode,
+/// owner and group (as `sed -i` does). A link, a FIFO or any other
+/// non-regular file is refused, and so is a file with several hard links:
+/// the rename would give this name a new file and leave the others behind.
+pub fn atomic_write(path: &Path, contents: &[u8]) -> Result<(), FileError> {
+    let (file, metadata) = fsio::open_regular(path)?;
+    drop(file);
+    if metadata.nlink() > 1 {
+        return Err(FileError::HardLinks { links: metadata.nlink() });
+    }
+    let like = Like { mode: Some(metadata.mode() & 0o7777), owner: (metadata.uid(), metadata.gid()) };
+    with_temp(path, contents, &like, |temp| fs::rename(temp, path))
+}
+
+/// Creates `path`, which must not exist, not even as a dangling link. The
+/// new file gets the default mode (0666 less the umask) and the owner and
+/// group of its directory, so that a run as root in a container leaves the
+/// repository's owner able to edit it.
+pub fn create_new(path: &Path, contents: &[u8]) -> Result<(), FileError> {
+    let dir = parent_dir(path);
+    let dir_metadata = fs::metadata(dir).map_err(FileError::Write)?;
+    let like = Like { mode: None, owner: (dir_metadata.uid(), dir_metadata.gid()) };
+    // link(2) never follows a link at its target name and never replaces
+    // anything, unlike rename(2) and open(2) without O_EXCL.
+    with_temp(path, contents, &like, |temp| fs::hard_link(temp, path)).map_err(|err| match err {
+        FileError::Write(io) if io.kind() == io::ErrorKind::AlreadyExists => match fs::symlink_metadata(path) {
+            Ok(found) if !found.is_file() => FileError::NotRegular { kind: fsio::kind_of(found.file_type()) },
+            _ => FileError::Write(io),
+        },
+        other => other,
+    })
+}
+
+/// Removes a generated file; a link or anything else that is not a regular
+/// file is refused (unlinking never follows a link, but it would remove
+/// something pullsmith did not make).
+pub fn remove_generated(path: &Path) -> Result<(), FileError> {
+    let metadata = fs::symlink_metadata(path).map_err(FileError::Write)?;
+    if !metadata.is_file() {
+        return Err(FileError::NotRegular { kind: fsio::kind_of(metadata.file_type()) });
+    }
+    fs::remove_file(path).map_err(FileError::Write)
+}
+
+/// Carries out one file's change: rewrite (atomically), create or delete.
+pub fn write_change(path: &Path, action: FileAction, contents: &[u8]) -> Result<(), FileError> {
+    match action {
+        FileAction::Modify => atomic_write(path, contents),
+        FileAction::Create => create_new(path, contents),
+        FileAction::Delete => remove_generated(path),
+    }
+}
+
+/// What the temporary file is made like: `mode` (else the default mode
+/// under the umask) and owner and group.
+struct Like {
+    mode: Option<u32>,
+    owner: (u32, u32),
+}
+
+/// Writes `contents` to a new temporary file beside `path`, made like
+/// `like`, then runs `publish` on it; the temporary name is removed
+/// whatever happens (after a rename it no longer exists).
+fn with_temp(
+    path: &Path,
+    contents: &[u8],
+    like: &Like,
+    publish: impl FnOnce(&Path) -> io::Result<()>,
+) -> Result<(), FileError> {
+    let (temp, mut file) = create_temp(path, like)?;
     let result = (|| {
-        let mut file = OpenOptions::new().write(true).create_new(true).open(&temp)?;
-        file.write_all(contents)?;
-        file.set_permissions(permissions)?;
-        fs::rename(&temp, path)
+        file.write_all(contents).map_err(FileError::Write)?;
+        give_owner(&file, like.owner)?;
+        // After the chown, which clears set-user-ID and set-group-ID bits.
+        if let Some(mode) = like.mode {
+            file.set_permissions(Permissions::from_mode(mode)).map_err(FileError::Write)?;
+        }
+        drop(file);
+        publish(&temp).map_err(FileError::Write)
     })();
-    if result.is_err() {
+    if result.is_err() || fs::symlink_metadata(&temp).is_ok() {
         let _ = fs::remove_file(&temp);
     }
     result
 }
 
-/// Carries out one file's change: rewrite (atomically), create or delete.
-pub fn write_change(path: &Path, action: FileAction, contents: &[u8]) -> std::io::Result<()> {
-    match action {
-        FileAction::Modify => atomic_write(path, contents),
-        FileAction::Create => fs::write(path, contents),
-        FileAction::Delete => fs::remove_file(path),
+/// Distinguishes the temporary files of one process.
+static TEMP_COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// `.<name>.pullsmith-<pid>-<n>.tmp` beside `path`, created with `O_EXCL`.
+/// A name left by a killed run (containers reuse pids) is skipped, not
+/// reused.
+fn create_temp(path: &Path, like: &Like) -> Result<(PathBuf, fs::File), FileError> {
+    let dir = parent_dir(path);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    // Room for the suffix within the 255 bytes a name may have.
+    let mut cut = name.len().min(200);
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut last_error = None;
+    for _ in 0..64 {
+        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let temp = dir.join(format!(".{}.pullsmith-{}-{n}.tmp", &name[..cut], std::process::id()));
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true).custom_flags(libc::O_NOFOLLOW);
+        options.mode(if like.mode.is_some() { 0o600 } else { 0o666 });
+        match options.open(&temp) {
+            Ok(file) => return Ok((temp, file)),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => last_error = Some(err),
+            Err(err) => return Err(FileError::Write(err)),
+        }
+    }
+    Err(FileError::Write(last_error.unwrap_or_else(|| io::Error::other("no free temporary file name"))))
+}
+
+/// Gives the temporary file the original's owner and group. Without the
+/// privilege to (not root), the file stays the writer's, as with `sed -i`,
+/// keeping the group when the writer belongs to it; as root a failure is an
+/// error, since the owner would otherwise silently change.
+fn give_owner(file: &fs::File, (uid, gid): (u32, u32)) -> Result<(), FileError> {
+    let current: Metadata = file.metadata().map_err(FileError::Write)?;
+    if (current.uid(), current.gid()) == (uid, gid) {
+        return Ok(());
+    }
+    match std::os::unix::fs::fchown(file, Some(uid), Some(gid)) {
+        Ok(()) => Ok(()),
+        Err(err) if err.raw_os_error() == Some(libc::EPERM) && !is_root() => {
+            let _ = std::os::unix::fs::fchown(file, None, Some(gid));
+            Ok(())
+        }
+        Err(err) => Err(FileError::Write(io::Error::new(
+            err.kind(),
+            format!("cannot give the new file the owner {uid}:{gid} of the old one ({err})"),
+        ))),
+    }
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
     }
 }

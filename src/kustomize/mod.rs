@@ -178,9 +178,10 @@ impl Graph {
             }
         }
         for (dir, file) in &by_dir {
-            let text = match std::fs::read_to_string(root.join(file)) {
+            let text = match crate::fsio::read_unlinked_text(&root.join(file), crate::fsio::GENERATED_MAX_SIZE) {
                 Ok(text) => text,
                 Err(err) => {
+                    let err = std::io::Error::from(err);
                     graph.fail(dir, file, None, format!("cannot read kustomization: {err}"));
                     continue;
                 }

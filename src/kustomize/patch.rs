@@ -685,7 +685,8 @@ fn existing_generated(root: &Path, dir: &str) -> BTreeMap<String, String> {
         if !is_generated_name(&name) || !entry.file_type().is_ok_and(|t| t.is_file()) {
             continue;
         }
-        if let Ok(text) = std::fs::read_to_string(entry.path()) {
+        // Never through a link: the overlay pass refuses a generated name taken by one.
+        if let Ok(Some(text)) = crate::fsio::read_existing_text(&entry.path(), crate::fsio::GENERATED_MAX_SIZE) {
             if text.starts_with(GENERATED_MARK) {
                 out.insert(name, text);
             }

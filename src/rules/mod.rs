@@ -127,8 +127,9 @@ pub struct EnvConflict {
 impl Rules {
     /// Reads rules from `path`.
     pub fn from_file(path: &Path) -> Result<Rules, RulesError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| RulesError::Read { path: path.to_path_buf(), source })?;
+        // On the opened handle: a FIFO or a device is refused, not read forever (at most 1 MiB).
+        let text = crate::fsio::read_regular_text(path, 1 << 20)
+            .map_err(|err| RulesError::Read { path: path.to_path_buf(), source: err.into() })?;
         Rules::parse(&text, RulesOrigin::File(path.to_path_buf()))
     }
 

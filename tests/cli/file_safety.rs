@@ -1,0 +1,354 @@
+//! What pullsmith reads and writes is a regular file of the repository and
+//! nothing else (issue 9, items 1, 8 and 9): generated patch names taken by
+//! links are refused without reading or writing through them, rewrites keep
+//! owner, group and mode and never split hard links, FIFOs and devices are
+//! skipped unread, and a write that fails (`ulimit -f`) leaves no
+//! temporary file behind.
+
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use crate::util::{describe, pullsmith, read_tree, repo};
+
+/// Long enough for a debug build on a busy machine; a hang is what fails.
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+const BASE_KUSTOMIZATION: &str = "resources:\n  - web.yaml\n";
+const BASE_WEB: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      containers:
+        - name: web
+          image: ghcr.io/acme/web:1.2.3
+";
+const OVERLAY: &str = "resources:\n  - ../../base\n";
+
+const PLAIN: &str = "\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: app
+spec:
+  containers:
+    - name: app
+      image: nginx:1.27
+";
+const PLAIN_DEV: &str = "\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: app
+spec:
+  containers:
+    - name: app
+      image: nginx:1.27
+      imagePullPolicy: Always
+";
+
+/// A base shared by a dev and a prod overlay: both get a generated patch.
+fn shared_base_repo() -> tempfile::TempDir {
+    repo(&[
+        ("base/kustomization.yaml", BASE_KUSTOMIZATION),
+        ("base/web.yaml", BASE_WEB),
+        ("overlays/dev/kustomization.yaml", OVERLAY),
+        ("overlays/prod/kustomization.yaml", OVERLAY),
+    ])
+}
+
+fn run(root: &Path, args: &[&str]) -> Output {
+    pullsmith().args(args).arg(root).timeout(TIMEOUT).output().expect("pullsmith runs")
+}
+
+fn expect_exit(output: &Output, code: i32) {
+    assert_eq!(output.status.code(), Some(code), "{}", describe(output));
+}
+
+fn stderr_line<'a>(output: &'a Output, prefix: &str) -> &'a str {
+    let stderr = std::str::from_utf8(&output.stderr).expect("UTF-8 stderr");
+    stderr.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no `{prefix}` line\n{}", describe(output)))
+}
+
+fn all_output(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+fn is_root() -> bool {
+    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+}
+
+fn symlink(target: impl AsRef<Path>, link: impl AsRef<Path>) {
+    std::os::unix::fs::symlink(target, link).expect("symlink");
+}
+
+fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo").arg(path).status().expect("mkfifo runs");
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+fn is_link(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// Every name below `root` (files, links, anything), for finding leftovers.
+fn all_names(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir") {
+            let entry = entry.expect("entry");
+            if entry.file_type().expect("file type").is_dir() {
+                dirs.push(entry.path());
+            }
+            out.push(entry.path().strip_prefix(root).expect("below root").to_string_lossy().into_owned());
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Item 1: generated patch files are never followed through a link
+
+#[test]
+fn dangling_link_out_of_the_repository_as_generated_patch_is_never_created() {
+    let outside = tempfile::tempdir().expect("temp dir");
+    let target = outside.path().join("anywhere");
+    let repo = shared_base_repo();
+    symlink(&target, repo.path().join("overlays/dev/pullsmith.patch.yaml"));
+    let output = run(repo.path(), &["apply"]);
+    expect_exit(&output, 3);
+    assert!(!target.exists(), "apply created the link's target\n{}", describe(&output));
+    let line = stderr_line(&output, "error: overlays/dev/pullsmith.patch.yaml:");
+    assert_eq!(output.stderr.split(|b| *b == b'\n').filter(|l| l.starts_with(b"error: ")).count(), 1, "{line}");
+    assert!(is_link(&repo.path().join("overlays/dev/pullsmith.patch.yaml")));
+    assert_eq!(std::fs::read_to_string(repo.path().join("overlays/dev/kustomization.yaml")).unwrap(), OVERLAY);
+    // The other overlay is processed as usual.
+    let prod = std::fs::read_to_string(repo.path().join("overlays/prod/pullsmith.patch.yaml")).expect("prod patch");
+    assert!(prod.contains("imagePullPolicy: IfNotPresent"), "{prod}");
+}
+
+#[test]
+fn dangling_link_inside_the_repository_as_generated_patch_is_refused() {
+    let repo = shared_base_repo();
+    let link = repo.path().join("overlays/dev/pullsmith.patch.yaml");
+    symlink("../../base/not-there.yaml", &link);
+    let output = run(repo.path(), &["apply"]);
+    expect_exit(&output, 3);
+    let line = stderr_line(&output, "error: overlays/dev/pullsmith.patch.yaml:");
+    assert!(line.contains("symbolic link") && line.contains("overlays/dev"), "{line}");
+    assert!(!repo.path().join("base/not-there.yaml").exists(), "written through the link");
+    assert!(is_link(&link));
+    assert_eq!(std::fs::read_to_string(repo.path().join("overlays/dev/kustomization.yaml")).unwrap(), OVERLAY);
+    assert!(repo.path().join("overlays/prod/pullsmith.patch.yaml").is_file());
+}
+
+#[test]
+fn link_to_git_config_as_generated_patch_is_never_printed() {
+    let repo = shared_base_repo();
+    let config = "[core]\n\tbare = false\n[http \"https://github.com/\"]\n\textraheader = AUTHORIZATION: basic c2VjcmV0LXRva2Vu\n";
+    crate::util::write(repo.path(), ".git/config", config);
+    symlink("../../.git/config", repo.path().join("overlays/dev/pullsmith.patch.yaml"));
+    for args in [&["check", "--diff"][..], &["diff"], &["--format", "json", "check"], &["--format", "github", "check"]]
+    {
+        let output = run(repo.path(), args);
+        expect_exit(&output, 3);
+        let printed = all_output(&output);
+        assert!(!printed.contains("c2VjcmV0LXRva2Vu") && !printed.contains("extraheader"), "{args:?}: {printed}");
+        assert!(!printed.contains("a/overlays/dev/pullsmith.patch.yaml"), "{args:?}: a diff of the link: {printed}");
+    }
+    let output = run(repo.path(), &["apply"]);
+    expect_exit(&output, 3);
+    assert_eq!(std::fs::read_to_string(repo.path().join(".git/config")).unwrap(), config);
+    assert_eq!(std::fs::read_to_string(repo.path().join("overlays/dev/kustomization.yaml")).unwrap(), OVERLAY);
+}
+
+#[test]
+fn link_to_a_generated_looking_file_is_not_rewritten_through() {
+    let repo = shared_base_repo();
+    // Looks like a generated patch, so it would be "updated" in place.
+    let lookalike = "# Generated by pullsmith for environment `dev`: old\napiVersion: v1\nkind: ConfigMap\n";
+    crate::util::write(repo.path(), "base/notes.yaml", lookalike);
+    symlink("../../base/notes.yaml", repo.path().join("overlays/dev/pullsmith.patch.yaml"));
+    let output = run(repo.path(), &["apply"]);
+    expect_exit(&output, 3);
+    stderr_line(&output, "error: overlays/dev/pullsmith.patch.yaml:");
+    assert_eq!(std::fs::read_to_string(repo.path().join("base/notes.yaml")).unwrap(), lookalike);
+    assert!(is_link(&repo.path().join("overlays/dev/pullsmith.patch.yaml")));
+}
+
+#[test]
+fn fifo_as_generated_patch_is_refused_without_waiting() {
+    let repo = shared_base_repo();
+    mkfifo(&repo.path().join("overlays/dev/pullsmith.patch.yaml"));
+    let output = run(repo.path(), &["apply"]);
+    expect_exit(&output, 3);
+    let line = stderr_line(&output, "error: overlays/dev/pullsmith.patch.yaml:");
+    assert!(line.contains("a FIFO"), "{line}");
+    assert_eq!(std::fs::read_to_string(repo.path().join("overlays/dev/kustomization.yaml")).unwrap(), OVERLAY);
+}
+
+// ---------------------------------------------------------------------------
+// Item 8: owner, group and mode kept; hard links not split
+
+#[test]
+fn rewrite_keeps_owner_group_and_mode() {
+    let repo = repo(&[("dev/app.yaml", PLAIN)]);
+    let path = repo.path().join("dev/app.yaml");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let owner = if is_root() {
+        std::os::unix::fs::chown(&path, Some(65534), Some(65534)).expect("chown");
+        (65534, 65534)
+    } else {
+        eprintln!("note: not root; the owner and group cannot be given away, only the mode is checked");
+        let m = std::fs::metadata(&path).unwrap();
+        (m.uid(), m.gid())
+    };
+    let output = run(repo.path(), &["apply"]);
+    expect_exit(&output, 0);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), PLAIN_DEV);
+    let metadata = std::fs::metadata(&path).unwrap();
+    assert_eq!((metadata.uid(), metadata.gid()), owner);
+    assert_eq!(metadata.mode() & 0o7777, 0o640);
+}
+
+#[test]
+fn kustomization_and_new_patch_keep_the_owner_of_the_overlay() {
+    if !is_root() {
+        eprintln!("note: not root; skipping a test that gives files away");
+        return;
+    }
+    let repo = shared_base_repo();
+    let dir = repo.path().join("overlays/dev");
+    let kustomization = dir.join("kustomization.yaml");
+    std::os::unix::fs::chown(&dir, Some(65534), Some(65533)).expect("chown");
+    std::os::unix::fs::chown(&kustomization, Some(65534), Some(65533)).expect("chown");
+    std::fs::set_permissions(&kustomization, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let output = run(repo.path(), &["apply"]);
+    expect_exit(&output, 0);
+    let edited = std::fs::metadata(&kustomization).unwrap();
+    assert_ne!(std::fs::read_to_string(&kustomization).unwrap(), OVERLAY, "the kustomization gains its patch");
+    assert_eq!((edited.uid(), edited.gid(), edited.mode() & 0o7777), (65534, 65533, 0o600));
+    let created = std::fs::metadata(dir.join("pullsmith.patch.yaml")).expect("the patch is created");
+    assert_eq!((created.uid(), created.gid()), (65534, 65533));
+}
+
+#[test]
+fn file_with_two_hard_links_is_reported_and_not_split() {
+    let outside = tempfile::tempdir().expect("temp dir");
+    let repo = repo(&[("dev/linked.yaml", PLAIN), ("dev/good.yaml", PLAIN)]);
+    let inside = repo.path().join("dev/linked.yaml");
+    let other = outside.path().join("other-name.yaml");
+    std::fs::hard_link(&inside, &other).expect("hard link");
+    let output = run(repo.path(), &["apply"]);
+    expect_exit(&output, 3);
+    let line = stderr_line(&output, "error: dev/linked.yaml:");
+    assert!(line.contains("2 hard links"), "{line}");
+    let (a, b) = (std::fs::metadata(&inside).unwrap(), std::fs::metadata(&other).unwrap());
+    assert_eq!((a.ino(), a.nlink()), (b.ino(), 2), "still one file with two names");
+    assert_eq!(std::fs::read_to_string(&inside).unwrap(), PLAIN);
+    assert_eq!(std::fs::read_to_string(repo.path().join("dev/good.yaml")).unwrap(), PLAIN_DEV);
+}
+
+// ---------------------------------------------------------------------------
+// Item 9: FIFOs, devices, `ulimit -f`, the rules file
+
+#[test]
+fn fifo_named_yaml_is_skipped_with_a_note_and_never_opened() {
+    let repo = repo(&[("dev/good.yaml", PLAIN)]);
+    mkfifo(&repo.path().join("dev/x.yaml"));
+    mkfifo(&repo.path().join("dev/kustomization.yaml"));
+    let output = run(repo.path(), &["apply"]);
+    expect_exit(&output, 0);
+    assert_eq!(stderr_line(&output, "skipped: dev/x.yaml:"), "skipped: dev/x.yaml: not a regular file (a FIFO)");
+    stderr_line(&output, "skipped: dev/kustomization.yaml: not a regular file (a FIFO)");
+    assert_eq!(std::fs::read_to_string(repo.path().join("dev/good.yaml")).unwrap(), PLAIN_DEV);
+    assert!(std::fs::symlink_metadata(repo.path().join("dev/x.yaml")).unwrap().file_type().is_fifo());
+}
+
+#[test]
+fn character_device_is_skipped_with_a_note() {
+    if !is_root() {
+        eprintln!("note: not root; mknod needs root, skipping the character device case");
+        return;
+    }
+    let repo = repo(&[("dev/good.yaml", PLAIN)]);
+    let device = repo.path().join("dev/zero.yaml");
+    let status = std::process::Command::new("mknod").arg(&device).args(["c", "1", "5"]).status().expect("mknod");
+    if !status.success() {
+        eprintln!("note: mknod refused (no CAP_MKNOD in this container); skipping the character device case");
+        return;
+    }
+    let output = run(repo.path(), &["--max-file-size", "1000", "check"]);
+    expect_exit(&output, 1);
+    stderr_line(&output, "skipped: dev/zero.yaml: not a regular file (a character device)");
+}
+
+#[test]
+fn link_to_dev_zero_is_a_link_and_never_read() {
+    let repo = repo(&[("dev/good.yaml", PLAIN)]);
+    symlink("/dev/zero", repo.path().join("dev/zero.yaml"));
+    let output = run(repo.path(), &["apply"]);
+    expect_exit(&output, 3);
+    stderr_line(&output, "error: dev/zero.yaml:");
+    assert_eq!(std::fs::read_to_string(repo.path().join("dev/good.yaml")).unwrap(), PLAIN_DEV);
+}
+
+#[test]
+fn rules_on_a_fifo_or_a_device_are_refused_without_reading() {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let fifo = scratch.path().join("rules.yaml");
+    mkfifo(&fifo);
+    let repo = repo(&[("dev/good.yaml", PLAIN)]);
+    for rules in [fifo.to_str().unwrap(), "/dev/zero"] {
+        let output = run(repo.path(), &["--rules", rules, "check"]);
+        expect_exit(&output, 2);
+        let printed = all_output(&output);
+        assert!(printed.contains("not a regular file"), "{rules}: {printed}");
+    }
+    assert_eq!(std::fs::read_to_string(repo.path().join("dev/good.yaml")).unwrap(), PLAIN);
+}
+
+#[test]
+fn write_over_ulimit_fails_cleanly_and_leaves_no_temporary_file() {
+    let mut big = String::from(PLAIN);
+    while big.len() < 200_000 {
+        big.push_str("# padding padding padding padding padding padding padding padding\n");
+    }
+    let repo = repo(&[("dev/big.yaml", &big), ("dev/small.yaml", PLAIN)]);
+    let binary = assert_cmd::cargo::cargo_bin("pullsmith");
+    // 100 blocks (51,200 bytes in 512-byte blocks, 102,400 in 1 KiB ones): the small file fits, the big one does not.
+    let output = std::process::Command::new("sh")
+        .args(["-c", "ulimit -f 100 && exec \"$0\" apply \"$1\""])
+        .arg(&binary)
+        .arg(repo.path())
+        .env("NO_COLOR", "1")
+        .env_remove("CI")
+        .output()
+        .expect("sh runs");
+    expect_exit(&output, 3);
+    let line = stderr_line(&output, "error: dev/big.yaml:");
+    assert!(line.contains("cannot write") && line.contains("too large"), "{line}");
+    let leftovers: Vec<String> = all_names(repo.path()).into_iter().filter(|n| n.contains(".tmp")).collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    assert_eq!(std::fs::read_to_string(repo.path().join("dev/big.yaml")).unwrap(), big);
+    assert_eq!(std::fs::read_to_string(repo.path().join("dev/small.yaml")).unwrap(), PLAIN_DEV);
+    assert_eq!(read_tree(repo.path()).len(), 2);
+}
+
+#[test]
+fn fifo_as_gitignore_stops_the_walk_of_its_directory_only() {
+    let repo = repo(&[("dev/sub/app.yaml", PLAIN), ("prod/app.yaml", PLAIN), ("dev/good.yaml", PLAIN)]);
+    mkfifo(&repo.path().join("dev/sub/.gitignore"));
+    let output = run(repo.path(), &["apply"]);
+    expect_exit(&output, 3);
+    let line = stderr_line(&output, "error: dev/sub/.gitignore:");
+    assert!(line.contains("a FIFO") && line.contains("`dev/sub`"), "{line}");
+    assert_eq!(std::fs::read_to_string(repo.path().join("dev/sub/app.yaml")).unwrap(), PLAIN);
+    assert_eq!(std::fs::read_to_string(repo.path().join("dev/good.yaml")).unwrap(), PLAIN_DEV);
+}
