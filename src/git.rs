@@ -3,56 +3,128 @@
 //! nothing else the user staged or changed ever slips in.
 //!
 //! It writes only through git2 (objects, refs, the index entries of the
-//! files it committed); the manifests themselves are written by `emit::write`.
+//! files it committed) and, for paths whose attributes name a filter driver
+//! or a working-tree encoding, `git hash-object -w` (objects only); the
+//! manifests themselves are written by `emit::write`.
+//!
+//! All or nothing: everything that can refuse is checked before the caller
+//! writes a file. [`Checkout::open`] refuses an unfinished merge, rebase,
+//! cherry-pick, revert, `git am` or bisect; [`Checkout::prepare`] refuses a
+//! locked index, locks the refs it will move (held until the commit) and
+//! stores every blob through the repository's attributes and filters, as
+//! `git add` would. Only then are files written, and
+//! [`Prepared::commit`] can fail only on IO, reported as "written but not
+//! committed" (exit 3), never as a refusal.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
-use git2::{BranchType, ErrorCode, IndexEntry, IndexTime, Oid, Repository, Signature, Status};
+use git2::{
+    AttrCheckFlags, AttrValue, BranchType, ErrorCode, IndexEntry, IndexTime, Oid, Reference, Repository,
+    RepositoryState, Signature, Status, Transaction,
+};
 
-/// Why `commit` refused, before anything was written (exit 2).
+/// Why `commit` refused, before anything was written (exit 2), or, inside
+/// [`AfterWriteError`], why a commit could not be completed.
 #[derive(Debug, thiserror::Error)]
 pub enum CommitError {
-    #[error("{path}: not inside a git repository ({source})")]
-    NoRepository { path: PathBuf, source: git2::Error },
+    /// PATH is not inside a git work tree.
+    #[error("{path}: not inside a git repository ({})", .error.message())]
+    NoRepository { path: PathBuf, error: git2::Error },
+    /// PATH is inside a bare repository.
     #[error("{0}: a bare repository has no files to rewrite")]
     Bare(PathBuf),
+    /// HEAD names a branch with no commit.
     #[error("the repository has no commit yet: nothing to build on")]
     UnbornHead,
+    /// An unfinished merge, rebase, cherry-pick, revert, `git am` or bisect:
+    /// git's porcelain refuses to commit then, and so does pullsmith.
+    #[error("{operation} is in progress: finish it or abort it first ({hint})")]
+    InProgress { operation: &'static str, hint: &'static str },
+    /// `--branch` names a branch that exists and is not checked out.
     #[error("branch `{branch}` exists but HEAD is not on it; check it out first, or choose another --branch")]
     BranchElsewhere { branch: String },
-    #[error("`{branch}` is not a valid branch name")]
-    BadBranch { branch: String },
+    /// `--branch` is not a name `git branch` accepts.
+    #[error("`{branch}` is not a valid branch name ({reason})")]
+    BadBranch { branch: String, reason: &'static str },
+    /// `--message` is empty or only whitespace.
+    #[error("--message is empty: give a commit message, or leave --message out for the default one")]
+    EmptyMessage,
+    /// A file to rewrite has uncommitted changes.
     #[error("files to rewrite have uncommitted changes (commit or stash them, or pass --allow-dirty): {}", .paths.join(", "))]
     Dirty { paths: Vec<String> },
+    /// No identity anywhere.
     #[error("no commit author: pass --author \"Name <email>\", set user.name and user.email, or GIT_AUTHOR_NAME and GIT_AUTHOR_EMAIL")]
     NoAuthor,
+    /// `--author` is not `Name <email>`.
     #[error("--author must look like \"Name <email>\", got `{0}`")]
     BadAuthor(String),
-    #[error("git: {0}")]
-    Git(#[from] git2::Error),
+    /// A lock file of git's is present: another git process is at work, or one crashed.
+    #[error("`{}` exists: another git process is running, or one crashed (remove the file if no git process is running)", .lock.display())]
+    Locked { lock: PathBuf },
+    /// A path whose attributes call for a conversion only git can do, and `git` cannot be run.
+    #[error("{path}: its git attributes give it `{attribute}`, which only git can apply, and `git` cannot be run ({reason}); install git, or leave the file out with --exclude")]
+    NeedsGit { path: String, attribute: String, reason: String },
+    /// `git hash-object` (a filter driver, usually) failed on a path.
+    #[error("{path}: `git hash-object` failed ({attribute}): {message}")]
+    HashObject { path: String, attribute: String, message: String },
+    /// A git2 operation failed; `action` says what was being done.
+    #[error("cannot {action}: {}", .error.message())]
+    Git { action: String, error: git2::Error },
+}
+
+/// A commit that failed after its files were written (exit 3, never 2).
+#[derive(Debug, thiserror::Error)]
+pub enum AfterWriteError {
+    /// The index and refs are as they were: the written files show as changes not staged.
+    #[error("{error}; nothing was committed: the files written are left as changes not staged")]
+    NotCommitted { error: CommitError },
+    /// The index was updated but the ref could not be moved.
+    #[error("{error}; nothing was committed: the files written are staged (as by `git add`) but not committed")]
+    StagedNotCommitted { error: CommitError },
+}
+
+/// Adds to a git2 result what was being done, for a message that says it once.
+trait Doing<T> {
+    fn doing(self, action: &str) -> Result<T, CommitError>;
+}
+
+impl<T> Doing<T> for Result<T, git2::Error> {
+    fn doing(self, action: &str) -> Result<T, CommitError> {
+        self.map_err(|error| CommitError::Git { action: action.to_string(), error })
+    }
 }
 
 /// The repository around the checkout a run works on.
 pub struct Checkout {
     repo: Repository,
+    workdir: PathBuf,
     /// PATH relative to the work tree (`""` or `dir/`), to turn run paths into repository paths.
     prefix: String,
 }
 
-/// One file the commit holds: its path relative to PATH, and its new content (`None`: deleted).
+/// One file the commit holds: its path relative to PATH, where it is on
+/// disk, and its new content (`None`: deleted).
+#[derive(Debug, Clone)]
 pub struct CommitFile {
     pub path: String,
+    pub abs_path: PathBuf,
     pub content: Option<Vec<u8>>,
 }
 
 impl Checkout {
-    /// Opens the repository that contains `path` (a linked worktree or a subdirectory too).
+    /// Opens the repository that contains `path` (a linked worktree or a
+    /// subdirectory too), refusing one in the middle of a merge, rebase,
+    /// cherry-pick, revert, `git am` or bisect.
     pub fn open(path: &Path) -> Result<Checkout, CommitError> {
         let repo = Repository::discover(path)
-            .map_err(|source| CommitError::NoRepository { path: path.to_path_buf(), source })?;
+            .map_err(|error| CommitError::NoRepository { path: path.to_path_buf(), error })?;
         let workdir = repo.workdir().ok_or_else(|| CommitError::Bare(path.to_path_buf()))?.to_path_buf();
-        let canonical_workdir = workdir.canonicalize().unwrap_or(workdir);
+        let canonical_workdir = workdir.canonicalize().unwrap_or_else(|_| workdir.clone());
         let canonical_path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         let relative = canonical_path.strip_prefix(&canonical_workdir).unwrap_or(Path::new(""));
         let mut prefix = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
@@ -61,10 +133,27 @@ impl Checkout {
         }
         match repo.head() {
             Err(err) if err.code() == ErrorCode::UnbornBranch => return Err(CommitError::UnbornHead),
-            Err(err) => return Err(err.into()),
+            Err(error) => return Err(CommitError::Git { action: "read HEAD".to_string(), error }),
             Ok(_) => {}
         }
-        Ok(Checkout { repo, prefix })
+        if let Some((operation, hint)) = operation_in_progress(repo.state()) {
+            return Err(CommitError::InProgress { operation, hint });
+        }
+        Ok(Checkout { repo, workdir: canonical_workdir, prefix })
+    }
+
+    /// The work tree's root (canonical).
+    pub fn workdir(&self) -> &Path {
+        &self.workdir
+    }
+
+    /// The repository's git directories: its own (a linked worktree's is
+    /// below the common one) and the common one.
+    pub fn git_dirs(&self) -> Vec<PathBuf> {
+        [self.repo.path(), self.repo.commondir()]
+            .into_iter()
+            .map(|dir| dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()))
+            .collect()
     }
 
     /// The repository path of a path relative to PATH.
@@ -85,7 +174,7 @@ impl Checkout {
             let status = match self.repo.status_file(Path::new(&self.repo_path(path))) {
                 Ok(status) => status,
                 Err(err) if err.code() == ErrorCode::NotFound => continue,
-                Err(err) => return Err(err.into()),
+                Err(error) => return Err(CommitError::Git { action: format!("read the status of `{path}`"), error }),
             };
             let changed = Status::INDEX_NEW
                 | Status::INDEX_MODIFIED
@@ -104,29 +193,18 @@ impl Checkout {
         Ok(dirty)
     }
 
-    /// Makes `branch` current: created from HEAD when missing; refused when it
-    /// exists and HEAD is elsewhere. Checked before any file is written.
+    /// Checks `--branch`: a name `git branch` accepts, and a branch that is
+    /// either missing (it will be created from HEAD) or checked out here.
     pub fn check_branch(&self, branch: &str) -> Result<(), CommitError> {
-        if !git2::Branch::name_is_valid(branch)? {
-            return Err(CommitError::BadBranch { branch: branch.to_string() });
+        if let Some(reason) = invalid_branch_reason(branch) {
+            return Err(CommitError::BadBranch { branch: branch.to_string(), reason });
         }
         match self.repo.find_branch(branch, BranchType::Local) {
             Ok(existing) if existing.is_head() => Ok(()),
             Ok(_) => Err(CommitError::BranchElsewhere { branch: branch.to_string() }),
             Err(err) if err.code() == ErrorCode::NotFound => Ok(()),
-            Err(err) => Err(err.into()),
+            Err(error) => Err(CommitError::Git { action: format!("look up branch `{branch}`"), error }),
         }
-    }
-
-    /// Creates `branch` from HEAD if needed and points HEAD at it. The work
-    /// tree needs no checkout: the branch starts at HEAD's commit.
-    pub fn switch_to(&self, branch: &str) -> Result<(), CommitError> {
-        if self.repo.find_branch(branch, BranchType::Local).is_err() {
-            let head = self.repo.head()?.peel_to_commit()?;
-            self.repo.branch(branch, &head, false)?;
-        }
-        self.repo.set_head(&format!("refs/heads/{branch}"))?;
-        Ok(())
     }
 
     /// The author: `--author`, else the repository's configuration, else the
@@ -138,7 +216,7 @@ impl Checkout {
             if name.trim().is_empty() || email.trim().is_empty() {
                 return Err(CommitError::BadAuthor(text.to_string()));
             }
-            return Ok(Signature::now(name.trim(), email.trim())?);
+            return Signature::now(name.trim(), email.trim()).map_err(|_| CommitError::BadAuthor(text.to_string()));
         }
         if let Ok(signature) = self.repo.signature() {
             return Ok(signature);
@@ -155,45 +233,314 @@ impl Checkout {
             .unwrap_or_else(|| author.to_owned())
     }
 
-    /// Commits `files` on top of HEAD, and updates the index entries of
-    /// those files (and only those) to match.
-    pub fn commit(&self, files: &[CommitFile], message: &str, author: &Signature<'static>) -> Result<Oid, CommitError> {
-        let head = self.repo.head()?.peel_to_commit()?;
-        let mut tree_index = git2::Index::new()?;
-        tree_index.read_tree(&head.tree()?)?;
-        let mut modes: BTreeMap<String, u32> = BTreeMap::new();
-        for entry in tree_index.iter() {
-            modes.insert(String::from_utf8_lossy(&entry.path).into_owned(), entry.mode);
-        }
-        for file in files {
-            let repo_path = self.repo_path(&file.path);
-            match &file.content {
-                Some(content) => {
-                    let id = self.repo.blob(content)?;
-                    let mode = modes.get(&repo_path).copied().unwrap_or(0o100644);
-                    tree_index.add(&entry(&repo_path, id, mode, content.len()))?;
-                }
-                None => tree_index.remove_path(Path::new(&repo_path))?,
+    /// Everything that can refuse, before the caller writes a file: the
+    /// index must not be locked, the refs the commit moves are locked (and
+    /// stay locked until [`Prepared::commit`] or the drop), and the blobs of
+    /// `files` are stored as `git add` would store them. Only objects are
+    /// written, which nothing refers to yet.
+    pub fn prepare(&self, branch: Option<&str>, files: &[CommitFile]) -> Result<Prepared<'_>, CommitError> {
+        let index = self.repo.index().doing("open the index")?;
+        if let Some(index_path) = index.path() {
+            let mut lock = OsString::from(index_path.as_os_str());
+            lock.push(".lock");
+            let lock = PathBuf::from(lock);
+            if lock.exists() {
+                return Err(CommitError::Locked { lock });
             }
         }
-        let tree_id = tree_index.write_tree_to(&self.repo)?;
-        let tree = self.repo.find_tree(tree_id)?;
-        let committer = self.committer(author);
-        let id = self.repo.commit(Some("HEAD"), author, &committer, message, &tree, &[&head])?;
+
+        let mut transaction = self.repo.transaction().doing("start a ref transaction")?;
+        let head = self.repo.head().doing("read HEAD")?;
+        let on_branch = branch.filter(|name| head.name() != Some(format!("refs/heads/{name}").as_str()));
+        let (target, switch_to) = match on_branch {
+            Some(name) => (format!("refs/heads/{name}"), Some(name.to_string())),
+            None => (head.name().unwrap_or("HEAD").to_string(), None),
+        };
+        self.lock(&mut transaction, &target)?;
+        if switch_to.is_some() {
+            self.lock(&mut transaction, "HEAD")?;
+        }
+        // Read under the locks: nobody moves HEAD or the branch between here and the commit.
+        if let Some(name) = &switch_to {
+            self.check_branch(name)?;
+        }
+        let parent = self.repo.head().and_then(|head| head.peel_to_commit()).doing("read HEAD's commit")?;
+        let head_name = self.repo.head().ok().and_then(|head| head.shorthand().map(str::to_string));
+
+        let mut blobs = BTreeMap::new();
+        for file in files {
+            let repo_path = self.repo_path(&file.path);
+            let blob = match &file.content {
+                Some(content) => Some(self.store_blob(&repo_path, content)?),
+                None => None,
+            };
+            blobs.insert(file.path.clone(), blob);
+        }
+        Ok(Prepared { checkout: self, transaction, parent, target, switch_to, head_name, blobs })
+    }
+
+    /// Locks `refname` in `transaction`; a lock file already there is a refusal that names it.
+    fn lock(&self, transaction: &mut Transaction<'_>, refname: &str) -> Result<(), CommitError> {
+        transaction.lock_ref(refname).map_err(|error| {
+            if error.code() == ErrorCode::Locked {
+                let dir = if refname == "HEAD" { self.repo.path() } else { self.repo.commondir() };
+                CommitError::Locked { lock: dir.join(format!("{refname}.lock")) }
+            } else {
+                CommitError::Git { action: format!("lock `{refname}`"), error }
+            }
+        })
+    }
+
+    /// Stores `content` as the blob of `repo_path`, converted as `git add`
+    /// converts it: line endings (`core.autocrlf`, `text`, `eol`) and `ident`
+    /// by libgit2, filter drivers (git-crypt, sops, LFS…) and
+    /// `working-tree-encoding`, which libgit2 cannot apply, by `git` itself.
+    fn store_blob(&self, repo_path: &str, content: &[u8]) -> Result<Oid, CommitError> {
+        if let Some(attribute) = self.git_only_attribute(repo_path)? {
+            return self.hash_with_git(repo_path, content, &attribute);
+        }
+        let action = format!("store the blob of `{repo_path}`");
+        let mut writer = self.repo.blob_writer(Some(Path::new(repo_path))).doing(&action)?;
+        writer.write_all(content).map_err(|err| CommitError::Git {
+            action: action.clone(),
+            error: git2::Error::from_str(&err.to_string()),
+        })?;
+        writer.commit().doing(&action)
+    }
+
+    /// `filter=NAME` or `working-tree-encoding=NAME` when the attributes of
+    /// `repo_path` give it one (a string value: `filter` alone names no driver).
+    fn git_only_attribute(&self, repo_path: &str) -> Result<Option<String>, CommitError> {
+        for name in ["filter", "working-tree-encoding"] {
+            let value = self
+                .repo
+                .get_attr_bytes(Path::new(repo_path), name, AttrCheckFlags::FILE_THEN_INDEX)
+                .doing(&format!("read the attributes of `{repo_path}`"))?;
+            match AttrValue::from_bytes(value) {
+                AttrValue::String(value) => return Ok(Some(format!("{name}={value}"))),
+                AttrValue::Bytes(value) => return Ok(Some(format!("{name}={}", String::from_utf8_lossy(value)))),
+                AttrValue::True | AttrValue::False | AttrValue::Unspecified => {}
+            }
+        }
+        Ok(None)
+    }
+
+    /// `git hash-object -w --stdin --path=PATH`: the blob `git add` would
+    /// store, clean filter included, run on the same repository git2 opened.
+    fn hash_with_git(&self, repo_path: &str, content: &[u8], attribute: &str) -> Result<Oid, CommitError> {
+        let needs_git = |reason: String| CommitError::NeedsGit {
+            path: repo_path.to_string(),
+            attribute: attribute.to_string(),
+            reason,
+        };
+        let failed = |message: String| CommitError::HashObject {
+            path: repo_path.to_string(),
+            attribute: attribute.to_string(),
+            message,
+        };
+        let mut child = Command::new("git")
+            .args(["hash-object", "-w", "--stdin"])
+            .arg(format!("--path={repo_path}"))
+            .current_dir(&self.workdir)
+            .env("GIT_DIR", self.repo.path())
+            .env("GIT_WORK_TREE", &self.workdir)
+            .env_remove("GIT_INDEX_FILE")
+            .env_remove("GIT_OBJECT_DIRECTORY")
+            .env_remove("GIT_ALTERNATE_OBJECT_DIRECTORIES")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|err| needs_git(err.to_string()))?;
+        let mut stdin = child.stdin.take().expect("stdin was set to piped");
+        // Fed from a thread: a filter may write before it has read everything.
+        let output = std::thread::scope(|scope| {
+            let feeder = scope.spawn(move || stdin.write_all(content));
+            let output = child.wait_with_output();
+            // A filter that exits without reading all of its input is git's to report.
+            let _ = feeder.join();
+            output
+        })
+        .map_err(|err| failed(err.to_string()))?;
+        if !output.status.success() {
+            return Err(failed(short_message(&output.stderr)));
+        }
+        let mut text = String::new();
+        output.stdout.as_slice().read_to_string(&mut text).map_err(|err| failed(err.to_string()))?;
+        let id = Oid::from_str(text.trim()).map_err(|_| failed(format!("unexpected output `{}`", text.trim())))?;
+        let exists = self.repo.odb().map(|odb| odb.exists(id)).unwrap_or(false);
+        if !exists {
+            return Err(failed(format!("blob {id} is not in the repository pullsmith opened")));
+        }
+        Ok(id)
+    }
+}
+
+/// A commit made ready by [`Checkout::prepare`]: refs locked, blobs stored.
+/// Dropped without [`Prepared::commit`], it unlocks the refs and leaves
+/// nothing behind but unreferenced objects.
+pub struct Prepared<'a> {
+    checkout: &'a Checkout,
+    transaction: Transaction<'a>,
+    parent: git2::Commit<'a>,
+    /// The ref the commit moves: `refs/heads/…`, or `HEAD` when detached.
+    target: String,
+    /// The `--branch` HEAD moves onto.
+    switch_to: Option<String>,
+    /// HEAD's branch (or `HEAD`) before, for the reflog.
+    head_name: Option<String>,
+    /// Per file (relative to PATH): its blob, `None` when deleted.
+    blobs: BTreeMap<String, Option<Oid>>,
+}
+
+impl Prepared<'_> {
+    /// Commits `files` (those of [`Checkout::prepare`] that were written)
+    /// on top of HEAD, then updates the index entries of those files, and
+    /// only those, then moves the ref. The files are already written: any
+    /// failure is an [`AfterWriteError`].
+    pub fn commit(
+        self,
+        files: &[CommitFile],
+        message: &str,
+        author: &Signature<'static>,
+    ) -> Result<Oid, AfterWriteError> {
+        let not_committed = |error| AfterWriteError::NotCommitted { error };
+        let repo = &self.checkout.repo;
+        let mut tree_index = git2::Index::new().doing("create an index").map_err(not_committed)?;
+        let parent_tree = self.parent.tree().doing("read HEAD's tree").map_err(not_committed)?;
+        tree_index.read_tree(&parent_tree).doing("read HEAD's tree").map_err(not_committed)?;
+        let modes: BTreeMap<Vec<u8>, u32> = tree_index.iter().map(|entry| (entry.path, entry.mode)).collect();
+
+        let mut entries = Vec::new();
+        for file in files {
+            let repo_path = self.checkout.repo_path(&file.path);
+            // A file `prepare` was not given has no blob: it is not committed.
+            let Some(blob) = self.blobs.get(&file.path).copied() else { continue };
+            match blob {
+                Some(id) => {
+                    let mode = modes.get(repo_path.as_bytes()).copied().unwrap_or(0o100644);
+                    let metadata = std::fs::symlink_metadata(&file.abs_path).ok();
+                    let entry = entry(&repo_path, id, mode, metadata.as_ref());
+                    tree_index.add(&entry).doing(&format!("add `{repo_path}` to the tree")).map_err(not_committed)?;
+                    entries.push((repo_path, Some(entry)));
+                }
+                None => {
+                    tree_index
+                        .remove_path(Path::new(&repo_path))
+                        .doing(&format!("remove `{repo_path}` from the tree"))
+                        .map_err(not_committed)?;
+                    entries.push((repo_path, None));
+                }
+            }
+        }
+        let tree_id = tree_index.write_tree_to(repo).doing("write the tree").map_err(not_committed)?;
+        let tree = repo.find_tree(tree_id).doing("read the tree").map_err(not_committed)?;
+        let committer = self.checkout.committer(author);
+        let id = repo
+            .commit(None, author, &committer, message, &tree, &[&self.parent])
+            .doing("write the commit")
+            .map_err(not_committed)?;
 
         // The files just committed are clean; everything else in the index stays as the user left it.
-        let mut index = self.repo.index()?;
-        for file in files {
-            let repo_path = self.repo_path(&file.path);
-            match &file.content {
-                Some(_) => index.add_path(Path::new(&repo_path))?,
+        let mut index = repo.index().doing("open the index").map_err(not_committed)?;
+        index.read(false).doing("read the index").map_err(not_committed)?;
+        for (repo_path, entry) in &entries {
+            match entry {
+                Some(entry) => {
+                    index.add(entry).doing(&format!("update `{repo_path}` in the index")).map_err(not_committed)?
+                }
+                // Not in the index (never added, or already removed): nothing to do.
                 None => {
-                    let _ = index.remove_path(Path::new(&repo_path));
+                    let _ = index.remove_path(Path::new(repo_path));
                 }
             }
         }
-        index.write()?;
+        index.write().doing("write the index").map_err(not_committed)?;
+
+        let staged = |error| AfterWriteError::StagedNotCommitted { error };
+        let subject = message.lines().next().unwrap_or_default();
+        let mut transaction = self.transaction;
+        transaction
+            .set_target(&self.target, id, Some(&committer), &format!("commit: {subject}"))
+            .doing(&format!("move `{}`", self.target))
+            .map_err(staged)?;
+        if let Some(branch) = &self.switch_to {
+            let from = self.head_name.as_deref().unwrap_or("HEAD");
+            transaction
+                .set_symbolic_target(
+                    "HEAD",
+                    &self.target,
+                    Some(&committer),
+                    &format!("checkout: moving from {from} to {branch}"),
+                )
+                .doing("move HEAD")
+                .map_err(staged)?;
+        }
+        transaction.commit().doing(&format!("move `{}`", self.target)).map_err(staged)?;
         Ok(id)
+    }
+}
+
+/// Why `--message` cannot be a commit message: empty or only whitespace.
+pub fn check_message(message: &str) -> Result<(), CommitError> {
+    if message.trim().is_empty() {
+        return Err(CommitError::EmptyMessage);
+    }
+    Ok(())
+}
+
+/// Why `git branch NAME` would refuse `name`, or `None`. git's own rules
+/// (`git check-ref-format --branch`): a valid `refs/heads/NAME`, not
+/// starting with `-`, not `HEAD`; and `@` (which git reads as HEAD) and
+/// `refs/…` (which would become `refs/heads/refs/…`) are refused too.
+fn invalid_branch_reason(name: &str) -> Option<&'static str> {
+    if name.trim().is_empty() {
+        Some("empty")
+    } else if name == "@" || name == "HEAD" {
+        Some("git reads it as HEAD")
+    } else if name.starts_with('-') {
+        Some("it starts with `-`")
+    } else if name.starts_with("refs/") {
+        Some("give the name without `refs/heads/`")
+    } else if name.contains('\0') || !Reference::is_valid_name(&format!("refs/heads/{name}")) {
+        Some("see `git check-ref-format --branch`")
+    } else {
+        None
+    }
+}
+
+/// The operation git is in the middle of, and how to end it.
+fn operation_in_progress(state: RepositoryState) -> Option<(&'static str, &'static str)> {
+    match state {
+        RepositoryState::Clean => None,
+        RepositoryState::Merge => Some(("a merge", "`git merge --continue` or `git merge --abort`")),
+        RepositoryState::Revert | RepositoryState::RevertSequence => {
+            Some(("a revert", "`git revert --continue` or `git revert --abort`"))
+        }
+        RepositoryState::CherryPick | RepositoryState::CherryPickSequence => {
+            Some(("a cherry-pick", "`git cherry-pick --continue` or `git cherry-pick --abort`"))
+        }
+        RepositoryState::Bisect => Some(("a bisect", "`git bisect reset`")),
+        RepositoryState::Rebase | RepositoryState::RebaseInteractive | RepositoryState::RebaseMerge => {
+            Some(("a rebase", "`git rebase --continue` or `git rebase --abort`"))
+        }
+        RepositoryState::ApplyMailbox | RepositoryState::ApplyMailboxOrRebase => {
+            Some(("a `git am`", "`git am --continue` or `git am --abort`"))
+        }
+    }
+}
+
+/// The first lines of a child's stderr, at most 400 characters: enough to
+/// say what failed, short enough not to flood a log.
+fn short_message(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let joined = text.lines().map(str::trim).filter(|line| !line.is_empty()).collect::<Vec<_>>().join("; ");
+    if joined.is_empty() {
+        return "no message".to_string();
+    }
+    match joined.char_indices().nth(400) {
+        Some((cut, _)) => format!("{}…", &joined[..cut]),
+        None => joined,
     }
 }
 
@@ -203,16 +550,21 @@ fn from_env(name_var: &str, email_var: &str) -> Option<Signature<'static>> {
     Signature::now(&name, &email).ok()
 }
 
-fn entry(path: &str, id: Oid, mode: u32, size: usize) -> IndexEntry {
+/// An index entry for `path`, with the work-tree file's stat data when
+/// given, so that `git status` trusts it without hashing the file again.
+fn entry(path: &str, id: Oid, mode: u32, metadata: Option<&std::fs::Metadata>) -> IndexEntry {
+    // git keeps the low 32 bits of these, and so does the index format.
+    let low = |value: i64| value as u32;
+    let time = |secs: i64, nanos: i64| IndexTime::new(low(secs) as i32, low(nanos));
     IndexEntry {
-        ctime: IndexTime::new(0, 0),
-        mtime: IndexTime::new(0, 0),
-        dev: 0,
-        ino: 0,
+        ctime: metadata.map_or(IndexTime::new(0, 0), |m| time(m.ctime(), m.ctime_nsec())),
+        mtime: metadata.map_or(IndexTime::new(0, 0), |m| time(m.mtime(), m.mtime_nsec())),
+        dev: metadata.map_or(0, |m| m.dev() as u32),
+        ino: metadata.map_or(0, |m| m.ino() as u32),
         mode,
-        uid: 0,
-        gid: 0,
-        file_size: u32::try_from(size).unwrap_or(u32::MAX),
+        uid: metadata.map_or(0, |m| m.uid()),
+        gid: metadata.map_or(0, |m| m.gid()),
+        file_size: metadata.map_or(0, |m| m.size() as u32),
         id,
         flags: u16::try_from(path.len()).unwrap_or(0xfff).min(0xfff),
         flags_extended: 0,

@@ -118,16 +118,18 @@ fn run_rules(command: RulesCommand, global: &GlobalArgs) -> anyhow::Result<Outco
     Ok(Outcome::Clean)
 }
 
-/// `--rules FILE`, else `.pullsmith.yaml` at the repository root, else the embedded default.
+/// `--rules FILE`, else `.pullsmith.yaml` at the repository root, else the
+/// embedded default. The repository's own file is read only when it is a
+/// regular file or a link to one inside the repository (not into `.git`):
+/// anything else is refused, exit 2, naming the link and reading nothing.
 fn load_rules(global: &GlobalArgs, root: &Path) -> anyhow::Result<Rules> {
     if let Some(path) = &global.rules {
         return Ok(Rules::from_file(path)?);
     }
-    let local = root.join(RULES_FILE_NAME);
-    if local.is_file() {
-        return Ok(Rules::from_file(&local)?);
+    match rules::find_in_repository(root, RULES_FILE_NAME)? {
+        Some(found) => Ok(Rules::from_repository_file(&found)?),
+        None => Ok(Rules::embedded_default()),
     }
-    Ok(Rules::embedded_default())
 }
 
 fn run_config(global: &GlobalArgs, root: &Path, mode: Mode) -> anyhow::Result<RunConfig> {
@@ -136,13 +138,25 @@ fn run_config(global: &GlobalArgs, root: &Path, mode: Mode) -> anyhow::Result<Ru
     }
     let rules = load_rules(global, root)?;
     let forced_environment = global.env.as_deref().map(|name| rules.environment_index(name)).transpose()?;
+    // A glob past the limit makes globset build a regex too large, and is
+    // never what a user means; the message names the option, not the glob.
+    for (option, globs) in [("--include", &global.include), ("--exclude", &global.exclude)] {
+        for glob in globs.iter() {
+            let n_chars = glob.chars().count();
+            if n_chars > rules::MAX_GLOB_CHARS {
+                bail!(
+                    "`{option}` glob `{}` is {n_chars} characters long, more than the limit of {}",
+                    rules::token(glob),
+                    rules::MAX_GLOB_CHARS
+                );
+            }
+        }
+    }
     let filter = PathFilter::new(&global.include, &global.exclude).map_err(anyhow::Error::msg)?;
     if let Some(jobs) = global.jobs {
-        if jobs == 0 {
-            bail!("--jobs must be at least 1");
-        }
+        // clap has checked 1..=cli::MAX_JOBS.
         // A second initialisation fails when a pool exists already (in tests); that pool is kept.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(jobs).build_global();
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(usize::from(jobs)).build_global();
     }
     Ok(RunConfig {
         root: root.to_path_buf(),
@@ -158,11 +172,24 @@ fn run_config(global: &GlobalArgs, root: &Path, mode: Mode) -> anyhow::Result<Ru
 
 fn run_files(global: &GlobalArgs, root: &Path, mode: Mode) -> anyhow::Result<Outcome> {
     let config = run_config(global, root, mode)?;
+    check_report_path(global, root, &[])?;
     let progress = emit::progress::Progress::start(global.quiet);
     let report = pipeline::run(&config);
     progress.finish();
-    print_report(global, mode, &report, &config.rules, None).context("cannot print the report")?;
     let has_errors = report.errors().next().is_some();
+    if let Err(err) = print_report(global, mode, &report, &config.rules, None) {
+        // Files written are written: a failure now is not a refusal (exit 2).
+        let n_written = report
+            .files
+            .iter()
+            .filter(|file| matches!(file.status, pipeline::FileStatus::Changed { written: true, .. }))
+            .count();
+        if n_written == 0 {
+            return Err(err).context("cannot print the report");
+        }
+        eprintln!("pullsmith: error: cannot print the report: {err}; {n_written} files were written");
+        return Ok(Outcome::SomeFilesFailed);
+    }
     Ok(if has_errors {
         Outcome::SomeFilesFailed
     } else if matches!(mode, Mode::Check { .. }) && report.n_changed() > 0 {
@@ -170,6 +197,78 @@ fn run_files(global: &GlobalArgs, root: &Path, mode: Mode) -> anyhow::Result<Out
     } else {
         Outcome::Clean
     })
+}
+
+/// Refuses, before anything is read or written, a `--report FILE` that
+/// could not be written, or that would overwrite a file pullsmith reads or
+/// edits: a manifest or kustomization below `root` (any `.yaml`/`.yml`, a
+/// `Kustomization`, a `.gitignore`), anything in a `.git` directory or in
+/// `git_dirs`, the rules file; and never through a link or onto a file with
+/// several hard links. Found after the run, a bad report path would turn a
+/// finished write or commit into a failure.
+fn check_report_path(global: &GlobalArgs, root: &Path, git_dirs: &[PathBuf]) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+
+    let Some(path) = &global.report else { return Ok(()) };
+    let shown = path.display();
+    let Some(name) = path.file_name() else { bail!("--report `{shown}`: not a file name") };
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let dir = parent
+        .canonicalize()
+        .with_context(|| format!("--report `{shown}`: cannot use directory `{}`", parent.display()))?;
+    if !dir.is_dir() {
+        bail!("--report `{shown}`: `{}` is not a directory", parent.display());
+    }
+    let target = dir.join(name);
+
+    let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let name_text = name.to_string_lossy();
+    let read_below_root = target.strip_prefix(&canonical_root).is_ok_and(|rel| {
+        discover::is_yaml_name(&name_text)
+            || name_text == "Kustomization"
+            || name_text == ".gitignore"
+            || rel.components().any(|c| c.as_os_str() == ".git")
+    });
+    let in_git_dir = git_dirs.iter().any(|git_dir| target.starts_with(git_dir));
+    let is_rules =
+        global.rules.as_ref().and_then(|rules| rules.canonicalize().ok()).is_some_and(|rules| rules == target);
+    if read_below_root || in_git_dir || is_rules {
+        bail!("--report `{shown}`: pullsmith reads that file; write the report outside the repository's manifests");
+    }
+
+    match std::fs::symlink_metadata(&target) {
+        Ok(metadata) if metadata.file_type().is_symlink() => {
+            bail!("--report `{shown}`: is a symbolic link; pullsmith does not write through links")
+        }
+        Ok(metadata) if !metadata.is_file() => bail!("--report `{shown}`: not a regular file"),
+        Ok(metadata) if metadata.nlink() > 1 => {
+            bail!(
+                "--report `{shown}`: has {} hard links; writing it would change the other names too",
+                metadata.nlink()
+            )
+        }
+        // Opened for writing without truncating: the permission is checked and nothing changes.
+        Ok(_) => {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&target)
+                .with_context(|| format!("--report `{shown}`: cannot write"))?;
+        }
+        // Created empty and removed again: the directory takes new files.
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&target)
+                .with_context(|| format!("--report `{shown}`: cannot create"))?;
+            let _ = std::fs::remove_file(&target);
+        }
+        Err(err) => return Err(err).with_context(|| format!("--report `{shown}`: cannot use")),
+    }
+    Ok(())
 }
 
 /// Prints what a run found, in the chosen format, and writes the side
@@ -230,15 +329,21 @@ fn print_report(
     Ok(())
 }
 
-/// `commit`: plan as `diff` does, refuse dirty files, write, then commit
-/// exactly the files written.
+/// `commit`: plan as `diff` does, refuse dirty files, prepare the commit
+/// (locks, blobs), write, then commit exactly the files written. Every
+/// refusal (exit 2) comes before the first write; after it, a failure is
+/// exit 3 with a message saying what was written.
 fn run_commit(global: &GlobalArgs, root: &Path, options: &CommitOptions) -> anyhow::Result<Outcome> {
     let checkout = git::Checkout::open(root)?;
+    if let Some(message) = &options.message {
+        git::check_message(message)?;
+    }
     if let Some(branch) = &options.branch {
         checkout.check_branch(branch)?;
     }
     let author = checkout.author(options.author.as_deref())?;
     let mut config = run_config(global, root, Mode::Diff)?;
+    check_report_path(global, checkout.workdir(), &checkout.git_dirs())?;
     config.keep_texts = true;
     let progress = emit::progress::Progress::start(global.quiet);
     let mut report = pipeline::run(&config);
@@ -260,40 +365,77 @@ fn run_commit(global: &GlobalArgs, root: &Path, options: &CommitOptions) -> anyh
             });
         }
     }
-    let changed: Vec<(String, PathBuf, pipeline::FileAction, String)> = report
+    let changed: Vec<(git::CommitFile, pipeline::FileAction)> = report
         .files
         .iter()
         .filter_map(|file| match &file.status {
             pipeline::FileStatus::Changed { new_text, action, .. } => {
-                Some((file.path.clone(), file.abs_path.clone(), *action, new_text.clone()))
+                let content = (*action != pipeline::FileAction::Delete).then(|| new_text.as_bytes().to_vec());
+                Some((git::CommitFile { path: file.path.clone(), abs_path: file.abs_path.clone(), content }, *action))
             }
             _ => None,
         })
         .collect();
     if !options.allow_dirty {
-        let paths: Vec<String> = changed.iter().map(|(path, ..)| path.clone()).collect();
+        let paths: Vec<String> = changed.iter().map(|(file, _)| file.path.clone()).collect();
         let dirty = checkout.dirty(&paths)?;
         if !dirty.is_empty() {
             return Err(git::CommitError::Dirty { paths: dirty }.into());
         }
     }
-    let mut commit_id = None;
-    if !changed.is_empty() {
-        if let Some(branch) = &options.branch {
-            checkout.switch_to(branch)?;
-        }
-        let mut files = Vec::new();
-        for (path, abs_path, action, new_text) in &changed {
-            emit::write::write_change(abs_path, *action, new_text.as_bytes())
-                .with_context(|| format!("{path}: cannot write"))?;
-            let content = (*action != pipeline::FileAction::Delete).then(|| new_text.as_bytes().to_vec());
-            files.push(git::CommitFile { path: path.clone(), content });
-        }
-        let message = options.message.clone().unwrap_or_else(|| default_message(&report));
-        commit_id = Some(checkout.commit(&files, &message, &author)?.to_string());
+    if changed.is_empty() {
+        print_report(global, Mode::Commit, &report, &config.rules, None)?;
+        return Ok(if report.errors().next().is_some() { Outcome::SomeFilesFailed } else { Outcome::Clean });
     }
-    print_report(global, Mode::Commit, &report, &config.rules, commit_id.as_deref())?;
-    Ok(if report.errors().next().is_some() { Outcome::SomeFilesFailed } else { Outcome::Clean })
+    let files: Vec<git::CommitFile> = changed.iter().map(|(file, _)| file.clone()).collect();
+    let prepared = checkout.prepare(options.branch.as_deref(), &files)?;
+
+    // From the first write on, nothing is a refusal: a file that cannot be
+    // written is a per-file error (it is untouched, the others go on), and
+    // a commit that cannot be completed is exit 3 naming what was written.
+    let mut written = Vec::new();
+    for (file, action) in changed {
+        let contents = file.content.as_deref().unwrap_or_default();
+        match emit::write::write_change(&file.abs_path, action, contents) {
+            Ok(()) => written.push(file),
+            Err(err) => {
+                if let Some(result) = report.files.iter_mut().find(|result| result.path == file.path) {
+                    result.status = pipeline::FileStatus::Failed(pipeline::Diagnostic {
+                        path: file.path.clone(),
+                        line: None,
+                        column: None,
+                        message: format!("cannot write: {err}; left as it was and not committed"),
+                        rule: "file-error",
+                    });
+                }
+            }
+        }
+    }
+    let mut failed_after_write = false;
+    let mut commit_id = None;
+    if written.is_empty() {
+        drop(prepared);
+    } else {
+        let message = options.message.clone().unwrap_or_else(|| default_message(&report));
+        match prepared.commit(&written, &message, &author) {
+            Ok(id) => commit_id = Some(id.to_string()),
+            Err(err) => {
+                let paths: Vec<&str> = written.iter().map(|file| file.path.as_str()).collect();
+                eprintln!("pullsmith: error: wrote {}, but {err}", paths.join(", "));
+                failed_after_write = true;
+            }
+        }
+    }
+    // Not "compliant, nothing to commit" when the commit failed: printed as `apply` would.
+    let shown_mode = if failed_after_write { Mode::Apply } else { Mode::Commit };
+    if let Err(err) = print_report(global, shown_mode, &report, &config.rules, commit_id.as_deref()) {
+        match &commit_id {
+            Some(id) => eprintln!("pullsmith: error: committed {id}, but cannot print the report: {err}"),
+            None => eprintln!("pullsmith: error: files were written, but cannot print the report: {err}"),
+        }
+        return Ok(Outcome::SomeFilesFailed);
+    }
+    Ok(if failed_after_write || report.errors().next().is_some() { Outcome::SomeFilesFailed } else { Outcome::Clean })
 }
 
 /// A one-line summary, then per environment the containers and pod specs

@@ -876,3 +876,413 @@ fn kustomize_commit_holds_the_overlay_patches_and_kustomizations_only() {
     assert!(stdout(&output).contains("compliant"), "{}", describe(&output));
     assert_eq!(sb.head(&repo), id);
 }
+
+// ---------------------------------------------------------------------------
+// Issue 9, item 5: the commit stores what `git add` would store
+// (https://github.com/pullsmith/pullsmith/issues/9)
+
+impl Sandbox {
+    /// Replaces every tracked file of the work tree by a fresh checkout, so
+    /// that the files are converted as git writes them (CRLF, smudge).
+    fn checkout_again(&self, repo: &Path) {
+        for path in self.git(repo, &["ls-files"]).lines() {
+            std::fs::remove_file(repo.join(path)).expect("remove a tracked file");
+        }
+        self.git(repo, &["checkout", "-q", "--", "."]);
+        assert_eq!(self.status(repo), Vec::<String>::new(), "a fresh checkout is clean");
+    }
+
+    /// `git diff --numstat` of `rev` against its parent: (added, deleted, path), sorted.
+    fn numstat(&self, repo: &Path, rev: &str) -> Vec<String> {
+        let mut lines: Vec<String> =
+            self.git(repo, &["diff", "--numstat", &format!("{rev}~1"), rev]).lines().map(str::to_string).collect();
+        lines.sort();
+        lines
+    }
+
+    /// Asserts that every file `rev` changes holds what `git add` stores for
+    /// the work-tree file (`git hash-object --path`, attributes and filters
+    /// applied), and that `git status` is clean: no staged revert.
+    fn assert_committed_as_git_add(&self, repo: &Path, rev: &str) {
+        let files = self.commit_files(repo, rev);
+        assert!(!files.is_empty(), "{rev} changes no file");
+        for path in &files {
+            if !repo.join(path).exists() {
+                continue;
+            }
+            let would_add = self.git(repo, &["hash-object", &format!("--path={path}"), path]);
+            let committed = self.git(repo, &["rev-parse", &format!("{rev}:{path}")]);
+            assert_eq!(committed, would_add, "{path}: the committed blob is what `git add` would store");
+        }
+        assert_eq!(self.status(repo), Vec::<String>::new(), "clean after the commit: no staged revert");
+        let cached = self.git_output(repo, &["diff", "--cached", "--quiet"]);
+        assert!(cached.status.success(), "the index equals HEAD:\n{}", describe(&cached));
+    }
+}
+
+/// The numstat of committing `examples/plain` with no attributes at all: what
+/// a commit touches when line endings play no part.
+fn plain_numstat(sb: &Sandbox) -> Vec<String> {
+    let repo = sb.plain_repo("plain-lf");
+    sb.configure_user(&repo);
+    let id = committed_id(&sb.run(&["commit", path_str(&repo)]));
+    sb.numstat(&repo, &id)
+}
+
+#[test]
+fn crlf_conversions_commit_what_git_add_stores() {
+    let sb = Sandbox::new();
+    let expected_numstat = plain_numstat(&sb);
+    type Setup = fn(&Sandbox, &Path);
+    let setups: [(&str, Setup); 3] = [
+        ("core.autocrlf=true", |sb, repo| sb.git(repo, &["config", "core.autocrlf", "true"]).truncate(0)),
+        ("eol=crlf", |sb, repo| {
+            write(repo, ".gitattributes", "*.yaml text eol=crlf\n");
+            sb.commit_all(repo, "attributes");
+        }),
+        ("text=auto with core.eol=crlf", |sb, repo| {
+            write(repo, ".gitattributes", "* text=auto\n");
+            sb.commit_all(repo, "attributes");
+            sb.git(repo, &["config", "core.eol", "crlf"]);
+        }),
+    ];
+    for (name, setup) in setups {
+        let repo = sb.plain_repo(&name.replace([' ', '=', '.'], "-"));
+        sb.configure_user(&repo);
+        setup(&sb, &repo);
+        sb.checkout_again(&repo);
+        assert!(read(&repo, "dev/web.yaml").windows(2).any(|w| w == b"\r\n"), "{name}: the work tree has CRLF");
+
+        let id = committed_id(&sb.run(&["commit", path_str(&repo)]));
+        sb.assert_committed_as_git_add(&repo, &id);
+        assert_eq!(sb.numstat(&repo, &id), expected_numstat, "{name}: only the rewritten lines change");
+        for path in sb.commit_files(&repo, &id) {
+            let blob = committed_blob(&repo, &id, &path).expect("committed");
+            assert!(!blob.contains(&b'\r'), "{name}: {path} is committed with LF, as git stores it");
+        }
+    }
+}
+
+/// A "cipher" clean/smudge pair: rot13 on letters, so the committed blob of
+/// a manifest shows `vzntrChyyCbyvpl` where the plaintext says `imagePullPolicy`.
+const ROT13: &str = "tr A-Za-z N-ZA-Mn-za-m";
+
+#[test]
+fn clean_filter_output_is_committed_never_the_plaintext() {
+    let sb = Sandbox::new();
+    let repo = sb.plain_repo("repo");
+    sb.configure_user(&repo);
+    sb.git(&repo, &["config", "filter.rot13.clean", ROT13]);
+    sb.git(&repo, &["config", "filter.rot13.smudge", ROT13]);
+    sb.git(&repo, &["config", "filter.rot13.required", "true"]);
+    write(&repo, ".gitattributes", "dev/*.yaml filter=rot13\n");
+    // Stored through the filter: the blobs are "encrypted", the work tree is plaintext.
+    sb.git(&repo, &["add", "--renormalize", "."]);
+    sb.commit_all(&repo, "encrypt dev");
+    sb.checkout_again(&repo);
+    let stored = committed_blob(&repo, "HEAD", "dev/web.yaml").expect("tracked");
+    assert!(!String::from_utf8_lossy(&stored).contains("image"), "the setup stores the cleaned form");
+    assert!(String::from_utf8_lossy(&read(&repo, "dev/web.yaml")).contains("image"), "the work tree is plaintext");
+
+    let id = committed_id(&sb.run(&["commit", path_str(&repo)]));
+    let files = sb.commit_files(&repo, &id);
+    assert!(files.iter().any(|f| f == "dev/web.yaml"), "{files:?}");
+    sb.assert_committed_as_git_add(&repo, &id);
+    for path in files.iter().filter(|f| f.starts_with("dev/")) {
+        let blob = String::from_utf8(committed_blob(&repo, &id, path).expect("committed")).expect("UTF-8");
+        assert!(!blob.contains("imagePullPolicy"), "{path}: no plaintext committed:\n{blob}");
+        assert!(blob.contains("vzntrChyyCbyvpl: Nyjnlf"), "{path}: the cleaned rewrite is committed:\n{blob}");
+    }
+    // Paths without the attribute are committed as they are.
+    let prod = String::from_utf8(committed_blob(&repo, &id, "prod/web.yaml").expect("committed")).expect("UTF-8");
+    assert!(prod.contains("imagePullPolicy"), "{prod}");
+}
+
+#[test]
+fn lfs_style_filter_commits_the_pointer() {
+    let sb = Sandbox::new();
+    let repo = sb.plain_repo("repo");
+    sb.configure_user(&repo);
+    // A stand-in for `git-lfs clean`: a pointer naming the content's hash.
+    let clean = "sh -c 'printf \"version https://git-lfs.github.com/spec/v1\\noid sha256:%s\\n\" \"$(sha256sum | cut -c1-64)\"'";
+    sb.git(&repo, &["config", "filter.lfs.clean", clean]);
+    sb.git(&repo, &["config", "filter.lfs.smudge", "cat"]);
+    sb.git(&repo, &["config", "filter.lfs.required", "true"]);
+    write(&repo, ".gitattributes", "staging/*.yaml filter=lfs diff=lfs merge=lfs -text\n");
+    sb.git(&repo, &["add", "--renormalize", "."]);
+    sb.commit_all(&repo, "staging in lfs");
+    let before = String::from_utf8(committed_blob(&repo, "HEAD", "staging/web.yaml").expect("tracked")).expect("UTF-8");
+    assert!(before.starts_with("version https://git-lfs"), "the setup stores a pointer:\n{before}");
+
+    let id = committed_id(&sb.run(&["commit", path_str(&repo)]));
+    assert!(sb.commit_files(&repo, &id).iter().any(|f| f == "staging/web.yaml"));
+    sb.assert_committed_as_git_add(&repo, &id);
+    let after = String::from_utf8(committed_blob(&repo, &id, "staging/web.yaml").expect("committed")).expect("UTF-8");
+    assert!(after.starts_with("version https://git-lfs"), "a pointer is committed, not the manifest:\n{after}");
+    assert_ne!(after, before, "the pointer names the rewritten content");
+}
+
+#[test]
+fn filter_driver_without_git_is_refused_before_writing() {
+    let sb = Sandbox::new();
+    let repo = sb.plain_repo("repo");
+    sb.configure_user(&repo);
+    sb.git(&repo, &["config", "filter.rot13.clean", ROT13]);
+    sb.git(&repo, &["config", "filter.rot13.smudge", ROT13]);
+    write(&repo, ".gitattributes", "prod/web.yaml filter=rot13\n");
+    sb.git(&repo, &["add", "--renormalize", "."]);
+    sb.commit_all(&repo, "encrypt prod/web.yaml");
+    let before = sb.state(&repo);
+
+    let no_git = sb.path("no-git-bin");
+    std::fs::create_dir_all(&no_git).expect("create an empty PATH directory");
+    let output = sb.pullsmith().env("PATH", &no_git).args(["commit", path_str(&repo)]).output().expect("run");
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    let err = stderr(&output);
+    assert!(err.contains("prod/web.yaml") && err.contains("filter=rot13"), "names the file and filter:\n{err}");
+    assert_eq!(sb.state(&repo), before, "nothing written, nothing committed");
+}
+
+#[test]
+fn failing_clean_filter_is_refused_before_writing() {
+    let sb = Sandbox::new();
+    let repo = sb.plain_repo("repo");
+    sb.configure_user(&repo);
+    sb.git(&repo, &["config", "filter.crypt.clean", "cat"]);
+    sb.git(&repo, &["config", "filter.crypt.smudge", "cat"]);
+    sb.git(&repo, &["config", "filter.crypt.required", "true"]);
+    write(&repo, ".gitattributes", "prod/*.yaml filter=crypt\n");
+    sb.commit_all(&repo, "attributes");
+    // Without its key (here: when `NO_KEY` is set) the clean filter fails, and so would `git add`.
+    let clean = "sh -c 'if [ -n \"$NO_KEY\" ]; then echo no key >&2; exit 1; fi; cat'";
+    sb.git(&repo, &["config", "filter.crypt.clean", clean]);
+    let before = sb.state(&repo);
+
+    let output = sb.pullsmith().env("NO_KEY", "1").args(["commit", path_str(&repo)]).output().expect("run");
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(stderr(&output).contains("prod/"), "{}", describe(&output));
+    assert_eq!(sb.state(&repo), before, "nothing written, nothing committed");
+}
+
+// ---------------------------------------------------------------------------
+// Issue 9, item 6: all or nothing
+
+#[test]
+fn locked_index_is_refused_before_writing() {
+    let sb = Sandbox::new();
+    let repo = sb.plain_repo("repo");
+    sb.configure_user(&repo);
+    std::fs::write(repo.join(".git/index.lock"), b"").expect("lock the index");
+    let before = sb.state(&repo);
+
+    let output = sb.run(&["commit", path_str(&repo)]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(stderr(&output).contains("index.lock"), "{}", describe(&output));
+    assert_eq!(sb.state(&repo), before, "nothing written, nothing committed");
+
+    std::fs::remove_file(repo.join(".git/index.lock")).expect("unlock");
+    let id = committed_id(&sb.run(&["commit", path_str(&repo)]));
+    sb.assert_committed_as_git_add(&repo, &id);
+}
+
+#[test]
+fn locked_refs_are_refused_before_writing_and_the_next_run_commits() {
+    let sb = Sandbox::new();
+    for (lock, branch) in
+        [("refs/heads/main.lock", None), ("refs/heads/maint.lock", Some("maint")), ("HEAD.lock", Some("maint"))]
+    {
+        let repo = sb.plain_repo(&format!("repo-{}", lock.replace('/', "-")));
+        sb.configure_user(&repo);
+        std::fs::write(repo.join(".git").join(lock), b"").expect("lock a ref");
+        let before = sb.state(&repo);
+        let mut args = vec!["commit"];
+        if let Some(branch) = branch {
+            args.extend(["--branch", branch]);
+        }
+        args.push(path_str(&repo));
+
+        let output = sb.run(&args);
+        assert_eq!(output.status.code(), Some(2), "{lock}: {}", describe(&output));
+        assert!(stderr(&output).contains(lock), "{lock}: the message names the lock:\n{}", describe(&output));
+        assert_eq!(sb.state(&repo), before, "{lock}: nothing written, nothing committed");
+
+        std::fs::remove_file(repo.join(".git").join(lock)).expect("unlock");
+        let id = committed_id(&sb.run(&args));
+        assert_eq!(sb.head(&repo), id, "{lock}: the next run commits");
+        sb.assert_committed_as_git_add(&repo, &id);
+    }
+}
+
+#[test]
+fn bad_report_paths_are_refused_before_writing() {
+    let sb = Sandbox::new();
+    let repo = sb.plain_repo("repo");
+    sb.configure_user(&repo);
+    std::os::unix::fs::symlink("dev/web.yaml", repo.join("report-link.json")).expect("symlink");
+    sb.commit_all(&repo, "a link");
+    let outside = sb.path("outside.json");
+    std::fs::write(&outside, b"{}").expect("write");
+    std::fs::hard_link(&outside, sb.path("outside-2.json")).expect("hard link");
+    let before = sb.state(&repo);
+
+    let missing_dir = sb.path("no-such-dir/report.json");
+    let in_repo = |rel: &str| path_str(&repo.join(rel)).to_string();
+    let cases = [
+        path_str(&missing_dir).to_string(),
+        in_repo("dev/web.yaml"),
+        in_repo("dev/new-report.yaml"),
+        in_repo(".git/config"),
+        in_repo(".git/report.json"),
+        in_repo("report-link.json"),
+        path_str(&outside).to_string(),
+        in_repo("dev"),
+    ];
+    for report in &cases {
+        for command in ["commit", "apply"] {
+            let output = sb.run(&["--report", report, command, path_str(&repo)]);
+            assert_eq!(output.status.code(), Some(2), "{command} --report {report}:\n{}", describe(&output));
+            assert!(stderr(&output).contains(report.as_str()), "the message names the path:\n{}", describe(&output));
+            assert_eq!(sb.state(&repo), before, "{command} --report {report}: nothing written");
+        }
+    }
+    assert_eq!(std::fs::read(&outside).expect("read"), b"{}", "the hard-linked file is untouched");
+    assert!(!missing_dir.parent().expect("parent").exists());
+
+    // A good path: written, and the commit made.
+    let good = sb.path("report.json");
+    let output = sb.run(&["--report", path_str(&good), "commit", path_str(&repo)]);
+    let id = committed_id(&output);
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&good).expect("report")).expect("JSON");
+    assert_eq!(json["commit"], serde_json::Value::String(id));
+}
+
+#[test]
+fn a_file_that_cannot_be_written_is_a_file_error_and_the_rest_is_committed() {
+    let sb = Sandbox::new();
+    let repo = sb.plain_repo("repo");
+    sb.configure_user(&repo);
+    let expected = sb.diffed_files(&repo);
+    assert!(expected.iter().any(|f| f == "prod/web.yaml"), "{expected:?}");
+    // A second name for prod/web.yaml: a rename would split it, so it is not rewritten.
+    std::fs::hard_link(repo.join("prod/web.yaml"), sb.path("second-name.yaml")).expect("hard link");
+    let original = read(&repo, "prod/web.yaml");
+
+    let output = sb.run(&["commit", path_str(&repo)]);
+    assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
+    assert!(stderr(&output).contains("prod/web.yaml"), "{}", describe(&output));
+    assert_eq!(read(&repo, "prod/web.yaml"), original, "the file is untouched");
+    let id = sb.head(&repo);
+    let files = sb.commit_files(&repo, &id);
+    let rest: Vec<String> = expected.into_iter().filter(|f| f != "prod/web.yaml").collect();
+    assert_eq!(files, rest, "every other rewritten file is committed");
+    sb.assert_committed_as_git_add(&repo, &id);
+}
+
+// ---------------------------------------------------------------------------
+// Issue 9, item 7: refusals git's porcelain makes too
+
+/// A repository with `notes.txt` changed on `main` and on `other`, so that
+/// merging, cherry-picking or rebasing one onto the other stops on a conflict.
+fn conflicting_repo(sb: &Sandbox, name: &str) -> PathBuf {
+    let repo = sb.plain_repo(name);
+    sb.configure_user(&repo);
+    write(&repo, "notes.txt", "base\n");
+    sb.commit_all(&repo, "notes");
+    sb.git(&repo, &["branch", "other"]);
+    write(&repo, "notes.txt", "main 1\n");
+    sb.commit_all(&repo, "main 1");
+    write(&repo, "notes.txt", "main 2\n");
+    sb.commit_all(&repo, "main 2");
+    sb.git(&repo, &["checkout", "-q", "other"]);
+    write(&repo, "notes.txt", "other\n");
+    sb.commit_all(&repo, "other");
+    sb.git(&repo, &["checkout", "-q", "main"]);
+    repo
+}
+
+#[test]
+fn unfinished_merge_rebase_cherry_pick_revert_or_bisect_is_refused() {
+    let sb = Sandbox::new();
+    let operations: [(&str, &[&str]); 5] = [
+        ("merge", &["merge", "-q", "other"]),
+        ("cherry-pick", &["cherry-pick", "other"]),
+        ("revert", &["revert", "--no-edit", "HEAD~1"]),
+        ("rebase", &["rebase", "-q", "other"]),
+        ("bisect", &["bisect", "start"]),
+    ];
+    for (operation, args) in operations {
+        let repo = conflicting_repo(&sb, operation);
+        let started = sb.git_output(&repo, args);
+        if operation == "bisect" {
+            assert!(started.status.success(), "{}", describe(&started));
+        } else {
+            assert!(!started.status.success(), "{operation} stops on a conflict:\n{}", describe(&started));
+        }
+        let before = sb.state(&repo);
+
+        let output = sb.run(&["commit", path_str(&repo)]);
+        assert_eq!(output.status.code(), Some(2), "{operation}: {}", describe(&output));
+        assert!(stderr(&output).contains(operation), "{operation}: the message names it:\n{}", describe(&output));
+        assert_eq!(sb.state(&repo), before, "{operation}: nothing written, nothing committed");
+    }
+}
+
+#[test]
+fn branch_names_git_refuses_are_refused() {
+    let sb = Sandbox::new();
+    let repo = sb.plain_repo("repo");
+    sb.configure_user(&repo);
+    let before = sb.state(&repo);
+    let refused_by_git = ["-x", "HEAD", "a..b", "x.lock", "a b", "foo@{1}", "", "/x", "x/", "x~1", "a/.b", "@{-1}"];
+    for name in refused_by_git {
+        let check = sb.git_output(&repo, &["check-ref-format", "--branch", name]);
+        assert!(!check.status.success(), "git refuses `{name}` too:\n{}", describe(&check));
+    }
+    // `@` is HEAD to git, and `refs/heads/x` would become refs/heads/refs/heads/x.
+    for name in refused_by_git.iter().chain(&["@", "refs/heads/x", "refs/x"]) {
+        let output = sb.run(&["commit", "--branch", name, path_str(&repo)]);
+        assert_eq!(output.status.code(), Some(2), "--branch {name:?}: {}", describe(&output));
+        assert_eq!(sb.state(&repo), before, "--branch {name:?}: nothing written, no branch");
+    }
+}
+
+#[test]
+fn empty_message_is_refused() {
+    let sb = Sandbox::new();
+    let repo = sb.plain_repo("repo");
+    sb.configure_user(&repo);
+    let before = sb.state(&repo);
+    for message in ["", "   ", "\n\n", " \t\n"] {
+        let output = sb.run(&["commit", "--message", message, path_str(&repo)]);
+        assert_eq!(output.status.code(), Some(2), "--message {message:?}: {}", describe(&output));
+        assert!(stderr(&output).contains("--message"), "{}", describe(&output));
+        assert_eq!(sb.state(&repo), before, "--message {message:?}: nothing written");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Issue 9, item 17: a git error is printed once, with what was being done
+
+#[test]
+fn git_errors_are_printed_once() {
+    let sb = Sandbox::new();
+    let dir = sb.path("not-a-repo");
+    copy_tree(&project_root().join("examples/plain"), &dir);
+    if sb.git_output(&dir, &["rev-parse", "--git-dir"]).status.success() {
+        eprintln!("note: {} is inside a git repository; skipping", dir.display());
+        return;
+    }
+    let output = sb.run(&["commit", "--author", "Ann Author <ann@example.com>", path_str(&dir)]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    let err = stderr(&output);
+    assert_eq!(err.matches("could not find repository").count(), 1, "once:\n{err}");
+    assert!(!err.contains("class="), "git2's error codes are not part of the message:\n{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    let repo = sb.plain_repo("repo");
+    sb.configure_user(&repo);
+    std::fs::write(repo.join(".git/index.lock"), b"").expect("lock the index");
+    let output = sb.run(&["commit", path_str(&repo)]);
+    let err = stderr(&output);
+    assert_eq!(err.matches("index.lock").count(), 1, "once:\n{err}");
+}
