@@ -4,8 +4,10 @@
 //!
 //! It reads the positional tree only; it never edits and does no IO.
 
+use std::collections::HashMap;
+
 use crate::rules::Workload;
-use crate::yaml::{Node, NodeKind};
+use crate::yaml::{Document, Node, NodeKind};
 
 /// The three lists of a pod spec that hold containers.
 pub const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
@@ -231,4 +233,227 @@ pub fn builtin_api_version(kind: &str) -> Option<&'static str> {
         "Job" | "CronJob" => Some("batch/v1"),
         _ => None,
     }
+}
+
+/// Anchors, aliases and merge keys of a file's documents, as Kubernetes
+/// reads them (go-yaml resolves `*name` to the anchored node and `<<: *name`
+/// into the mapping). The positional tree keeps aliases as alias nodes; this
+/// index says which node each one repeats, so that decisions see what the
+/// API server sees and edits can be checked for what else they change.
+///
+/// It is built from a second pass of the parser's events (which carry the
+/// anchor ids the tree drops), matched one by one with the tree's nodes in
+/// document order, and only for files that hold an alias at all.
+#[derive(Debug, Default)]
+pub struct Aliases<'a> {
+    /// Alias node (by address) → the anchored node it repeats.
+    targets: HashMap<usize, &'a Node>,
+    /// Anchored node (by address) → the aliases that repeat it, in order.
+    uses: HashMap<usize, Vec<&'a Node>>,
+    /// Anchored nodes that some alias repeats, in document order.
+    aliased: Vec<&'a Node>,
+}
+
+/// How deep merge keys are followed (`<<` of a mapping that merges another).
+const MAX_MERGE_DEPTH: usize = 16;
+
+fn address(node: &Node) -> usize {
+    std::ptr::from_ref(node) as usize
+}
+
+impl<'a> Aliases<'a> {
+    /// The index of `documents`, parsed from `text`. An `Err` means the
+    /// parser's events and the tree did not match, which is a bug.
+    pub fn of(text: &str, documents: &'a [Document]) -> Result<Aliases<'a>, String> {
+        let mut index = Aliases::default();
+        if !documents.iter().any(|d| holds_alias(&d.root)) {
+            return Ok(index);
+        }
+        let mut events = NodeEvents(Vec::new());
+        let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+        yaml_rust2::parser::Parser::new_from_str(body)
+            .load(&mut events, true)
+            .map_err(|err| format!("internal error: the file parses once but not twice ({})", err.info()))?;
+        let mut nodes = Vec::new();
+        for document in documents {
+            preorder(&document.root, &mut nodes);
+        }
+        if nodes.len() != events.0.len() {
+            return Err(format!(
+                "internal error: {} nodes but {} parser events; aliases cannot be resolved",
+                nodes.len(),
+                events.0.len()
+            ));
+        }
+        let mut anchored: HashMap<usize, &'a Node> = HashMap::new();
+        for (node, (anchor_id, alias_of)) in nodes.into_iter().zip(events.0) {
+            if anchor_id > 0 {
+                anchored.insert(anchor_id, node);
+            }
+            if let Some(target) = alias_of.and_then(|id| anchored.get(&id).copied()) {
+                index.targets.insert(address(node), target);
+                let uses = index.uses.entry(address(target)).or_default();
+                if uses.is_empty() {
+                    index.aliased.push(target);
+                }
+                uses.push(node);
+            }
+        }
+        Ok(index)
+    }
+
+    /// Whether the file holds no alias at all.
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+
+    /// The node an alias repeats; any other node is itself.
+    pub fn resolve(&self, node: &'a Node) -> &'a Node {
+        self.targets.get(&address(node)).copied().unwrap_or(node)
+    }
+
+    /// The aliases that repeat `node` (empty when it is not anchored or never repeated).
+    pub fn uses_of(&self, node: &Node) -> &[&'a Node] {
+        self.uses.get(&address(node)).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every anchored node that an alias repeats, in document order.
+    pub fn aliased(&self) -> &[&'a Node] {
+        &self.aliased
+    }
+
+    /// The value of `key` in `mapping` as Kubernetes reads it: its own entry,
+    /// else the first merged mapping (`<<: *a` or `<<: [*a, *b]`) that has
+    /// one; aliases resolved on the way.
+    pub fn get(&self, mapping: &'a Node, key: &str) -> Option<&'a Node> {
+        self.get_at_depth(self.resolve(mapping), key, 0).map(|value| self.resolve(value))
+    }
+
+    fn get_at_depth(&self, mapping: &'a Node, key: &str, depth: usize) -> Option<&'a Node> {
+        if let Some(value) = mapping.entries().iter().find(|(k, _)| k.as_str() == Some(key) && !is_merge_key(k)) {
+            return Some(&value.1);
+        }
+        if depth >= MAX_MERGE_DEPTH {
+            return None;
+        }
+        self.merged(mapping).into_iter().find_map(|source| self.get_at_depth(source, key, depth + 1))
+    }
+
+    /// The mappings `mapping` merges, in the order they take precedence.
+    pub fn merged(&self, mapping: &'a Node) -> Vec<&'a Node> {
+        let Some((_, value)) = mapping.entries().iter().find(|(k, _)| is_merge_key(k)) else {
+            return Vec::new();
+        };
+        let value = self.resolve(value);
+        match &value.kind {
+            NodeKind::Sequence { items, .. } => {
+                items.iter().map(|item| self.resolve(item)).filter(|item| item.is_mapping()).collect()
+            }
+            NodeKind::Mapping { .. } => vec![value],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The entries of `mapping` as Kubernetes reads them: its own (merge
+    /// keys left out), then those its merged mappings bring that it does not
+    /// name itself, the first merged mapping first.
+    pub fn effective_entries(&self, mapping: &'a Node) -> Vec<&'a (Node, Node)> {
+        let mut out: Vec<&'a (Node, Node)> = Vec::new();
+        self.collect_entries(mapping, &mut out, 0);
+        out
+    }
+
+    fn collect_entries(&self, mapping: &'a Node, out: &mut Vec<&'a (Node, Node)>, depth: usize) {
+        let shadowed = |out: &Vec<&'a (Node, Node)>, key: &Node| {
+            key.as_str().is_some_and(|name| out.iter().any(|(k, _)| k.as_str() == Some(name)))
+        };
+        for entry in mapping.entries() {
+            if !is_merge_key(&entry.0) && (depth == 0 || !shadowed(out, &entry.0)) {
+                out.push(entry);
+            }
+        }
+        if depth < MAX_MERGE_DEPTH {
+            for source in self.merged(mapping) {
+                let mut below = Vec::new();
+                self.collect_entries(source, &mut below, depth + 1);
+                for entry in below {
+                    if !shadowed(out, &entry.0) {
+                        out.push(entry);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A plain `<<` key: YAML 1.1's merge key, which go-yaml (and so kubectl) honours.
+pub fn is_merge_key(key: &Node) -> bool {
+    matches!(&key.kind, NodeKind::Scalar { value, style: crate::yaml::ScalarStyle::Plain } if value == "<<")
+}
+
+fn holds_alias(node: &Node) -> bool {
+    match &node.kind {
+        NodeKind::Alias => true,
+        NodeKind::Mapping { entries, .. } => entries.iter().any(|(k, v)| holds_alias(k) || holds_alias(v)),
+        NodeKind::Sequence { items, .. } => items.iter().any(holds_alias),
+        NodeKind::Scalar { .. } => false,
+    }
+}
+
+/// Nodes in the order the parser reports them: a collection, then its
+/// children (a mapping's key before its value).
+fn preorder<'a>(node: &'a Node, out: &mut Vec<&'a Node>) {
+    out.push(node);
+    match &node.kind {
+        NodeKind::Mapping { entries, .. } => {
+            for (key, value) in entries {
+                preorder(key, out);
+                preorder(value, out);
+            }
+        }
+        NodeKind::Sequence { items, .. } => items.iter().for_each(|item| preorder(item, out)),
+        NodeKind::Scalar { .. } | NodeKind::Alias => {}
+    }
+}
+
+/// Per node event: its anchor id (0: none) and, for an alias, the id it repeats.
+struct NodeEvents(Vec<(usize, Option<usize>)>);
+
+impl yaml_rust2::parser::MarkedEventReceiver for NodeEvents {
+    fn on_event(&mut self, event: yaml_rust2::Event, _mark: yaml_rust2::scanner::Marker) {
+        use yaml_rust2::Event;
+        match event {
+            Event::Scalar(_, _, anchor_id, _)
+            | Event::MappingStart(anchor_id, _)
+            | Event::SequenceStart(anchor_id, _) => {
+                self.0.push((anchor_id, None));
+            }
+            Event::Alias(id) => self.0.push((0, Some(id))),
+            _ => {}
+        }
+    }
+}
+
+/// The alias items of a pod spec's container lists (`- *c`): copies of a
+/// container written elsewhere.
+pub fn aliased_containers(pod_spec: &Node) -> Vec<&Node> {
+    CONTAINER_LISTS
+        .into_iter()
+        .filter_map(|list| pod_spec.get(list))
+        .flat_map(Node::items)
+        .filter(|item| item.kind == NodeKind::Alias)
+        .collect()
+}
+
+/// The first alias on the way from the object to its pod spec (`spec: *s`),
+/// when the pod spec is not written in the object itself.
+pub fn pod_spec_alias<'a>(object: &Object<'a>, path: &[&str]) -> Option<&'a Node> {
+    let mut node = object.node;
+    for key in path {
+        node = node.get(key)?;
+        if node.kind == NodeKind::Alias {
+            return Some(node);
+        }
+    }
+    None
 }

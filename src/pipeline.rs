@@ -752,7 +752,7 @@ fn process_parsed(
         return unchanged(candidate, Some(plan));
     }
     let new_text = edit::apply(text, &plan.splices());
-    if let Err(problem) = verify::only_intended_fields_changed(documents, &new_text, &plan.touched) {
+    if let Err(problem) = verify::only_intended_fields_changed(documents, text, &new_text, &plan.touched) {
         return failed(
             candidate,
             None,

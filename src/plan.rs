@@ -4,12 +4,23 @@
 //!
 //! `plan` does no IO. The plan of a file is the one value that diff, check,
 //! apply, explain and the reports all consume.
+//!
+//! Decisions read values as Kubernetes does, through aliases and merge keys
+//! (`- {<<: *d, name: b}` takes its image from `d`). Edits never reach
+//! through them: a policy a container merges is overridden by one inserted
+//! into the container itself, and an edit of a node that an alias repeats
+//! elsewhere is refused for the file (see `check_aliases`) unless every
+//! repetition is meant to change with it (`- *c` in a container list). A
+//! container or pod spec whose pull fields cannot be brought under the
+//! rules (`imagePullSecrets: {}`, `imagePullPolicy: []`) is an error for its
+//! file, never a silent pass.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 
 use crate::edit::{self, ListStyle, Splice, TextStyle};
 use crate::kustomize::{self, ImageOverride};
-use crate::manifest::{self, Container, Object};
+use crate::manifest::{self, Aliases, Container, Object};
 use crate::rules::{self, AttachSecretsTo, EnvChoice, EnvReason, Environment, ImageRule, Policy, Rules};
 use crate::yaml::{Document, Node, NodeKind};
 
@@ -325,6 +336,8 @@ pub fn plan_file(
         })?,
     };
     let style = TextStyle::new(text);
+    let aliases = Aliases::of(text, documents).map_err(|message| PlanFailure::Error { offset: None, message })?;
+    let mut checks = AliasChecks::default();
     let mut plan = FilePlan::default();
     // A document without lists of its own writes them like the rest of the file.
     let file_list_style = documents.iter().find_map(|d| ListStyle::of_document(&style, &d.root)).unwrap_or_default();
@@ -342,8 +355,10 @@ pub fn plan_file(
                 object,
                 env: file_env.clone(),
                 list_style,
+                aliases: &aliases,
+                checks: &mut checks,
             };
-            planner.plan_operations();
+            planner.plan_operations()?;
             continue;
         }
         let Some(root) = Object::new(&document.root) else {
@@ -357,12 +372,184 @@ pub fn plan_file(
                 Some(choice) => Some(choice.clone()),
                 None => env_by_namespace(rules, &object)?,
             };
-            let mut planner =
-                ObjectPlanner { style: &style, rules, ctx, plan: &mut plan, doc_index, object, env, list_style };
+            let mut planner = ObjectPlanner {
+                style: &style,
+                rules,
+                ctx,
+                plan: &mut plan,
+                doc_index,
+                object,
+                env,
+                list_style,
+                aliases: &aliases,
+                checks: &mut checks,
+            };
             planner.plan()?;
         }
     }
+    if !aliases.is_empty() {
+        check_aliases(text, &mut plan, &aliases, &checks)?;
+    }
     Ok(plan)
+}
+
+/// What planning a file records for `check_aliases`.
+#[derive(Default)]
+struct AliasChecks<'a> {
+    /// Containers and pod specs planned where they are written (by node
+    /// address), with their environment.
+    holders: HashMap<usize, Option<usize>>,
+    /// Aliases that stand for a container (`- *c`) or for a pod spec (or a
+    /// node on the way to it, `spec: *s`), with the environment of their object.
+    copies: Vec<(&'a Node, Option<usize>)>,
+    /// Aliases a planned container merges (`<<: *d`), by address, with that container.
+    merges: HashMap<usize, &'a Node>,
+    /// Every planned edit.
+    edits: Vec<Edit<'a>>,
+}
+
+/// One planned edit: the container, pod spec or ServiceAccount it is for,
+/// and the node whose text it changes (the holder itself for an insertion).
+struct Edit<'a> {
+    field: Field,
+    holder: &'a Node,
+    target: &'a Node,
+    /// The bytes the splice replaces (empty for an insertion).
+    replaced: Range<usize>,
+}
+
+fn address(node: &Node) -> usize {
+    std::ptr::from_ref(node) as usize
+}
+
+fn contains(outer: &Node, inner: &Node) -> bool {
+    outer.span.start <= inner.span.start && inner.span.end <= outer.span.end
+}
+
+/// Refuses the file when an edit would change a node that an alias repeats
+/// somewhere the plan does not mean to change: `imagePullPolicy: &p Always`
+/// with `value: *p` in an env var, an anchored container merged by another
+/// container that keeps its policy from it, a list of pull secrets two pod
+/// specs share. Writing the value out instead of the alias makes such a file
+/// editable. A repetition is meant to change when it is
+/// - replaced by the plan itself (`imagePullPolicy: *p` given its own value);
+/// - a container (`- *c`) or pod spec alias repeating one planned here, in
+///   the same environment: it wants what its original gets;
+/// - a merge (`<<: *d`) into a planned container that has, or is given, its
+///   own `imagePullPolicy`, when the edit is the policy of `d` itself.
+///
+/// Aliases standing for a container or a pod spec that is not planned here
+/// (in the same environment) are refused too: their pull settings could be
+/// neither checked nor edited.
+fn check_aliases(
+    text: &str,
+    plan: &mut FilePlan,
+    aliases: &Aliases<'_>,
+    checks: &AliasChecks<'_>,
+) -> Result<(), PlanFailure> {
+    let line_of = |offset: usize| crate::yaml::line_col(text, offset).0;
+    let mut covered_copies = HashSet::new();
+    for (alias, env) in &checks.copies {
+        let target = aliases.resolve(alias);
+        if checks.holders.get(&address(target)) == Some(env) {
+            covered_copies.insert(address(alias));
+            plan.touched.push(alias.span.start);
+            continue;
+        }
+        let name = alias_name(text, alias);
+        return Err(PlanFailure::Error {
+            offset: Some(alias.span.start),
+            message: format!(
+                "`*{name}` repeats a node (anchored at line {}) that is not a container or pod spec planned here in the \
+                 same environment, so its pull settings can be neither checked nor edited; write it out instead of the alias",
+                line_of(target.span.start)
+            ),
+        });
+    }
+    // Sorted once, so that a file with many anchors and many edits stays linear-logarithmic.
+    let mut by_target: Vec<&Edit<'_>> = checks.edits.iter().collect();
+    by_target.sort_by_key(|edit| edit.target.span.start);
+    let mut replacements: Vec<&Range<usize>> =
+        checks.edits.iter().map(|edit| &edit.replaced).filter(|range| !range.is_empty()).collect();
+    replacements.sort_by_key(|range| range.start);
+    let policy_holders: HashSet<usize> = checks
+        .edits
+        .iter()
+        .filter(|edit| edit.field == Field::ImagePullPolicy)
+        .map(|edit| address(edit.holder))
+        .collect();
+    for anchored in aliases.aliased() {
+        let first = by_target.partition_point(|edit| edit.target.span.start < anchored.span.start);
+        let inside: Vec<&Edit<'_>> = by_target[first..]
+            .iter()
+            .take_while(|edit| edit.target.span.start <= anchored.span.end)
+            .filter(|edit| contains(anchored, edit.target))
+            .copied()
+            .collect();
+        if inside.is_empty() {
+            continue;
+        }
+        for alias in aliases.uses_of(anchored) {
+            // Replacements never overlap: only the last one starting at or before the alias can hold it.
+            let before = replacements.partition_point(|range| range.start <= alias.span.start);
+            let replaced = before > 0 && contains_range(replacements[before - 1], alias);
+            let copy = covered_copies.contains(&address(alias));
+            let merged_and_overridden = checks.merges.get(&address(alias)).is_some_and(|container| {
+                let own_policy_of_anchored = inside.iter().all(|edit| {
+                    edit.field == Field::ImagePullPolicy
+                        && std::ptr::eq(edit.holder, *anchored)
+                        && (std::ptr::eq(edit.target, *anchored)
+                            || anchored.get("imagePullPolicy").is_some_and(|own| std::ptr::eq(own, edit.target)))
+                });
+                let has_own = container
+                    .entries()
+                    .iter()
+                    .any(|(k, _)| k.as_str() == Some("imagePullPolicy") && !manifest::is_merge_key(k))
+                    || policy_holders.contains(&address(container));
+                own_policy_of_anchored && has_own
+            });
+            if replaced || copy || merged_and_overridden {
+                continue;
+            }
+            let name = alias_name(text, alias);
+            let anchor = text[..anchored.span.start].rfind(&format!("&{name}")).unwrap_or(anchored.span.start);
+            let what = inside.first().map_or("a value", |edit| edit.field.as_str());
+            return Err(PlanFailure::Error {
+                offset: Some(anchor),
+                message: format!(
+                    "`&{name}` anchors a node holding `{what}`, which the rules change, and `*{name}` at line {} repeats it: \
+                     the change would reach that use too; write the value out there instead of the alias",
+                    line_of(alias.span.start)
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn contains_range(range: &Range<usize>, node: &Node) -> bool {
+    range.start <= node.span.start && node.span.end <= range.end
+}
+
+/// The name of an alias (`*name`), from its text.
+fn alias_name<'t>(text: &'t str, alias: &Node) -> &'t str {
+    text.get(alias.span.clone()).map_or("", |t| t.trim_start_matches('*'))
+}
+
+/// A plain null as Kubernetes' YAML reads it (`~`, `null`, `Null`, `NULL` or nothing).
+fn is_null_value(node: &Node) -> bool {
+    matches!(&node.kind, NodeKind::Scalar { value, style: crate::yaml::ScalarStyle::Plain }
+        if matches!(value.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+}
+
+/// What a node is, for messages.
+fn shape_of(node: &Node) -> &'static str {
+    match &node.kind {
+        NodeKind::Mapping { .. } => "a mapping",
+        NodeKind::Sequence { .. } => "a sequence",
+        NodeKind::Alias => "an alias",
+        NodeKind::Scalar { .. } => "a scalar",
+    }
 }
 
 fn env_by_namespace(rules: &Rules, object: &Object<'_>) -> Result<Option<EnvChoice>, PlanFailure> {
@@ -393,6 +580,8 @@ struct ObjectPlanner<'p, 'a> {
     env: Option<EnvChoice>,
     /// How this document writes block lists, for a new list in a mapping that has none.
     list_style: ListStyle,
+    aliases: &'p Aliases<'a>,
+    checks: &'p mut AliasChecks<'a>,
 }
 
 impl<'p, 'a> ObjectPlanner<'p, 'a> {
@@ -402,18 +591,33 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             self.plan.defined_secrets.push((env.env, name.to_string()));
         }
         if object.kind == "ServiceAccount" && !self.ctx.partial {
-            self.plan_service_account();
+            self.plan_service_account()?;
         }
         let Some(path) = manifest::pod_spec_path(&object, &self.rules.workloads) else {
             return Ok(());
         };
+        let env_index = self.env.as_ref().map(|c| c.env);
         let Some(pod_spec) = manifest::pod_spec(&object, &path) else {
+            if let Some(alias) = manifest::pod_spec_alias(&object, &path) {
+                self.checks.copies.push((alias, env_index));
+            }
             return Ok(());
         };
         let containers = manifest::containers(pod_spec)
             .map_err(|err| PlanFailure::Error { offset: Some(err.offset), message: err.message })?;
+        self.checks.holders.insert(address(pod_spec), env_index);
+        for alias in manifest::aliased_containers(pod_spec) {
+            self.checks.copies.push((alias, env_index));
+        }
         for container in &containers {
-            if let Some(image) = container.image() {
+            self.checks.holders.insert(address(container.node), env_index);
+            if let Some((_, merged)) = container.node.entries().iter().find(|(k, _)| manifest::is_merge_key(k)) {
+                let items = if merged.kind == NodeKind::Alias { std::slice::from_ref(merged) } else { merged.items() };
+                for item in items.iter().filter(|item| item.kind == NodeKind::Alias) {
+                    self.checks.merges.insert(address(item), container.node);
+                }
+            }
+            if let Some(image) = self.image_of(container) {
                 if image.contains("{{") {
                     return Err(PlanFailure::Skipped("Helm template (an image reference holds `{{`)".to_string()));
                 }
@@ -426,30 +630,37 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
         let images: Vec<Option<[String; 2]>> =
             rendered.iter().map(|image| image.as_deref().map(rules::image_forms)).collect();
         for (container, image) in containers.iter().zip(&rendered) {
-            if self.ctx.partial && container.image().is_none() {
+            if self.ctx.partial && self.image_of(container).is_none() {
                 continue;
             }
-            self.plan_container(container, image.as_deref());
+            self.plan_container(container, image.as_deref())?;
         }
         // A pod spec without a single container is not a pod anyone runs: no secrets for it.
         if !containers.is_empty() {
-            self.plan_pod_secrets(pod_spec, &path, &images);
+            self.plan_pod_secrets(pod_spec, &path, &images)?;
         }
         Ok(())
     }
 
-    fn plan_operations(&mut self) {
+    fn plan_operations(&mut self) -> Result<(), PlanFailure> {
         for (index, operation) in manifest::operation_containers(self.object.node).into_iter().enumerate() {
             let container = Container { list: operation.list, index, node: operation.node };
             let rendered = self.rendered_image(&container);
-            self.plan_container(&container, rendered.as_deref());
+            self.plan_container(&container, rendered.as_deref())?;
         }
+        Ok(())
+    }
+
+    /// The container's image as Kubernetes reads it: its own, else the one
+    /// a merge key brings, aliases resolved.
+    fn image_of(&self, container: &Container<'a>) -> Option<&'a str> {
+        self.aliases.get(container.node, "image").and_then(Node::as_str)
     }
 
     /// The container's image as kustomize renders it for the overlay that owns
     /// the file (as written for every other file): what rules and warnings see.
-    fn rendered_image(&self, container: &Container<'_>) -> Option<String> {
-        container.image().map(|image| kustomize::transform_image(image, self.ctx.image_overrides))
+    fn rendered_image(&self, container: &Container<'a>) -> Option<String> {
+        self.image_of(container).map(|image| kustomize::transform_image(image, self.ctx.image_overrides))
     }
 
     /// The overlay whose build renders this file, when the file is owned by one.
@@ -493,18 +704,26 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
     }
 
     /// Plans one container's policy; `rendered` is its image as kustomize renders it.
-    fn plan_container(&mut self, container: &Container<'a>, rendered: Option<&str>) {
+    fn plan_container(&mut self, container: &Container<'a>, rendered: Option<&str>) -> Result<(), PlanFailure> {
         let forms = rendered.map(rules::image_forms);
         let forms = forms.as_ref();
-        let written = container.image();
+        let written = self.image_of(container);
         let renamed = match (written, rendered) {
             (Some(written), Some(rendered)) if written != rendered => Some(rendered),
             _ => None,
         };
-        let image_node = container.node.get("image");
+        let image_node = container.node.get("image").or_else(|| self.merge_entry(container.node).map(|(key, _)| key));
         let offset = image_node.map_or(container.node.span.start, |n| n.span.start);
-        let current_node = container.node.get("imagePullPolicy");
-        let current = current_node.and_then(Node::as_str).filter(|v| !v.is_empty()).map(str::to_string);
+        // The container's own key is what an edit replaces; its value (or a
+        // merged one, when it has none) is what Kubernetes reads.
+        let current_node = container
+            .node
+            .entries()
+            .iter()
+            .find(|(k, _)| k.as_str() == Some("imagePullPolicy") && !manifest::is_merge_key(k))
+            .map(|(_, v)| v);
+        let current_value = self.aliases.get(container.node, "imagePullPolicy");
+        let current = current_value.and_then(Node::as_str).filter(|v| !v.is_empty()).map(str::to_string);
         let mut report = ContainerReport {
             document: self.doc_index,
             kind: self.object.kind.to_string(),
@@ -524,9 +743,21 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
         };
         let Some(env) = self.environment() else {
             self.plan.containers.push(report);
-            return;
+            return Ok(());
         };
         let (wanted, decided_by) = decide_policy(self.rules, env, forms);
+        if let (Some(_), Some(value)) = (wanted, current_value) {
+            if !matches!(value.kind, NodeKind::Scalar { .. }) {
+                return Err(PlanFailure::Error {
+                    offset: Some(current_node.unwrap_or(value).span.start),
+                    message: format!(
+                        "`imagePullPolicy` of {} is {}, not one of `Always`, `IfNotPresent` or `Never`; write the policy as a scalar",
+                        container_subject(container, self.object.kind, self.object.name()),
+                        shape_of(value)
+                    ),
+                });
+            }
+        }
         report.decided_by = decided_by;
         report.wanted = wanted.map(|p| p.to_string());
         let final_policy = match wanted {
@@ -537,10 +768,19 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             Some(wanted) => {
                 let wanted_text = wanted.as_str();
                 match current_node {
-                    None => match edit::insert_policy(self.style, container.node, wanted_text) {
+                    _ if current.as_deref() == Some(wanted_text) => {
+                        report.action = "already right";
+                        current.clone()
+                    }
+                    _ if current_value.is_some() && !env.overwrite => {
+                        report.action = "kept (overwrite: false)";
+                        current.clone()
+                    }
+                    None => match self.insert_policy(container.node, wanted_text) {
                         Some(splice) => {
                             report.action = "insert";
-                            self.push_policy_change(offset, container, None, wanted, splice);
+                            let from = current.clone().map(FieldValue::Policy);
+                            self.push_policy_change(offset, container, from, wanted, splice, container.node);
                             Some(wanted_text.to_string())
                         }
                         None => {
@@ -548,19 +788,11 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
                             None
                         }
                     },
-                    Some(_) if current.as_deref() == Some(wanted_text) => {
-                        report.action = "already right";
-                        current.clone()
-                    }
-                    Some(_) if !env.overwrite => {
-                        report.action = "kept (overwrite: false)";
-                        current.clone()
-                    }
                     Some(node) if matches!(node.kind, NodeKind::Scalar { .. } | NodeKind::Alias) => {
                         report.action = "replace";
                         let splice = edit::replace_scalar(node, wanted_text);
                         let from = current.clone().map(FieldValue::Policy);
-                        self.push_policy_change(node.span.start, container, from, wanted, splice);
+                        self.push_policy_change(node.span.start, container, from, wanted, splice, node);
                         Some(wanted_text.to_string())
                     }
                     Some(_) => {
@@ -592,16 +824,48 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             }
         }
         self.plan.containers.push(report);
+        Ok(())
+    }
+
+    /// The container's `<<` entry, when it merges another mapping.
+    fn merge_entry(&self, mapping: &'a Node) -> Option<&'a (Node, Node)> {
+        mapping.entries().iter().find(|(k, _)| manifest::is_merge_key(k))
+    }
+
+    /// Inserts `imagePullPolicy` into the container itself: after its
+    /// `image`, else (the image comes from a merge key) right after its `<<`
+    /// entry, at that key's column, so that the merged mapping, which other
+    /// containers may merge too, is never edited.
+    fn insert_policy(&self, container: &'a Node, policy: &str) -> Option<Splice> {
+        if container.get("image").is_some() {
+            return edit::insert_policy(self.style, container, policy);
+        }
+        let (merge_key, merged) = self.merge_entry(container)?;
+        self.aliases.get(container, "image")?;
+        let end = merged.span.end.max(merge_key.span.end);
+        if container.is_flow() {
+            return Some(Splice::insert_at(end, format!(", imagePullPolicy: {policy}")));
+        }
+        let indent = " ".repeat(self.style.column(merge_key.span.start));
+        let eol = self.style.eol_at(end);
+        Some(Splice::insert_at(self.style.line_end(end), format!("{eol}{indent}imagePullPolicy: {policy}")))
     }
 
     fn push_policy_change(
         &mut self,
         offset: usize,
-        container: &Container<'_>,
+        container: &Container<'a>,
         from: Option<FieldValue>,
         to: Policy,
         splice: Splice,
+        target: &'a Node,
     ) {
+        self.checks.edits.push(Edit {
+            field: Field::ImagePullPolicy,
+            holder: container.node,
+            target,
+            replaced: splice.range.clone(),
+        });
         let change = self.change(
             offset,
             container.name(),
@@ -615,9 +879,14 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
         self.plan.containers_changed += 1;
     }
 
-    fn plan_pod_secrets(&mut self, pod_spec: &'a Node, path: &[&str], images: &[Option<[String; 2]>]) {
+    fn plan_pod_secrets(
+        &mut self,
+        pod_spec: &'a Node,
+        path: &[&str],
+        images: &[Option<[String; 2]>],
+    ) -> Result<(), PlanFailure> {
         let Some(env) = self.environment() else {
-            return;
+            return Ok(());
         };
         let env_index = self.env.as_ref().map_or(0, |c| c.env);
         let mut wanted = wanted_secrets(self.rules, env, images);
@@ -625,12 +894,12 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             // A patch brings only the secrets its own images call for; the
             // patched workload gets the environment's.
             if env.attach_secrets_to == AttachSecretsTo::ServiceAccount {
-                return;
+                return Ok(());
             }
             wanted.retain(|name| !env.secrets.contains(name));
         }
         let offset = self.pod_spec_key_offset(path).unwrap_or(pod_spec.span.start);
-        let existing: Vec<String> = manifest::listed_secrets(pod_spec).into_iter().map(str::to_string).collect();
+        let existing = self.listed_secrets(pod_spec);
         let mut report = PodReport {
             document: self.doc_index,
             kind: self.object.kind.to_string(),
@@ -663,14 +932,14 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
                     line: 0,
                 });
             }
-            return;
+            return Ok(());
         }
         let mut missing: Vec<String> = wanted.into_iter().filter(|name| !existing.contains(name)).collect();
         // A pod with no list of its own pulls with its ServiceAccount's secrets;
         // the list pullsmith gives it replaces those, so they go first. A
         // strategic-merge patch is no pod: the workload it patches is planned
         // from its own file.
-        let had_none = pod_spec.get("imagePullSecrets").is_none_or(|list| list.items().is_empty());
+        let had_none = self.aliases.get(pod_spec, "imagePullSecrets").is_none_or(|list| list.items().is_empty());
         if had_none && !missing.is_empty() && !self.ctx.partial {
             self.plan.inheritances.push(SecretInheritance { key: account_key.clone(), offset, line: 0 });
             let inherited = self
@@ -687,10 +956,10 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
         }
         self.plan.pods.push(report);
         let line = pod_spec.entry("imagePullSecrets").map_or(offset, |(key, _)| key.span.start);
-        if let Some(splice) = edit::append_secrets(self.style, pod_spec, &missing, self.list_style) {
+        if let Some(splice) = self.secrets_splice(pod_spec, &missing)? {
             let from = pod_spec
                 .get("imagePullSecrets")
-                .filter(|l| !l.is_null())
+                .filter(|l| !is_null_value(l))
                 .map(|_| FieldValue::Secrets(existing.clone()));
             let mut to = existing;
             to.extend(missing);
@@ -699,6 +968,88 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             self.plan.touched.push(pod_spec.span.start);
             self.plan.pod_specs_changed += 1;
         }
+        Ok(())
+    }
+
+    /// Names of the pull secrets a pod spec or ServiceAccount lists, as Kubernetes reads them.
+    fn listed_secrets(&self, holder: &'a Node) -> Vec<String> {
+        self.aliases
+            .get(holder, "imagePullSecrets")
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|item| self.aliases.get(item, "name").and_then(Node::as_str))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The splice that adds `names` to the holder's own `imagePullSecrets`,
+    /// recorded for `check_aliases`. A null (`~`, `null`) becomes the list; a
+    /// value that is no list (`{}`, a scalar, an alias) is an error, since
+    /// the pod could not be given what the rules want.
+    fn secrets_splice(&mut self, holder: &'a Node, names: &[String]) -> Result<Option<Splice>, PlanFailure> {
+        if names.is_empty() {
+            return Ok(None);
+        }
+        let own =
+            holder.entries().iter().find(|(k, _)| k.as_str() == Some("imagePullSecrets") && !manifest::is_merge_key(k));
+        let (splice, target) = match own {
+            None => (edit::append_secrets(self.style, holder, names, self.list_style), holder),
+            Some((_, value)) if matches!(value.kind, NodeKind::Sequence { .. }) || value.span.is_empty() => {
+                (edit::append_secrets(self.style, holder, names, self.list_style), value)
+            }
+            Some((key, value)) if is_null_value(value) => {
+                (Some(self.replace_null_with_list(holder, key, value, names)), value)
+            }
+            Some((key, value)) => {
+                let fix = if value.kind == NodeKind::Alias {
+                    "write the list out instead of the alias"
+                } else {
+                    "write it as a list of `name:` items"
+                };
+                return Err(PlanFailure::Error {
+                    offset: Some(key.span.start),
+                    message: format!(
+                        "`imagePullSecrets` of {} `{}` is {}, not a list, and the rules want {}; {fix}",
+                        self.object.kind,
+                        self.object.name().unwrap_or(""),
+                        shape_of(value),
+                        names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            }
+        };
+        if let Some(splice) = &splice {
+            self.checks.edits.push(Edit {
+                field: Field::ImagePullSecrets,
+                holder,
+                target,
+                replaced: splice.range.clone(),
+            });
+        }
+        Ok(splice)
+    }
+
+    /// `imagePullSecrets: ~` (or `null`) replaced by the list: a flow list in
+    /// a flow context, else block items on the lines after the key, the null
+    /// and nothing else of the line removed (a comment stays).
+    fn replace_null_with_list(&self, holder: &Node, key: &Node, null: &Node, names: &[String]) -> Splice {
+        let list_style = ListStyle::of_mapping(self.style, holder).unwrap_or(self.list_style);
+        if list_style.flow || holder.is_flow() {
+            let items: Vec<String> = names.iter().map(|n| format!("{{name: {n}}}")).collect();
+            return Splice::replace(null.span.clone(), format!("[{}]", items.join(", ")));
+        }
+        let colon =
+            self.style.slice(key.span.end..null.span.start).find(':').map_or(key.span.end, |i| key.span.end + i + 1);
+        let line_end = self.style.line_end(null.span.end);
+        let rest = self.style.slice(null.span.end..line_end);
+        let mut text = if rest.trim().is_empty() { String::new() } else { rest.to_string() };
+        let eol = self.style.eol_at(null.span.end);
+        let indent = " ".repeat(self.style.column(key.span.start) + list_style.dash_offset);
+        for name in names {
+            text.push_str(&format!("{eol}{indent}- name: {name}"));
+        }
+        Splice::replace(colon..line_end, text)
     }
 
     /// Offset of the key that holds the pod spec (`spec:` of `template:`).
@@ -713,10 +1064,10 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
         key_offset
     }
 
-    fn plan_service_account(&mut self) {
-        let Some(env) = &self.env else { return };
+    fn plan_service_account(&mut self) -> Result<(), PlanFailure> {
+        let Some(env) = &self.env else { return Ok(()) };
         let Some(name) = self.object.name() else {
-            return;
+            return Ok(());
         };
         let key = ServiceAccountKey {
             environment: env.env,
@@ -724,21 +1075,23 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             name: name.to_string(),
         };
         let holder = self.object.node;
-        let listed = manifest::listed_secrets(holder).into_iter().map(str::to_string).collect();
+        let listed = self.listed_secrets(holder);
         self.plan.service_accounts.push(DefinedServiceAccount { key: key.clone(), secrets: listed });
         let Some(all) = self.ctx.service_account_secrets else {
-            return;
+            return Ok(());
         };
-        let Some(wanted) = all.requested.get(&key) else { return };
-        let existing: Vec<String> = manifest::listed_secrets(holder).into_iter().map(str::to_string).collect();
+        let Some(wanted) = all.requested.get(&key) else { return Ok(()) };
+        let existing = self.listed_secrets(holder);
         let missing: Vec<String> = wanted.iter().filter(|n| !existing.contains(n)).cloned().collect();
         let line = holder.entry("imagePullSecrets").map_or_else(
             || holder.entry("metadata").map_or(holder.span.start, |(k, _)| k.span.start),
             |(k, _)| k.span.start,
         );
-        if let Some(splice) = edit::append_secrets(self.style, holder, &missing, self.list_style) {
-            let from =
-                holder.get("imagePullSecrets").filter(|l| !l.is_null()).map(|_| FieldValue::Secrets(existing.clone()));
+        if let Some(splice) = self.secrets_splice(holder, &missing)? {
+            let from = holder
+                .get("imagePullSecrets")
+                .filter(|l| !is_null_value(l))
+                .map(|_| FieldValue::Secrets(existing.clone()));
             let mut to = existing;
             to.extend(missing);
             let change = self.change(line, None, Field::ImagePullSecrets, from, FieldValue::Secrets(to), splice);
@@ -746,6 +1099,15 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             self.plan.touched.push(holder.span.start);
             self.plan.pod_specs_changed += 1;
         }
+        Ok(())
+    }
+}
+
+/// A container, for messages: `container `a` of Deployment `web``.
+fn container_subject(container: &Container<'_>, kind: &str, name: Option<&str>) -> String {
+    match container.name() {
+        Some(container_name) => format!("container `{container_name}` of {kind} `{}`", name.unwrap_or("")),
+        None => format!("container {} of `{}` of {kind} `{}`", container.index, container.list, name.unwrap_or("")),
     }
 }
 

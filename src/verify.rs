@@ -4,22 +4,40 @@
 //! ServiceAccounts), and outside `imagePullPolicy` and `imagePullSecrets`
 //! inside them, the data must be identical, scalar styles included.
 //!
+//! The comparison is of what Kubernetes reads: an alias is compared as the
+//! node it repeats, and a mapping as its entries with merge keys (`<<`)
+//! resolved. So an edit of an anchored value shows wherever it is repeated
+//! (`value: *p` in an env var changes with `imagePullPolicy: &p …`). Inside
+//! a repeated node only what the plan declared may differ: an alias whose
+//! own position is in `touched` (an aliased container, `- *c`), never a
+//! value a mapping merges.
+//!
 //! It does no IO.
 
+use crate::manifest::Aliases;
 use crate::yaml::{self, Document, Node, NodeKind};
 
-/// Checks that `new_text` differs from the original `documents` only in the
-/// two fields pullsmith writes. Returns what went wrong otherwise.
-pub fn only_intended_fields_changed(documents: &[Document], new_text: &str, touched: &[usize]) -> Result<(), String> {
+/// Checks that `new_text` differs from the original `documents` (parsed from
+/// `original`) only in the two fields pullsmith writes. Returns what went
+/// wrong otherwise.
+pub fn only_intended_fields_changed(
+    documents: &[Document],
+    original: &str,
+    new_text: &str,
+    touched: &[usize],
+) -> Result<(), String> {
     let mut touched = touched.to_vec();
     touched.sort_unstable();
     let new_documents = yaml::parse(new_text).map_err(|err| format!("the rewrite does not parse: {err}"))?;
     if new_documents.len() != documents.len() {
         return Err(format!("the rewrite has {} documents instead of {}", new_documents.len(), documents.len()));
     }
+    let old_aliases = Aliases::of(original, documents)?;
+    let new_aliases = Aliases::of(new_text, &new_documents)?;
+    let sides = Sides { old: &old_aliases, new: &new_aliases };
     for (index, (old, new)) in documents.iter().zip(&new_documents).enumerate() {
         let mut path = Vec::new();
-        same(&old.root, &new.root, &mut path, Allowed { touched: &touched, keys: &WRITTEN_KEYS }).map_err(
+        same(&old.root, &new.root, &mut path, Allowed { touched: &touched, keys: &WRITTEN_KEYS }, &sides, 0).map_err(
             |problem| {
                 let at: Vec<String> = path.iter().map(ToString::to_string).collect();
                 format!("{problem} at document {}/{}", index + 1, at.join("/"))
@@ -28,6 +46,16 @@ pub fn only_intended_fields_changed(documents: &[Document], new_text: &str, touc
     }
     Ok(())
 }
+
+/// The aliases of the original and of the rewrite.
+struct Sides<'o, 'n> {
+    old: &'o Aliases<'o>,
+    new: &'n Aliases<'n>,
+}
+
+/// Deeper than this, a comparison through aliases is given up (an alias
+/// inside the node it repeats, `&a [*a]`, would never end).
+const MAX_COMPARE_DEPTH: usize = 1_000;
 
 const WRITTEN_KEYS: [&str; 2] = ["imagePullPolicy", "imagePullSecrets"];
 
@@ -55,41 +83,72 @@ struct Allowed<'k> {
     keys: &'k [&'k str],
 }
 
-fn same<'a>(old: &'a Node, new: &Node, path: &mut Vec<Step<'a>>, touched: Allowed<'_>) -> Result<(), &'static str> {
+/// Nothing may differ.
+const STRICT: Allowed<'static> = Allowed { touched: &[], keys: &[] };
+
+fn same<'a>(
+    old: &'a Node,
+    new: &Node,
+    path: &mut Vec<Step<'a>>,
+    touched: Allowed<'_>,
+    sides: &Sides<'a, '_>,
+    depth: usize,
+) -> Result<(), &'static str> {
+    if depth > MAX_COMPARE_DEPTH {
+        return Err("aliases nest too deep to compare");
+    }
+    let (old_alias, new_alias) = (old.kind == NodeKind::Alias, new.kind == NodeKind::Alias);
+    if old_alias || new_alias {
+        let (old_target, new_target) = (sides.old.resolve(old), sides.new.resolve(new));
+        if old_target.kind == NodeKind::Alias && new_target.kind == NodeKind::Alias {
+            // Neither side's anchors are known (a kustomization's check): as written.
+            return Ok(());
+        }
+        // A repeated node may differ only where the plan said so, by the alias's own position.
+        let inner = if old_alias && touched.touched.binary_search(&old.span.start).is_ok() { touched } else { STRICT };
+        return same(old_target, new_target, path, inner, sides, depth + 1);
+    }
     match (&old.kind, &new.kind) {
         (NodeKind::Scalar { value: a, style: sa }, NodeKind::Scalar { value: b, style: sb }) if a == b && sa == sb => {
             Ok(())
         }
-        (NodeKind::Alias, NodeKind::Alias) => Ok(()),
         (NodeKind::Sequence { items: a, .. }, NodeKind::Sequence { items: b, .. }) if a.len() == b.len() => {
             for (i, (x, y)) in a.iter().zip(b).enumerate() {
                 path.push(Step::Index(i));
-                same(x, y, path, touched)?;
+                same(x, y, path, touched, sides, depth + 1)?;
                 path.pop();
             }
             Ok(())
         }
-        (NodeKind::Mapping { entries: a, .. }, NodeKind::Mapping { entries: b, .. }) => {
+        (NodeKind::Mapping { entries: own_a, .. }, NodeKind::Mapping { entries: own_b, .. }) => {
             // Only the mappings the plan touched may gain or change the two keys.
             let may_differ = touched.touched.binary_search(&old.span.start).is_ok();
-            let kept =
-                |(key, _): &&(Node, Node)| !(may_differ && key.as_str().is_some_and(|k| touched.keys.contains(&k)));
-            let mut a_kept = a.iter().filter(kept);
-            let mut b_kept = b.iter().filter(kept);
+            let a = sides.old.effective_entries(old);
+            let b = sides.new.effective_entries(new);
+            // Entries a mapping merges come after its own; a merged value is never the plan's to change.
+            let own =
+                |entries: &[(Node, Node)]| entries.iter().filter(|(k, _)| !crate::manifest::is_merge_key(k)).count();
+            let (own_a, own_b) = (own(own_a), own(own_b));
+            let kept = |(_, (key, _)): &(usize, &&(Node, Node))| {
+                !(may_differ && key.as_str().is_some_and(|k| touched.keys.contains(&k)))
+            };
+            let mut a_kept = a.iter().enumerate().filter(kept);
+            let mut b_kept = b.iter().enumerate().filter(kept);
             loop {
                 match (a_kept.next(), b_kept.next()) {
                     (None, None) => break,
-                    (Some((ka, va)), Some((kb, vb))) => {
-                        same(ka, kb, path, touched)?;
+                    (Some((ia, (ka, va))), Some((ib, (kb, vb)))) => {
+                        let allowed = if ia < own_a && ib < own_b { touched } else { STRICT };
+                        same(ka, kb, path, STRICT, sides, depth + 1)?;
                         path.push(Step::Key(ka.as_str().unwrap_or("?")));
-                        same(va, vb, path, touched)?;
+                        same(va, vb, path, allowed, sides, depth + 1)?;
                         path.pop();
                     }
                     _ => return Err("keys changed"),
                 }
             }
             if may_differ && touched.keys.contains(&"imagePullSecrets") {
-                secrets_extended(a, b)?;
+                secrets_extended(&a, &b, sides, depth)?;
             }
             Ok(())
         }
@@ -98,15 +157,21 @@ fn same<'a>(old: &'a Node, new: &Node, path: &mut Vec<Step<'a>>, touched: Allowe
 }
 
 /// The original pull secrets must stay, in order, at the front of the list.
-fn secrets_extended(old: &[(Node, Node)], new: &[(Node, Node)]) -> Result<(), &'static str> {
-    let old_list = old.iter().find(|(k, _)| k.as_str() == Some("imagePullSecrets")).map(|(_, v)| v);
+fn secrets_extended<'a>(
+    old: &[&'a (Node, Node)],
+    new: &[&(Node, Node)],
+    sides: &Sides<'a, '_>,
+    depth: usize,
+) -> Result<(), &'static str> {
+    let old_list = old.iter().find(|(k, _)| k.as_str() == Some("imagePullSecrets")).map(|(_, v)| sides.old.resolve(v));
     let new_list = new.iter().find(|(k, _)| k.as_str() == Some("imagePullSecrets")).map(|(_, v)| v);
     let (Some(old_list), Some(new_list)) = (old_list, new_list) else {
         return Ok(());
     };
+    let new_list = sides.new.resolve(new_list);
     let (a, b) = (old_list.items(), new_list.items());
     let kept = b.len() >= a.len()
-        && a.iter().zip(b).all(|(x, y)| same(x, y, &mut Vec::new(), Allowed { touched: &[], keys: &[] }).is_ok());
+        && a.iter().zip(b).all(|(x, y)| same(x, y, &mut Vec::new(), STRICT, sides, depth + 1).is_ok());
     if kept {
         Ok(())
     } else {
@@ -123,6 +188,8 @@ pub fn only_root_key_changed(original: &[Document], new_text: &str, key: &str) -
     if new_documents.len() != original.len() {
         return Err(format!("the rewrite has {} documents instead of {}", new_documents.len(), original.len()));
     }
+    let (old_aliases, new_aliases) = (Aliases::default(), Aliases::default());
+    let sides = Sides { old: &old_aliases, new: &new_aliases };
     for (index, (old, new)) in original.iter().zip(&new_documents).enumerate() {
         let allowed = if index == 0 {
             Allowed { touched: std::slice::from_ref(&old.root.span.start), keys: &[key] }
@@ -130,7 +197,7 @@ pub fn only_root_key_changed(original: &[Document], new_text: &str, key: &str) -
             Allowed { touched: &[], keys: &[] }
         };
         let mut path = Vec::new();
-        same(&old.root, &new.root, &mut path, allowed).map_err(|problem| {
+        same(&old.root, &new.root, &mut path, allowed, &sides, 0).map_err(|problem| {
             let at: Vec<String> = path.iter().map(ToString::to_string).collect();
             format!("{problem} at document {}/{}", index + 1, at.join("/"))
         })?;
@@ -163,11 +230,39 @@ mod tests {
         let documents = yaml::parse(text).unwrap();
         let container = documents[0].root.get("spec").unwrap().get("containers").unwrap().items()[0].span.start;
         let good = "spec:\n  containers:\n  - image: a\n    imagePullPolicy: Always\n  x: 1\n";
-        assert_eq!(only_intended_fields_changed(&documents, good, &[container]), Ok(()));
+        assert_eq!(only_intended_fields_changed(&documents, text, good, &[container]), Ok(()));
         // The same key in a mapping the plan did not touch is a difference.
         let untouched = "spec:\n  containers:\n  - image: a\n  imagePullPolicy: Always\n  x: 1\n";
-        assert!(only_intended_fields_changed(&documents, untouched, &[container]).is_err());
+        assert!(only_intended_fields_changed(&documents, text, untouched, &[container]).is_err());
         let changed = "spec:\n  containers:\n  - image: b\n    imagePullPolicy: Always\n  x: 1\n";
-        assert!(only_intended_fields_changed(&documents, changed, &[container]).is_err());
+        assert!(only_intended_fields_changed(&documents, text, changed, &[container]).is_err());
+    }
+
+    #[test]
+    fn an_anchored_value_changes_wherever_it_is_repeated() {
+        let text = "c:\n  imagePullPolicy: &p Always\n  env:\n  - value: *p\n";
+        let documents = yaml::parse(text).unwrap();
+        let container = documents[0].root.get("c").unwrap().span.start;
+        let new = "c:\n  imagePullPolicy: &p Never\n  env:\n  - value: *p\n";
+        let problem = only_intended_fields_changed(&documents, text, new, &[container]).unwrap_err();
+        assert!(problem.contains("c/env/0/value"), "{problem}");
+        // Written out, the env var keeps its value and only the policy changes.
+        let text = "c:\n  imagePullPolicy: &p Always\n  env:\n  - value: Always\n";
+        let documents = yaml::parse(text).unwrap();
+        let new = "c:\n  imagePullPolicy: &p Never\n  env:\n  - value: Always\n";
+        assert_eq!(only_intended_fields_changed(&documents, text, new, &[container]), Ok(()));
+    }
+
+    #[test]
+    fn a_merged_mapping_is_compared_as_kubernetes_reads_it() {
+        let text = "a: &d {image: x}\nb: {<<: *d, name: b}\n";
+        let documents = yaml::parse(text).unwrap();
+        let a = documents[0].root.get("a").unwrap().span.start;
+        let b = documents[0].root.get("b").unwrap().span.start;
+        // The policy given to `a` reaches `b` through the merge, unless `b` has its own.
+        let leaks = "a: &d {image: x, imagePullPolicy: Always}\nb: {<<: *d, name: b}\n";
+        assert!(only_intended_fields_changed(&documents, text, leaks, &[a]).is_err());
+        let own = "a: &d {image: x, imagePullPolicy: Always}\nb: {<<: *d, imagePullPolicy: Never, name: b}\n";
+        assert_eq!(only_intended_fields_changed(&documents, text, own, &[a, b]), Ok(()));
     }
 }

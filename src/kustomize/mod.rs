@@ -282,6 +282,11 @@ impl Graph {
                     });
                     continue;
                 }
+                if reference.starts_with('/') {
+                    let message = format!("`{reference}`: absolute paths are not portable; kustomize loads them from the machine running it");
+                    self.fail(dir, &file, Some((&text, entry.span.start)), message);
+                    continue;
+                }
                 let Some(path) = join(dir, reference) else {
                     self.fail(
                         dir,
@@ -314,6 +319,11 @@ impl Graph {
         for field in ["patches", "patchesStrategicMerge", "patchesJson6902"] {
             for entry in root_node.get(field).map(Node::items).unwrap_or_default() {
                 let reference = entry.as_str().or_else(|| entry.get("path").and_then(Node::as_str));
+                if let Some(reference) = reference.filter(|r| r.starts_with('/')) {
+                    let message = format!("`{reference}`: absolute paths are not portable; kustomize loads them from the machine running it");
+                    self.fail(dir, &file, Some((&text, entry.span.start)), message);
+                    continue;
+                }
                 let Some(path) = reference.and_then(|r| join(dir, r)) else { continue };
                 if field != "patchesJson6902" && !patch::is_generated_name(path.rsplit('/').next().unwrap_or("")) {
                     let target = entry.get("target").map(|t| {
@@ -740,6 +750,10 @@ fn parent_of(path: &str) -> String {
 
 /// `dir/reference`, normalized; `None` when it climbs out of the repository.
 pub fn join(dir: &str, reference: &str) -> Option<String> {
+    // An absolute path names a file of the machine running kustomize, never one of the repository.
+    if reference.starts_with('/') {
+        return None;
+    }
     let mut parts: Vec<&str> = if dir.is_empty() { Vec::new() } else { dir.split('/').collect() };
     for part in reference.split('/') {
         match part {

@@ -681,3 +681,8 @@ fn yaml_directive_and_empty_documents() {
 fn yml_extension() {
     run_fixture("yml-extension");
 }
+
+#[test]
+fn merge_key_containers() {
+    run_fixture("merge-key-containers");
+}

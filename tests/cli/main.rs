@@ -14,3 +14,4 @@ mod kustomize;
 mod kustomize_render;
 mod service_accounts;
 mod sweep;
+mod silent_gaps;
