@@ -5,6 +5,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The most worker threads `-j` accepts. A fixed number, not a multiple of
+/// this machine's cores, so that a CI configuration means the same on every
+/// runner; each thread holds a parse of one file at most, and past a few
+/// hundred threads only memory grows.
+pub const MAX_JOBS: u16 = 256;
+
 #[derive(Debug, Parser)]
 #[command(name = "pullsmith", version, about = "Keeps image pull policies and pull secrets right, per environment")]
 pub struct Cli {
@@ -28,9 +34,10 @@ pub struct GlobalArgs {
     /// Skip files whose repository-relative path matches GLOB (repeatable)
     #[arg(long, global = true, value_name = "GLOB")]
     pub exclude: Vec<String>,
-    /// Worker threads (default: one per core)
-    #[arg(short = 'j', long, global = true, value_name = "N")]
-    pub jobs: Option<usize>,
+    /// Worker threads, 1 to 256 (default: one per core); more is a usage error
+    #[arg(short = 'j', long, global = true, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=i64::from(MAX_JOBS)))]
+    pub jobs: Option<u16>,
     /// Output format
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,

@@ -2,7 +2,13 @@
 //! column on every error) and resolving environments and image rules.
 //!
 //! Rules never touch the repository: they are data, loaded once before any
-//! file is read.
+//! file is read. The one exception is finding `.pullsmith.yaml` at the
+//! repository root ([`find_in_repository`]), which never follows a link out
+//! of the repository or into `.git`.
+//!
+//! The rules file may be any file a user (or a link) points at, so a message
+//! never quotes more of it than a short token: at most [`TOKEN_CHARS`]
+//! characters, cut with `…`, control characters escaped, never a whole line.
 
 mod image;
 mod model;
@@ -13,6 +19,22 @@ pub use model::{AttachSecretsTo, Pattern, Policy};
 use std::path::{Path, PathBuf};
 
 use model::RulesFile;
+
+/// Rules files larger than this are refused before they are parsed: a rules
+/// file is a few kilobytes, and parsing (and compiling the globs of) a huge
+/// one takes many times its size in memory.
+pub const MAX_RULES_BYTES: u64 = 1024 * 1024;
+
+/// Globs (in the rules, `--include`, `--exclude`) longer than this many
+/// characters are refused: globset turns a glob into a regular expression and
+/// panics when that outgrows the regex size limit.
+pub const MAX_GLOB_CHARS: usize = 1024;
+
+/// At most this many characters of the input are quoted in a message.
+pub const TOKEN_CHARS: usize = 32;
+
+/// A message derived from the input never grows past this many characters.
+const MESSAGE_CHARS: usize = 300;
 
 /// The embedded default rules, also shipped as `rules/default.yaml`.
 pub const DEFAULT_RULES: &str = include_str!("../../rules/default.yaml");
@@ -38,13 +60,23 @@ impl std::fmt::Display for RulesOrigin {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
-    /// The rules file could not be read at all.
-    #[error("{path}: cannot read rules file: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    /// The rules file could not be read at all. The I/O error is part of this
+    /// message, not a `source`, so that `{:#}` does not print it twice.
+    #[error("{path}: cannot read rules file: {error}")]
+    Read { path: PathBuf, error: std::io::Error },
+    /// The rules file is not a regular file (a FIFO or a device would block or never end).
+    #[error("{path}: cannot read rules file: not a regular file ({what})")]
+    NotRegular { path: PathBuf, what: &'static str },
+    /// The rules file is larger than [`MAX_RULES_BYTES`].
+    #[error("{path}: rules file of {size} bytes is larger than the limit of {limit} bytes (1 MiB)", limit = MAX_RULES_BYTES)]
+    TooLarge { path: PathBuf, size: u64 },
+    /// `.pullsmith.yaml` at the repository root is a link that is not followed.
+    #[error("{path}: refused as rules file: {reason}")]
+    Refused { path: PathBuf, reason: &'static str },
     /// The rules file was read but says something invalid, at a known place.
     #[error("{origin}:{line}:{column}: {message}")]
     Invalid { origin: RulesOrigin, line: usize, column: usize, message: String },
-    /// `--env` names no environment of the rules.
+    /// `--env` names no environment of the rules. Both fields are already [`token`]s.
     #[error("unknown environment `{name}` (the rules define: {known})")]
     UnknownEnvironment { name: String, known: String },
 }
@@ -125,11 +157,17 @@ pub struct EnvConflict {
 }
 
 impl Rules {
-    /// Reads rules from `path`.
+    /// Reads rules from `path` (a link is followed: the user named it), a
+    /// regular file of at most [`MAX_RULES_BYTES`].
     pub fn from_file(path: &Path) -> Result<Rules, RulesError> {
-        // On the opened handle: a FIFO or a device is refused, not read forever (at most 1 MiB).
-        let text = crate::fsio::read_regular_text(path, 1 << 20)
-            .map_err(|err| RulesError::Read { path: path.to_path_buf(), source: err.into() })?;
+        // On the opened handle: a FIFO or a device is refused, not read forever.
+        let text = crate::fsio::read_regular_text(path, MAX_RULES_BYTES).map_err(|err| match err {
+            crate::fsio::FileError::NotRegular { kind } => {
+                RulesError::NotRegular { path: path.to_path_buf(), what: kind }
+            }
+            crate::fsio::FileError::TooLarge { size, .. } => RulesError::TooLarge { path: path.to_path_buf(), size },
+            other => RulesError::Read { path: path.to_path_buf(), error: other.into() },
+        })?;
         Rules::parse(&text, RulesOrigin::File(path.to_path_buf()))
     }
 
@@ -137,13 +175,62 @@ impl Rules {
         Rules::parse(DEFAULT_RULES, RulesOrigin::Embedded).expect("the embedded default rules are valid")
     }
 
+    /// Reads `.pullsmith.yaml` found by [`find_in_repository`]: `path` is what
+    /// messages name, `read_from` the link-free file read, never through a
+    /// link (`O_NOFOLLOW`), so a swap after the lookup is refused too.
+    pub fn from_repository_file(found: &FoundRules) -> Result<Rules, RulesError> {
+        let path = &found.path;
+        let text = crate::fsio::read_unlinked_text(&found.read_from, MAX_RULES_BYTES).map_err(|err| match err {
+            crate::fsio::FileError::NotRegular { kind } => RulesError::NotRegular { path: path.clone(), what: kind },
+            crate::fsio::FileError::TooLarge { size, .. } => RulesError::TooLarge { path: path.clone(), size },
+            other => RulesError::Read { path: path.clone(), error: other.into() },
+        })?;
+        Rules::parse(&text, RulesOrigin::File(path.clone()))
+    }
+
     pub fn parse(text: &str, origin: RulesOrigin) -> Result<Rules, RulesError> {
+        // Every message passes through `sanitize`, whatever built it: the rules
+        // file may be any file, and its text must not reach the output.
         let invalid_at = |line: usize, column: usize, message: String| RulesError::Invalid {
             origin: origin.clone(),
             line,
             column,
-            message,
+            message: sanitize(&message),
         };
+        if text.len() as u64 > MAX_RULES_BYTES {
+            return Err(invalid_at(
+                1,
+                1,
+                format!("rules of {} bytes are larger than the limit of {MAX_RULES_BYTES} bytes (1 MiB)", text.len()),
+            ));
+        }
+        // The positional parser first: it refuses what kubectl refuses in
+        // manifests (duplicate keys anywhere, which serde_yaml would let a map
+        // overwrite silently; nesting and alias bombs), and it tells a file
+        // that is not a mapping at all without quoting it.
+        match crate::yaml::parse(text) {
+            Err(err) => {
+                let (line, column) = crate::yaml::line_col(text, err.offset.min(text.len()));
+                return Err(invalid_at(line, column, err.message));
+            }
+            Ok(documents) => {
+                if let Some(root) = documents.first().map(|d| &d.root) {
+                    if !root.is_mapping() && !root.is_null() {
+                        let (line, column) = crate::yaml::line_col(text, root.span.start);
+                        let found = match root.kind {
+                            crate::yaml::NodeKind::Sequence { .. } => "a list",
+                            crate::yaml::NodeKind::Alias => "an alias",
+                            _ => "a scalar",
+                        };
+                        return Err(invalid_at(
+                            line,
+                            column,
+                            format!("not a rules file: the top level is {found}, not a mapping with `version: 1`"),
+                        ));
+                    }
+                }
+            }
+        }
         let file: RulesFile = serde_yaml::from_str(text).map_err(|err| {
             let message = strip_location(&err.to_string());
             let (line, column) = err.location().map_or((1, 1), |loc| (loc.line(), loc.column()));
@@ -187,7 +274,7 @@ impl Rules {
                     return Err(invalid_at(
                         line,
                         column,
-                        format!("defaultEnvironment `{name}` is not one of the environments"),
+                        format!("defaultEnvironment `{}` is not one of the environments", token(&name)),
                     ));
                 }
             },
@@ -231,8 +318,8 @@ impl Rules {
     /// Makes every document belong to environment `name` (`--env`).
     pub fn environment_index(&self, name: &str) -> Result<usize, RulesError> {
         self.environments.iter().position(|env| env.name == name).ok_or_else(|| RulesError::UnknownEnvironment {
-            name: name.to_string(),
-            known: self.environments.iter().map(|env| env.name.as_str()).collect::<Vec<_>>().join(", "),
+            name: token(name),
+            known: self.environments.iter().map(|env| token(&env.name)).collect::<Vec<_>>().join(", "),
         })
     }
 
@@ -281,30 +368,43 @@ fn dedup(names: Vec<String>) -> Vec<String> {
     out
 }
 
-/// Secret names are DNS subdomains: lower-case alphanumerics, `-` and `.`.
+/// Secret names are DNS subdomains (RFC 1123, as Kubernetes checks them): at
+/// most 253 characters, dot-separated labels of lower-case letters, digits
+/// and `-`, each starting and ending with a letter or digit. The message says
+/// which of these the name breaks.
 fn check_secret_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.len() <= 253
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if ok {
-        Ok(())
+    let broken = if name.is_empty() {
+        Some("it is empty".to_string())
+    } else if name.chars().count() > 253 {
+        Some(format!("it is {} characters long, more than the 253 allowed", name.chars().count()))
+    } else if let Some(bad) =
+        name.chars().find(|&c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.'))
+    {
+        Some(format!("`{}` is not allowed (only lower-case letters, digits, `-` and `.`)", token(&bad.to_string())))
+    } else if name.split('.').any(str::is_empty) {
+        Some("it has an empty label (a leading, trailing or doubled `.`)".to_string())
+    } else if name.split('.').any(|label| label.starts_with('-') || label.ends_with('-')) {
+        Some("a label starts or ends with `-` (each must start and end with a letter or digit)".to_string())
     } else {
-        Err(format!("`{name}` is not a valid secret name (lower-case letters, digits, `-` and `.`)"))
+        None
+    };
+    match broken {
+        None => Ok(()),
+        Some(why) => Err(format!("`{}` is not a valid secret name: {why}", token(name))),
     }
 }
 
-/// The value our own conversion errors name: ``unknown policy `X` `` or ``bad glob `X` ``.
+/// The value our own conversion errors name, as a [`token`]: ``unknown policy `X` ``,
+/// ``bad glob `X` `` or ``glob `X` is N characters long``.
 fn offending_value(message: &str) -> Option<&str> {
-    ["unknown policy `", "bad glob `"].iter().find_map(|prefix| {
+    ["unknown policy `", "glob `"].iter().find_map(|prefix| {
         let start = message.find(prefix)? + prefix.len();
         let len = message[start..].find('`')?;
         Some(&message[start..start + len])
     })
 }
 
-/// Line and column of the first scalar equal to `value` at or after `line:column`.
+/// Line and column of the first scalar whose [`token`] is `value`, at or after `line:column`.
 fn find_scalar_after(text: &str, line: usize, column: usize, value: &str) -> Option<(usize, usize)> {
     fn walk<'a>(node: &'a crate::yaml::Node, out: &mut Vec<&'a crate::yaml::Node>) {
         match &node.kind {
@@ -324,7 +424,7 @@ fn find_scalar_after(text: &str, line: usize, column: usize, value: &str) -> Opt
     scalars
         .into_iter()
         .map(|node| (lines.line_col(text, node.span.start), node))
-        .find(|(at, node)| *at >= (line, column) && node.as_str() == Some(value))
+        .find(|(at, node)| *at >= (line, column) && node.as_str().map(token).as_deref() == Some(value))
         .map(|(at, _)| at)
 }
 
@@ -358,6 +458,184 @@ fn locate(text: &str, path: &[&str]) -> (usize, usize) {
         }
     }
     crate::yaml::line_col(text, offset)
+}
+
+/// Where `.pullsmith.yaml` was found at a repository root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundRules {
+    /// The name as found (`root/.pullsmith.yaml`), for messages.
+    pub path: PathBuf,
+    /// The file to read: the same name, or where its link leads inside the
+    /// repository, with no link left in the way.
+    pub read_from: PathBuf,
+}
+
+/// Finds `name` at the repository `root`. A link is followed only when it
+/// leads to a regular file inside the repository and outside `.git`; a link
+/// out of it, into `.git`, to nothing, or to something else than a regular
+/// file is refused, naming the link and never reading what it leads to. A
+/// missing name is `Ok(None)`.
+pub fn find_in_repository(root: &Path, name: &str) -> Result<Option<FoundRules>, RulesError> {
+    let path = root.join(name);
+    let metadata = match std::fs::symlink_metadata(&path) {
+        Ok(metadata) => metadata,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(RulesError::Read { path, error }),
+    };
+    if !metadata.file_type().is_symlink() {
+        if !metadata.is_file() {
+            return Err(RulesError::NotRegular { path, what: crate::fsio::kind_of(metadata.file_type()) });
+        }
+        return Ok(Some(FoundRules { read_from: path.clone(), path }));
+    }
+    let refuse = |reason: &'static str| RulesError::Refused { path: path.clone(), reason };
+    let canonical_root = root.canonicalize().map_err(|error| RulesError::Read { path: root.to_path_buf(), error })?;
+    let Ok(target) = path.canonicalize() else {
+        return Err(refuse("a symbolic link that leads nowhere"));
+    };
+    let Ok(inside) = target.strip_prefix(&canonical_root) else {
+        return Err(refuse("a symbolic link out of the repository"));
+    };
+    // `.git` is inside the root but is not the repository's content: its
+    // `config` holds the checkout token.
+    if inside.components().any(|part| part.as_os_str() == ".git") {
+        return Err(refuse("a symbolic link into `.git`"));
+    }
+    match std::fs::symlink_metadata(&target) {
+        Ok(target_metadata) if target_metadata.is_file() => {}
+        _ => return Err(refuse("a symbolic link to something that is not a regular file")),
+    }
+    Ok(Some(FoundRules { path: path.clone(), read_from: canonical_root.join(inside) }))
+}
+
+/// The input `text` as a message may quote it: at most [`TOKEN_CHARS`]
+/// characters (then `…`), control characters escaped, backticks made `'`
+/// so that the token cannot close its own quotes.
+pub fn token(text: &str) -> String {
+    let mut out = String::new();
+    for (n_chars, c) in text.chars().enumerate() {
+        if n_chars >= TOKEN_CHARS {
+            out.push('…');
+            break;
+        }
+        match c {
+            '`' => out.push('\''),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The starts of the messages serde and our `Deserialize` impls produce,
+/// after serde_yaml's `path: ` prefix.
+const MESSAGE_STARTS: &[&str] = &[
+    "invalid type: ",
+    "invalid value: ",
+    "invalid length ",
+    "unknown variant ",
+    "unknown field ",
+    "missing field ",
+    "duplicate field ",
+    "unknown policy ",
+    "bad glob ",
+    "glob `",
+];
+
+/// The fields of an environment, which follow its name in serde_yaml's paths.
+const ENVIRONMENT_FIELDS: &[&str] =
+    &["paths", "namespaces", "imagePullPolicy", "imagePullSecrets", "attachSecretsTo", "overwrite", "?"];
+
+/// Makes a message safe to print whatever input it quotes: serde_yaml's
+/// path prefix has the environment name cut to a token, every `` `…` `` or
+/// `"…"` quote is cut to a token, control characters are escaped, and the
+/// whole is capped at [`MESSAGE_CHARS`]. Our own messages quote tokens
+/// already, so this changes nothing in them.
+fn sanitize(message: &str) -> String {
+    let split = MESSAGE_STARTS
+        .iter()
+        .filter_map(|start| message.find(&format!(": {start}")))
+        .min()
+        .filter(|_| !MESSAGE_STARTS.iter().any(|start| message.starts_with(start)));
+    let (path, body) = match split {
+        Some(at) => (Some(&message[..at]), &message[at + 2..]),
+        None => (None, message),
+    };
+    let mut out = String::new();
+    if let Some(path) = path {
+        out.push_str(&sanitize_path(path));
+        out.push_str(": ");
+    }
+    out.push_str(&truncate_quotes(body));
+    if out.chars().count() > MESSAGE_CHARS {
+        out = out.chars().take(MESSAGE_CHARS).collect();
+        out.push('…');
+    }
+    out
+}
+
+/// serde_yaml's path to a value (`environments.dev.paths[0]`): only an
+/// environment's name is free text.
+fn sanitize_path(path: &str) -> String {
+    let Some(rest) = path.strip_prefix("environments.") else {
+        return token(path);
+    };
+    let field_at = rest.rfind('.').filter(|&dot| {
+        let field = &rest[dot + 1..];
+        let field = field.find('[').map_or(field, |bracket| &field[..bracket]);
+        ENVIRONMENT_FIELDS.contains(&field)
+    });
+    let (name, tail) = match field_at {
+        Some(dot) => (&rest[..dot], &rest[dot..]),
+        None => (rest, ""),
+    };
+    format!("environments.{}{}", token(name), token(tail))
+}
+
+/// Cuts the content of every `` `…` `` and `"…"` (with `\` escapes) quote to a token.
+fn truncate_quotes(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(open) = rest.find(['`', '"']) {
+        out.push_str(&unquoted(&rest[..open]));
+        let quote = rest.as_bytes()[open];
+        let content_start = open + 1;
+        let mut close = None;
+        let mut escaped = false;
+        for (i, b) in rest.as_bytes()[content_start..].iter().enumerate() {
+            if escaped {
+                escaped = false;
+            } else if quote == b'"' && *b == b'\\' {
+                escaped = true;
+            } else if *b == quote {
+                close = Some(content_start + i);
+                break;
+            }
+        }
+        let close = close.unwrap_or(rest.len());
+        out.push(quote as char);
+        out.push_str(&token(&rest[content_start..close]));
+        out.push(quote as char);
+        rest = rest.get(close + 1..).unwrap_or("");
+    }
+    out.push_str(&unquoted(rest));
+    out
+}
+
+/// Text between quotes is the message's own wording, short; a long run can
+/// only be input that slipped through (a name holding `: unknown field `),
+/// so it is cut like a token, just later.
+fn unquoted(text: &str) -> String {
+    const UNQUOTED_CHARS: usize = 120;
+    let mut out: String = text
+        .chars()
+        .take(UNQUOTED_CHARS)
+        .flat_map(|c| if c.is_control() { c.escape_default().collect() } else { vec![c] })
+        .collect();
+    if text.chars().count() > UNQUOTED_CHARS {
+        out.push('…');
+    }
+    out
 }
 
 #[cfg(test)]

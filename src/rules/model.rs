@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use globset::{Glob, GlobBuilder, GlobMatcher};
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
@@ -47,16 +47,21 @@ impl<'de> Deserialize<'de> for Policy {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
         Policy::parse(&text).ok_or_else(|| {
-            de::Error::custom(format!("unknown policy `{text}` (expected `Always`, `IfNotPresent` or `Never`)"))
+            de::Error::custom(format!(
+                "unknown policy `{}` (expected `Always`, `IfNotPresent` or `Never`)",
+                super::token(&text)
+            ))
         })
     }
 }
 
-/// A glob as written plus its compiled matcher.
+/// A glob as written plus its compiled matcher. The matcher is a one-glob
+/// `GlobSet` because building a set reports a regex that is too large as an
+/// error, where `Glob::compile_matcher` panics.
 #[derive(Debug, Clone)]
 pub struct Pattern {
     pub text: String,
-    pub matcher: GlobMatcher,
+    pub matcher: GlobSet,
 }
 
 impl Pattern {
@@ -74,12 +79,22 @@ pub struct PathPattern(pub Pattern);
 pub struct TextPattern(pub Pattern);
 
 fn compile<E: de::Error>(text: String, literal_separator: bool) -> Result<Pattern, E> {
-    let glob: Glob = GlobBuilder::new(&text)
+    let n_chars = text.chars().count();
+    if n_chars > super::MAX_GLOB_CHARS {
+        return Err(E::custom(format!(
+            "glob `{}` is {n_chars} characters long, more than the limit of {}",
+            super::token(&text),
+            super::MAX_GLOB_CHARS
+        )));
+    }
+    let bad_glob = |kind: String| E::custom(format!("bad glob `{}`: {kind}", super::token(&text)));
+    let glob = GlobBuilder::new(&text)
         .literal_separator(literal_separator)
         .backslash_escape(true)
         .build()
-        .map_err(|err| E::custom(format!("bad glob `{text}`: {}", err.kind())))?;
-    Ok(Pattern { matcher: glob.compile_matcher(), text })
+        .map_err(|err| bad_glob(err.kind().to_string()))?;
+    let matcher = GlobSetBuilder::new().add(glob).build().map_err(|err| bad_glob(err.kind().to_string()))?;
+    Ok(Pattern { matcher, text })
 }
 
 impl<'de> Deserialize<'de> for PathPattern {
