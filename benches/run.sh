@@ -61,3 +61,30 @@ for mode in check apply; do
       'BEGIN{ printf "| %s | %s | %s [%s] | %.1f | %.0f | %s | %.0f |\n", mode, jobs, w, range, bytes/1e6/w, files/w, sp, rss/1024 }'
   done
 done
+
+# Pathological inputs: one row each, wall seconds and peak RSS of one run.
+# pathological NAME COMMAND...: COMMAND writes a repository into $WORK/patho,
+# then `pullsmith diff` runs on it. Rows for other shapes go beside these.
+echo
+echo "| pathological input | wall s | peak RSS MB |"
+echo "|---|---:|---:|"
+pathological() {
+  local name=$1 wall kb
+  shift
+  rm -rf "$WORK/patho" && mkdir -p "$WORK/patho"
+  "$@"
+  /usr/bin/time -f "%e %M" -o "$WORK/time" "$BIN" diff -q "$WORK/patho" >/dev/null 2>&1 || true
+  read -r wall kb < <(tail -1 "$WORK/time")
+  awk -v name="$name" -v w="$wall" -v kb="$kb" 'BEGIN{ printf "| %s | %s | %.0f |\n", name, w, kb/1024 }'
+}
+# N Pods in one dev file, each given a policy and a pull secret: N*2 changes in one file.
+many_pods() {
+  mkdir -p "$WORK/patho/dev"
+  printf 'version: 1\nenvironments:\n  dev:\n    paths: ["**/dev/**"]\n    imagePullPolicy: Always\n    imagePullSecrets: [regcred]\n' >"$WORK/patho/.pullsmith.yaml"
+  python3 -c 'import sys
+for i in range(int(sys.argv[1])):
+    sys.stdout.write("---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: pod-%d\nspec:\n  containers:\n    - name: app\n      image: registry.example.com/app:1.%d\n" % (i, i % 10))' "$1" >"$WORK/patho/dev/pods.yaml"
+}
+for pods in 5000 10000 20000; do
+  pathological "many changes in one file: $pods Pods" many_pods "$pods"
+done

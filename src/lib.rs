@@ -329,6 +329,33 @@ fn print_report(
     Ok(())
 }
 
+/// The text of an error that ends the run (exit 2), on one line: the error
+/// and its causes joined by `: `, each said once. Layers that already print their
+/// cause (`git: {0}` over a `#[from]` source) or that add a context the
+/// cause repeats (`x.yaml: cannot write` and `cannot write: …`) would
+/// otherwise print it twice.
+pub fn error_message(err: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || message.contains(&text) {
+            continue;
+        }
+        if message.is_empty() {
+            message = text;
+            continue;
+        }
+        // Drop the cause's first segments that the message already ends with.
+        let cause_parts: Vec<&str> = text.split(": ").collect();
+        let overlap =
+            (1..cause_parts.len()).rev().find(|n| message.ends_with(&cause_parts[..*n].join(": "))).unwrap_or(0);
+        message.push_str(": ");
+        message.push_str(&cause_parts[overlap..].join(": "));
+    }
+    // One line, whatever a path or a git message in it holds.
+    emit::quote::one_line(&message).into_owned()
+}
+
 /// `commit`: plan as `diff` does, refuse dirty files, prepare the commit
 /// (locks, blobs), write, then commit exactly the files written. Every
 /// refusal (exit 2) comes before the first write; after it, a failure is

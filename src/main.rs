@@ -8,7 +8,7 @@ fn main() -> ExitCode {
     match pullsmith::run(cli) {
         Ok(outcome) => outcome.into(),
         Err(err) => {
-            eprintln!("pullsmith: {err:#}");
+            eprintln!("pullsmith: {}", pullsmith::error_message(&err));
             ExitCode::from(2)
         }
     }

@@ -805,7 +805,20 @@ fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>, crate::fsio::FileError
 }
 
 /// The file as UTF-8 text without NUL bytes, or where it stops being that.
+/// A UTF-16 or UTF-32 byte order mark says what the file is (editors on
+/// Windows write them); such a file is text pullsmith cannot read, not binary.
 fn text_of(bytes: &[u8]) -> Result<&str, (usize, String)> {
+    let wide = match bytes {
+        [0xFF, 0xFE, 0, 0, ..] | [0, 0, 0xFE, 0xFF, ..] => Some("UTF-32"),
+        [0xFF, 0xFE, ..] | [0xFE, 0xFF, ..] => Some("UTF-16"),
+        _ => None,
+    };
+    if let Some(encoding) = wide {
+        let message = format!(
+            "{encoding} text; pullsmith reads UTF-8 only (convert with iconv: `iconv -f {encoding} -t UTF-8`); left alone"
+        );
+        return Err((0, message));
+    }
     if let Some(nul) = bytes.iter().position(|b| *b == 0) {
         return Err((nul, "binary file (holds a NUL byte); left alone".to_string()));
     }

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use crate::emit::quote;
 use crate::kustomize::patch::OverlayPlan;
 use crate::pipeline::{FileResult, FileStatus, RunReport};
 use crate::plan::FieldValue;
@@ -21,15 +22,16 @@ pub fn render(report: &RunReport, rules: &Rules) -> String {
         let _ = writeln!(
             out,
             "overlay {} (environment `{env}`)",
-            if overlay.overlay.is_empty() { "." } else { &overlay.overlay }
+            if overlay.overlay.is_empty() { ".".into() } else { quote::path(&overlay.overlay) }
         );
         // An overlay with an error gets nothing written: its settings are only what it would need.
         let blocked = overlay.errors.first().map(|(_, message)| message.as_str());
         if let Some(message) = blocked {
-            let _ = writeln!(out, "  error: {message}: no patch is written for this overlay");
+            let _ = writeln!(out, "  error: {}: no patch is written for this overlay", quote::one_line(message));
         }
         for file in &overlay.owned_files {
-            let _ = writeln!(out, "  pulls in {file}: {}", owned_status(files.get(file.as_str()).copied(), env));
+            let status = owned_status(files.get(file.as_str()).copied(), env);
+            let _ = writeln!(out, "  pulls in {}: {status}", quote::path(file));
         }
         for file in &overlay.shared_files {
             let needs_patch = overlay.settings.iter().any(|s| s.base_file == *file);
@@ -38,7 +40,7 @@ pub fn render(report: &RunReport, rules: &Rules) -> String {
                 (true, None) => "patched here",
                 (true, Some(_)) => "needs a patch here, not written",
             };
-            let _ = writeln!(out, "  pulls in {file}: shared with other environments, {what}");
+            let _ = writeln!(out, "  pulls in {}: shared with other environments, {what}", quote::path(file));
         }
         let not_written = if blocked.is_some() { " (not written)" } else { "" };
         for setting in &overlay.settings {
@@ -52,16 +54,16 @@ pub fn render(report: &RunReport, rules: &Rules) -> String {
                 "    {} {} {what} ({}:{}{image}): {} {} -> {} in {}{not_written}",
                 setting.kind,
                 setting.name.as_deref().unwrap_or("<unnamed>"),
-                setting.base_file,
+                quote::path(&setting.base_file),
                 setting.base_line,
                 setting.field.as_str(),
                 FieldValue::show(setting.from.as_ref()),
                 setting.to,
-                setting.patch_file,
+                quote::path(&setting.patch_file),
             );
         }
         for warning in &overlay.warnings {
-            let _ = writeln!(out, "  warning: {warning}");
+            let _ = writeln!(out, "  warning: {}", quote::one_line(warning));
         }
         out.push('\n');
     }
@@ -70,7 +72,7 @@ pub fn render(report: &RunReport, rules: &Rules) -> String {
             let _ = writeln!(
                 out,
                 "{}\n  shared by the overlays {}: never edited; {}\n",
-                file.path,
+                quote::path(&file.path),
                 quoted(&file.shared_by),
                 shared_status(&file.path, &report.overlays)
             );
@@ -79,10 +81,11 @@ pub fn render(report: &RunReport, rules: &Rules) -> String {
         let Some(plan) = &file.plan else {
             match &file.status {
                 FileStatus::Skipped(reason) => {
-                    let _ = writeln!(out, "{}: skipped: {reason}\n", file.path);
+                    let _ = writeln!(out, "{}: skipped: {}\n", quote::path(&file.path), quote::one_line(reason));
                 }
                 FileStatus::Failed(diagnostic) => {
-                    let _ = writeln!(out, "{}: error: {}\n", file.path, diagnostic.message);
+                    let message = crate::emit::message(&file.path, &diagnostic.message);
+                    let _ = writeln!(out, "{}: error: {message}\n", quote::path(&file.path));
                 }
                 _ => {}
             }
@@ -91,7 +94,7 @@ pub fn render(report: &RunReport, rules: &Rules) -> String {
         if plan.containers.is_empty() && plan.pods.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "{}", file.path);
+        let _ = writeln!(out, "{}", quote::path(&file.path));
         let mut last_object: Option<(usize, String, Option<String>)> = None;
         for container in &plan.containers {
             let object = (container.document, container.kind.clone(), container.name.clone());
@@ -151,7 +154,8 @@ pub fn render(report: &RunReport, rules: &Rules) -> String {
             );
         }
         for warning in report.warnings.iter().filter(|w| w.path == file.path) {
-            let _ = writeln!(out, "  warning (line {}): {}", warning.line.unwrap_or(0), warning.message);
+            let message = crate::emit::message(&warning.path, &warning.message);
+            let _ = writeln!(out, "  warning (line {}): {message}", warning.line.unwrap_or(0));
         }
         out.push('\n');
     }
@@ -200,5 +204,5 @@ fn shared_status(path: &str, overlays: &[OverlayPlan]) -> String {
 }
 
 fn quoted(names: &[String]) -> String {
-    names.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ")
+    names.iter().map(|name| format!("`{}`", quote::one_line(name))).collect::<Vec<_>>().join(", ")
 }

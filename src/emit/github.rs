@@ -1,5 +1,11 @@
 //! `--format github`: workflow-command annotations on the lines that need a
 //! change, so that they show inline in a pull request's diff.
+//!
+//! Workflow commands are lines on stdout that the runner obeys, so every
+//! value is escaped as GitHub's rules say (`%`, `\r`, `\n` in the message;
+//! also `:` and `,` in properties): no file name or message can end a
+//! command or start one. The job summary's diff is the diff `diff` prints,
+//! credential values left out, in a fence longer than any backtick run in it.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -53,7 +59,7 @@ pub fn annotations(report: &RunReport) -> String {
                     escape_property(&d.path),
                     d.line.unwrap_or(1),
                     d.column.unwrap_or(1),
-                    escape_data(&d.message)
+                    escape_data(&crate::emit::message(&d.path, &d.message))
                 );
             }
             _ => {}
@@ -65,7 +71,7 @@ pub fn annotations(report: &RunReport) -> String {
             "::notice file={},line={},title=pullsmith::{}",
             escape_property(&warning.path),
             warning.line.unwrap_or(1),
-            escape_data(&warning.message)
+            escape_data(&crate::emit::message(&warning.path, &warning.message))
         );
     }
     out
@@ -139,17 +145,24 @@ pub fn step_summary(report: &RunReport, rules: &Rules) -> String {
             diff.push_str("\n… (diff cut; run `pullsmith diff` for all of it)\n");
         }
         if !diff.is_empty() {
-            let _ = write!(out, "\n<details><summary>Diff</summary>\n\n```diff\n{diff}```\n\n</details>\n");
+            let fence = fence_for(&diff);
+            let _ = write!(out, "\n<details><summary>Diff</summary>\n\n{fence}diff\n{diff}{fence}\n\n</details>\n");
         }
     }
     let errors = report.errors().count();
     if errors > 0 {
         let _ = writeln!(out, "\n{errors} file{} could not be processed:\n", plural(errors));
         for error in report.errors() {
-            let _ = writeln!(out, "- `{error}`");
+            let _ = writeln!(out, "- `{}`", crate::emit::located(error));
         }
     }
     out
+}
+
+/// A Markdown code fence that `text` cannot close: longer than its longest run of backticks.
+fn fence_for(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    "`".repeat(longest.max(2) + 1)
 }
 
 fn plural(n: usize) -> &'static str {

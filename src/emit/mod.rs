@@ -1,17 +1,23 @@
 //! Everything a run prints: diffs, diagnostics, explanations, the summary
 //! line and the JSON report. Writing files lives in `write`.
+//!
+//! Every text line names its file once, quoted as git quotes paths
+//! (`quote`), and stays one line whatever the file name or message holds;
+//! no output shows a credential value (`redact`).
 
 pub mod diff;
 pub mod explain;
 pub mod github;
 pub mod json;
 pub mod progress;
+pub mod quote;
+pub mod redact;
 pub mod sarif;
 pub mod write;
 
 use std::fmt::Write as _;
 
-use crate::pipeline::{FileStatus, RunReport};
+use crate::pipeline::{Diagnostic, FileStatus, RunReport};
 
 /// All diffs of a run, in path order.
 pub fn diffs(report: &RunReport) -> String {
@@ -30,20 +36,50 @@ pub fn diagnostics(report: &RunReport, quiet: bool) -> String {
     for file in &report.files {
         match &file.status {
             FileStatus::Failed(diagnostic) => {
-                let _ = writeln!(out, "error: {diagnostic}");
+                let _ = writeln!(out, "error: {}", located(diagnostic));
             }
             FileStatus::Skipped(reason) if !quiet => {
-                let _ = writeln!(out, "skipped: {}: {reason}", file.path);
+                let _ = writeln!(out, "skipped: {}: {}", quote::path(&file.path), message(&file.path, reason));
             }
             _ => {}
         }
     }
     if !quiet {
         for warning in &report.warnings {
-            let _ = writeln!(out, "warning: {warning}");
+            let _ = writeln!(out, "warning: {}", located(warning));
         }
     }
     out
+}
+
+/// `path:line:column: message` on one line, the path quoted as git quotes it
+/// and named once.
+pub fn located(diagnostic: &Diagnostic) -> String {
+    let path = quote::path(&diagnostic.path);
+    let text = message(&diagnostic.path, &diagnostic.message);
+    match (diagnostic.line, diagnostic.column) {
+        (Some(line), Some(column)) => format!("{path}:{line}:{column}: {text}"),
+        (Some(line), None) => format!("{path}:{line}: {text}"),
+        _ => format!("{path}: {text}"),
+    }
+}
+
+/// A diagnostic's message as printed after its path: on one line, and
+/// without the path again when the message starts with it (a layer that
+/// already named the file: `x.yaml: x.yaml: …` is printed `x.yaml: …`).
+pub fn message<'a>(path: &str, message: &'a str) -> std::borrow::Cow<'a, str> {
+    let names_path = |segment: &str| {
+        let ends_with_path = segment.strip_suffix(path).is_some_and(|head| head.ends_with('/'));
+        !path.is_empty() && (segment == path || segment.strip_prefix("./") == Some(path) || ends_with_path)
+    };
+    let mut rest = message;
+    while let Some((segment, after)) = rest.split_once(": ") {
+        if !names_path(segment) {
+            break;
+        }
+        rest = after;
+    }
+    quote::one_line(rest)
 }
 
 /// The one line that ends every run.

@@ -58,11 +58,26 @@ fn result(rule: &str, level: &str, message: String, path: &str, line: Option<usi
         "message": { "text": message },
         "locations": [{
             "physicalLocation": {
-                "artifactLocation": { "uri": path, "uriBaseId": "%SRCROOT%" },
+                "artifactLocation": { "uri": uri_path(path), "uriBaseId": "%SRCROOT%" },
                 "region": region,
             }
         }],
     })
+}
+
+/// A repository path as a relative URI reference, as SARIF wants it: every
+/// byte but unreserved characters and `/` percent-encoded (a space, `#`,
+/// `%`, a newline or a non-ASCII name stay one path).
+fn uri_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 pub fn render(report: &RunReport) -> String {

@@ -12,6 +12,7 @@ mod fixtures;
 mod formats;
 mod kustomize;
 mod kustomize_render;
+mod output_safety;
 mod rules_safety;
 mod service_accounts;
 mod sweep;
