@@ -102,6 +102,8 @@ pub fn discover(root: &Path, filter: &PathFilter) -> Discovery {
     }
     let refused_dirs: Arc<Mutex<Vec<RefusedDir>>> = Arc::default();
     let refused_sink = Arc::clone(&refused_dirs);
+    let non_utf8: Arc<Mutex<Vec<(PathBuf, bool)>>> = Arc::default();
+    let non_utf8_sink = Arc::clone(&non_utf8);
     let walker_root = canonical_root.clone();
     let walker = WalkBuilder::new(root)
         .hidden(false)
@@ -115,6 +117,18 @@ pub fn discover(root: &Path, filter: &PathFilter) -> Discovery {
         .sort_by_file_name(|a, b| a.cmp(b))
         .filter_entry(move |entry| {
             if entry.file_name() == ".git" {
+                return false;
+            }
+            // A name that is not UTF-8 cannot be printed or diffed faithfully: left alone, and said.
+            if entry.depth() > 0 && entry.file_name().to_str().is_none() {
+                let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+                let name = entry.file_name().to_string_lossy();
+                let relevant =
+                    is_dir || is_yaml_name(&name) || crate::kustomize::KUSTOMIZATION_NAMES.contains(&name.as_ref());
+                if relevant {
+                    let mut found = non_utf8_sink.lock().expect("no panic while holding the lock");
+                    found.push((entry.path().into(), is_dir));
+                }
                 return false;
             }
             if entry.depth() > 0 && entry.file_type().is_some_and(|t| t.is_dir()) {
@@ -131,7 +145,10 @@ pub fn discover(root: &Path, filter: &PathFilter) -> Discovery {
         let entry = match entry {
             Ok(entry) => entry,
             Err(err) => {
-                discovery.walk_errors.push((root.display().to_string(), err.to_string()));
+                // Named after the path that failed, relative to the repository, not after the root.
+                let (path, message) = error_path(&err);
+                let rel_path = path.map_or_else(|| ".".to_string(), |p| relative(root, p));
+                discovery.walk_errors.push((rel_path, message));
                 continue;
             }
         };
@@ -181,6 +198,16 @@ pub fn discover(root: &Path, filter: &PathFilter) -> Discovery {
         }
         discovery.files.push(Candidate { rel_path, abs_path: entry.path().to_path_buf() });
     }
+    for (path, is_dir) in non_utf8.lock().expect("no panic while holding the lock").drain(..) {
+        let message = if is_dir {
+            "directory name is not UTF-8; not walked (rename it to walk it)"
+        } else {
+            "file name is not UTF-8; left alone (rename it to have it processed)"
+        };
+        // The bytes that are not UTF-8 show as `?`: a name shown must not pass for one that exists.
+        let shown = relative(root, &path).replace('\u{fffd}', "?");
+        discovery.walk_errors.push((shown, message.to_string()));
+    }
     for (dir, name, kind) in refused_dirs.lock().expect("no panic while holding the lock").drain(..) {
         let rel_dir = relative(root, &dir);
         discovery.walk_errors.push((format!("{rel_dir}/{name}"), not_walked(kind, &rel_dir)));
@@ -207,6 +234,16 @@ fn unreadable_ignore_file(canonical_root: &Path, dir: &Path) -> Option<(&'static
         }
         Some((name, crate::fsio::kind_of(metadata.file_type())))
     })
+}
+
+/// The path an `ignore` error is about, if it names one, and the error without it.
+fn error_path(err: &ignore::Error) -> (Option<&Path>, String) {
+    match err {
+        ignore::Error::WithPath { path, err } => (Some(path.as_path()), error_path(err).1),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => error_path(err),
+        ignore::Error::Loop { child, .. } => (Some(child.as_path()), "a directory loop; not walked again".to_string()),
+        other => (None, other.to_string()),
+    }
 }
 
 fn not_walked(kind: &str, rel_dir: &str) -> String {

@@ -352,3 +352,32 @@ fn fifo_as_gitignore_stops_the_walk_of_its_directory_only() {
     assert_eq!(std::fs::read_to_string(repo.path().join("dev/sub/app.yaml")).unwrap(), PLAIN);
     assert_eq!(std::fs::read_to_string(repo.path().join("dev/good.yaml")).unwrap(), PLAIN_DEV);
 }
+
+// ---------------------------------------------------------------------------
+// Item 4 (names): a file or directory name that is not UTF-8 cannot be shown
+// or diffed faithfully, so it is reported and left alone, never processed
+// under a lossy name that does not exist.
+
+#[test]
+fn names_that_are_not_utf8_are_reported_and_left_alone() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = repo(&[("dev/app.yaml", PLAIN)]);
+    let odd_file = dir.path().join("dev").join(std::ffi::OsStr::from_bytes(b"caf\xe9.yaml"));
+    std::fs::write(&odd_file, PLAIN).expect("write a non-UTF-8 name");
+    let odd_dir = dir.path().join(std::ffi::OsStr::from_bytes(b"dev/\xff"));
+    std::fs::create_dir_all(&odd_dir).expect("mkdir");
+    std::fs::write(odd_dir.join("pod.yaml"), PLAIN).expect("write below it");
+    let out = run(dir.path(), &["apply"]);
+    expect_exit(&out, 3);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("file name is not UTF-8").count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("directory name is not UTF-8").count(), 1, "{stderr}");
+    assert_eq!(std::fs::read_to_string(&odd_file).expect("still there"), PLAIN, "left alone");
+    assert_eq!(std::fs::read_to_string(odd_dir.join("pod.yaml")).expect("still there"), PLAIN, "not walked");
+    assert_eq!(std::fs::read_to_string(dir.path().join("dev/app.yaml")).expect("read"), PLAIN_DEV, "the rest is done");
+    assert!(
+        stderr.contains("error: dev/caf?.yaml: file name is not UTF-8; left alone"),
+        "the name is shown with `?` for what is not UTF-8\n{stderr}"
+    );
+    assert!(!stderr.contains("\\357\\277\\275"), "no lossy name is printed as if it existed\n{stderr}");
+}
