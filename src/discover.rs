@@ -198,6 +198,14 @@ pub fn discover(root: &Path, filter: &PathFilter) -> Discovery {
         }
         discovery.files.push(Candidate { rel_path, abs_path: entry.path().to_path_buf() });
     }
+    let refused: Vec<String> = refused_dirs
+        .lock()
+        .expect("no panic while holding the lock")
+        .iter()
+        .map(|(dir, _, _)| relative(root, dir))
+        .chain(non_utf8.lock().expect("no panic while holding the lock").iter().map(|(p, _)| relative(root, p)))
+        .collect();
+    add_tracked_but_ignored(root, &canonical_root, filter, &refused, &mut discovery);
     for (path, is_dir) in non_utf8.lock().expect("no panic while holding the lock").drain(..) {
         let message = if is_dir {
             "directory name is not UTF-8; not walked (rename it to walk it)"
@@ -234,6 +242,70 @@ fn unreadable_ignore_file(canonical_root: &Path, dir: &Path) -> Option<(&'static
         }
         Some((name, crate::fsio::kind_of(metadata.file_type())))
     })
+}
+
+/// Files that git tracks although a `.gitignore` matches them (`git add -f`,
+/// or an ignore rule added later): git still commits their changes, so they
+/// are manifests like any other. Read from the repository's index; untracked
+/// ignored files stay out.
+fn add_tracked_but_ignored(
+    root: &Path,
+    canonical_root: &Path,
+    filter: &PathFilter,
+    refused: &[String],
+    discovery: &mut Discovery,
+) {
+    let Ok(repository) = git2::Repository::discover(root) else { return };
+    let Some(workdir) = repository.workdir().and_then(|w| w.canonicalize().ok()) else { return };
+    let Ok(index) = repository.index() else { return };
+    let known: std::collections::BTreeSet<String> = discovery
+        .files
+        .iter()
+        .map(|c| c.rel_path.clone())
+        .chain(discovery.kustomizations.iter().cloned())
+        .chain(discovery.helm_templates.iter().cloned())
+        .collect();
+    let mut added = false;
+    for entry in index.iter() {
+        // Regular files only (100644, 100755): links and submodules are not manifests.
+        if entry.mode & 0o170000 != 0o100000 {
+            continue;
+        }
+        let Ok(path) = std::str::from_utf8(&entry.path) else { continue };
+        let abs_path = workdir.join(path);
+        let Ok(rel) = abs_path.strip_prefix(canonical_root) else { continue };
+        let Some(rel_path) = rel.to_str().map(str::to_string) else { continue };
+        let name = rel_path.rsplit('/').next().unwrap_or(&rel_path);
+        let kustomization = crate::kustomize::KUSTOMIZATION_NAMES.contains(&name);
+        if known.contains(&rel_path)
+            || !(is_yaml_name(name) || kustomization)
+            || rel_path.split('/').any(|part| part == ".git")
+            || refused.iter().any(|dir| rel_path.starts_with(&format!("{dir}/")))
+            || !std::fs::symlink_metadata(&abs_path).is_ok_and(|m| m.is_file())
+        {
+            continue;
+        }
+        if kustomization {
+            discovery.kustomizations.push(rel_path);
+            added = true;
+            continue;
+        }
+        if !filter.allows(&rel_path) {
+            continue;
+        }
+        let abs_path = root.join(rel);
+        if is_helm_template(root, &abs_path) {
+            discovery.helm_templates.push(rel_path);
+        } else {
+            discovery.files.push(Candidate { rel_path, abs_path });
+        }
+        added = true;
+    }
+    if added {
+        discovery.files.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
+        discovery.kustomizations.sort();
+        discovery.helm_templates.sort();
+    }
 }
 
 /// The path an `ignore` error is about, if it names one, and the error without it.

@@ -210,3 +210,28 @@ fn an_absolute_kustomize_resource_is_a_located_error_and_never_read() {
     assert!(!std::fs::read_to_string(&absolute).unwrap().contains("imagePullPolicy"), "nothing outside is written");
     assert!(read(dir.path(), "dev/good.yaml").contains("imagePullPolicy: Always"));
 }
+
+// ---------------------------------------------------------------------------
+// Item 15: a file git tracks although `.gitignore` matches it is still a
+// manifest (git commits its changes); an untracked ignored file stays out.
+
+#[test]
+fn a_tracked_file_that_gitignore_matches_is_still_processed() {
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n  containers:\n  - name: app\n    image: nginx:1.27\n";
+    let dir = repo(&[
+        ("rules.yaml", RULES),
+        (".gitignore", "dev/generated/\n"),
+        ("dev/generated/tracked.yaml", pod),
+        ("dev/generated/untracked.yaml", pod),
+    ]);
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git").args(args).current_dir(dir.path()).output().expect("git runs");
+        assert!(out.status.success(), "git {args:?}\n{}", describe(&out));
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-f", ".gitignore", "rules.yaml", "dev/generated/tracked.yaml"]);
+    let out = run(dir.path(), &["apply"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(read(dir.path(), "dev/generated/tracked.yaml").contains("imagePullPolicy: Always"), "{}", describe(&out));
+    assert_eq!(read(dir.path(), "dev/generated/untracked.yaml"), pod, "an untracked ignored file stays untouched");
+}
