@@ -15,5 +15,5 @@ mod kustomize_render;
 mod output_safety;
 mod rules_safety;
 mod service_accounts;
-mod sweep;
 mod silent_gaps;
+mod sweep;
