@@ -469,8 +469,26 @@ fn overlay_pass(
             files.push(FileResult::new(path.clone(), config.root.join(&path), FileStatus::Failed(diagnostic)));
             continue;
         }
+        // New and changed patch files first, then the kustomization that points at them, then
+        // the removal of files it no longer points at: a write that fails on the way stops the
+        // rest, so the kustomization never names a patch file that is not there.
+        let rank = |(path, _, new_text): &(String, Option<String>, Option<String>)| match new_text {
+            Some(_) if *path == overlay.file => 1,
+            Some(_) => 0,
+            None => 2,
+        };
+        outputs.sort_by_key(rank);
+        let mut stopped: Option<String> = None;
         for (path, original, new_text) in outputs {
             let abs_path = config.root.join(&path);
+            if let (true, Some(failed)) = (config.write, &stopped) {
+                let message = format!("not written, since `{failed}` could not be: the overlay is left as it was");
+                let diagnostic =
+                    Diagnostic { path: path.clone(), line: None, column: None, message, rule: "file-error" };
+                files.retain(|f| f.path != path);
+                files.push(FileResult::new(path, abs_path, FileStatus::Failed(diagnostic)));
+                continue;
+            }
             let action = match (&new_text, original.is_some()) {
                 (None, _) => FileAction::Delete,
                 (Some(_), true) => FileAction::Modify,
@@ -488,6 +506,8 @@ fn overlay_pass(
                         message: err.to_string(),
                         rule: "file-error",
                     };
+                    stopped = Some(path.clone());
+                    files.retain(|f| f.path != path);
                     files.push(FileResult::new(path, abs_path, FileStatus::Failed(diagnostic)));
                     continue;
                 }

@@ -381,3 +381,50 @@ fn names_that_are_not_utf8_are_reported_and_left_alone() {
     );
     assert!(!stderr.contains("\\357\\277\\275"), "no lossy name is printed as if it existed\n{stderr}");
 }
+
+// A generated patch that cannot be written leaves its overlay's kustomization
+// as it was: it must never point at a patch file that is not there.
+#[test]
+fn a_patch_that_cannot_be_written_leaves_the_kustomization_alone() {
+    let mut base = String::from(BASE_WEB);
+    // Enough containers that the generated patch outgrows the file size limit below.
+    for i in 0..120 {
+        base.push_str(&format!(
+            "        - name: sidecar-with-a-rather-long-name-{i}\n          image: ghcr.io/acme/sidecar:{i}\n"
+        ));
+    }
+    let repo = repo(&[
+        ("base/kustomization.yaml", BASE_KUSTOMIZATION),
+        ("base/web.yaml", &base),
+        ("overlays/dev/kustomization.yaml", OVERLAY),
+        ("overlays/prod/kustomization.yaml", OVERLAY),
+    ]);
+    let binary = assert_cmd::cargo::cargo_bin("pullsmith");
+    // 20 blocks: a kustomization fits, a patch naming 121 containers does not.
+    let output = std::process::Command::new("sh")
+        .args(["-c", "ulimit -f 20 && exec \"$0\" apply \"$1\""])
+        .arg(&binary)
+        .arg(repo.path())
+        .env("NO_COLOR", "1")
+        .env_remove("CI")
+        .output()
+        .expect("sh runs");
+    expect_exit(&output, 3);
+    // Every overlay either has its patch and points at it, or is as it was.
+    for overlay in ["overlays/dev", "overlays/prod"] {
+        let kustomization = std::fs::read_to_string(repo.path().join(overlay).join("kustomization.yaml")).unwrap();
+        let patch = repo.path().join(overlay).join("pullsmith.patch.yaml");
+        if kustomization.contains("pullsmith.patch.yaml") {
+            assert!(patch.is_file(), "{overlay} points at a missing patch\n{}", describe(&output));
+        } else {
+            assert_eq!(kustomization, OVERLAY, "{overlay}");
+            assert!(!patch.exists(), "{overlay}");
+        }
+    }
+    let prod = std::fs::read_to_string(repo.path().join("overlays/prod/kustomization.yaml")).unwrap();
+    assert_eq!(prod, OVERLAY, "prod's IfNotPresent patch is the one over the limit\n{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("error: overlays/prod/kustomization.yaml: not written, since"), "{stderr}");
+    let leftovers: Vec<String> = all_names(repo.path()).into_iter().filter(|n| n.contains(".tmp")).collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
