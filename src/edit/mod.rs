@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 
-use crate::yaml::{Node, NodeKind, ScalarStyle};
+use crate::yaml::{self, LineIndex, Node, NodeKind, ScalarStyle};
 
 /// Replaces `range` (bytes of the original text) with `text`. An empty range inserts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,51 +66,45 @@ pub fn replace_scalar(node: &Node, value: &str) -> Splice {
 }
 
 /// Facts about the text around a position, read once per file.
+///
+/// Lines end where YAML ends them: at `\r\n`, `\n` or a lone `\r` (see
+/// `yaml::line_break_at`); a new line is written with the break of the line
+/// it follows, so a CR-only file gets `\r`, never a stray `\n`.
 pub struct TextStyle<'a> {
     text: &'a str,
     default_eol: &'static str,
+    /// Built on the first column asked for: a column is then found without
+    /// walking back to the line's start, which on a long minified line would
+    /// make many insertions quadratic.
+    lines: std::cell::OnceCell<LineIndex>,
 }
 
 impl<'a> TextStyle<'a> {
     pub fn new(text: &'a str) -> TextStyle<'a> {
-        let default_eol = match text.find('\n') {
-            Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
-            _ => "\n",
-        };
-        TextStyle { text, default_eol }
+        let first_break = yaml::line_end(text, 0);
+        let default_eol = eol_of(&text.as_bytes()[first_break..]).unwrap_or("\n");
+        TextStyle { text, default_eol, lines: std::cell::OnceCell::new() }
     }
 
     /// Offset just before the line terminator of the line holding `pos`.
     pub fn line_end(&self, pos: usize) -> usize {
-        let bytes = self.text.as_bytes();
-        let nl = bytes[pos..].iter().position(|b| *b == b'\n').map_or(bytes.len(), |i| pos + i);
-        if nl < bytes.len() && nl > pos && bytes[nl - 1] == b'\r' {
-            nl - 1
-        } else {
-            nl
-        }
+        yaml::line_end(self.text, pos)
     }
 
     /// The terminator of the line holding `pos`; for a last line without one,
     /// the file's own (first) line ending.
     pub fn eol_at(&self, pos: usize) -> &'static str {
         let end = self.line_end(pos);
-        match &self.text.as_bytes()[end..] {
-            [b'\r', b'\n', ..] => "\r\n",
-            [b'\n', ..] => "\n",
-            _ => self.default_eol,
-        }
+        eol_of(&self.text.as_bytes()[end..]).unwrap_or(self.default_eol)
     }
 
     /// Column (in characters) of `pos` on its line. A BOM is not a column:
     /// text inserted at the column of a key on the first line must line up with it.
     pub fn column(&self, pos: usize) -> usize {
-        let line_start = match self.text[..pos].rfind('\n') {
-            Some(i) => i + 1,
-            None if self.text.starts_with('\u{feff}') && pos >= 3 => 3,
-            None => 0,
-        };
-        self.text[line_start..pos].chars().count()
+        let lines = self.lines.get_or_init(|| LineIndex::new(self.text));
+        let (line, column) = lines.line_col(self.text, pos);
+        let bom = usize::from(line == 1 && self.text.starts_with('\u{feff}') && pos >= 3);
+        column - 1 - bom
     }
 
     /// The text of a node.
@@ -131,6 +125,16 @@ impl<'a> TextStyle<'a> {
     /// Whether only blanks, a comment, or the line end follow `pos` on its line.
     fn line_is_done_after(&self, pos: usize) -> bool {
         matches!(self.next_on_line(pos), None | Some((b'\r' | b'\n' | b'#', _)))
+    }
+}
+
+/// The line break at the start of `bytes`, when there is one.
+fn eol_of(bytes: &[u8]) -> Option<&'static str> {
+    match bytes {
+        [b'\r', b'\n', ..] => Some("\r\n"),
+        [b'\n', ..] => Some("\n"),
+        [b'\r', ..] => Some("\r"),
+        _ => None,
     }
 }
 

@@ -162,3 +162,49 @@ fn secrets_in_flow_pod_spec() {
     });
     assert_eq!(out, "spec: {containers: [{image: a}], imagePullSecrets: [{name: x}]}\n");
 }
+
+// Issue 9, item 11: a lone `\r` ends a line like `\n` does; new lines get the
+// break of the line they follow.
+
+#[test]
+fn lone_cr_lines_get_lone_cr_insertions() {
+    let text = "spec:\r  containers:\r  - name: a\r    image: nginx\r    ports: []\r";
+    let out = edit(text, |s, root| vec![insert_policy(s, container(root), "Always").unwrap()]);
+    assert_eq!(
+        out,
+        "spec:\r  containers:\r  - name: a\r    image: nginx\r    imagePullPolicy: Always\r    ports: []\r"
+    );
+
+    let text = "spec:\r  containers:\r  - image: nginx\r  restartPolicy: Never";
+    let out = edit(text, |s, root| {
+        let spec = root.get("spec").unwrap();
+        vec![append_secrets(s, spec, &["regcred".to_string()], ListStyle::default()).unwrap()]
+    });
+    assert_eq!(
+        out,
+        "spec:\r  containers:\r  - image: nginx\r  restartPolicy: Never\r  imagePullSecrets:\r  - name: regcred"
+    );
+}
+
+#[test]
+fn text_style_sees_every_yaml_line_break() {
+    let text = "\u{feff}a: é\rb: x\r\nc: y\nd";
+    let style = TextStyle::new(text);
+    assert_eq!(style.eol_at(0), "\r");
+    assert_eq!(style.line_end(text.find('b').unwrap()), text.find("\r\n").unwrap());
+    assert_eq!(style.eol_at(text.find('b').unwrap()), "\r\n");
+    assert_eq!(style.eol_at(text.find('c').unwrap()), "\n");
+    assert_eq!(style.eol_at(text.find('d').unwrap()), "\r", "a last line without a break gets the file's first");
+    assert_eq!(style.column(text.find('b').unwrap()), 0);
+    assert_eq!(style.column(text.find('é').unwrap()), 3, "the BOM is not a column");
+    assert_eq!(style.column(text.find('x').unwrap()), 3);
+}
+
+#[test]
+fn mixed_breaks_keep_each_line_its_own() {
+    // One stray `\r` in an LF file is a line break to YAML: the policy goes
+    // after the image line and ends with that line's own `\n`.
+    let text = "spec:\n  containers:\r  - image: nginx\n    name: a\n";
+    let out = edit(text, |s, root| vec![insert_policy(s, container(root), "Always").unwrap()]);
+    assert_eq!(out, "spec:\n  containers:\r  - image: nginx\n    imagePullPolicy: Always\n    name: a\n");
+}

@@ -13,8 +13,9 @@
 
 mod line_index;
 mod scan;
+mod strict;
 
-pub use line_index::{line_col, LineIndex};
+pub use line_index::{git_lines, line_break_at, line_col, line_end, split_lines_keeping_breaks, LineIndex};
 
 use std::ops::Range;
 
@@ -163,6 +164,11 @@ pub fn parse(text: &str) -> Result<Vec<Document>, ParseError> {
 /// Parses every document of `text`, and hands back the line index built on
 /// the way, so that a caller need not build it again.
 pub fn parse_with_lines(text: &str) -> Result<(Vec<Document>, LineIndex), ParseError> {
+    // Characters YAML forbids are refused before either parser sees them, so
+    // the message names the character rather than what it broke.
+    if let Some((offset, message)) = strict::forbidden_character(text) {
+        return Err(ParseError { offset, message });
+    }
     // yaml-rust2 does not skip a BOM: parse what follows it, and count it as
     // one more character on line 1 when turning markers into offsets.
     let bom_len = if text.starts_with('\u{feff}') { 3 } else { 0 };
@@ -177,13 +183,33 @@ pub fn parse_with_lines(text: &str) -> Result<(Vec<Document>, LineIndex), ParseE
         error: None,
     };
     let mut parser = Parser::new_from_str(&text[bom_len..]);
-    if let Err(err) = parser.load(&mut builder, true) {
-        let offset = builder.offset(err.marker());
-        let message = builder.flow_close_not_past_its_key(offset, err.info()).unwrap_or_else(|| err.info().to_string());
-        return Err(ParseError { offset, message });
+    // The events are pulled one by one rather than through `Parser::load`,
+    // which recurses once per nesting level and so overflows a thread's stack
+    // on deep input (4,000 levels) before any limit could be checked. The
+    // parser's own state lives on the heap; `MAX_DEPTH` is enforced here, on
+    // the events, before the tree grows one level too deep.
+    loop {
+        let (event, mark) = match parser.next_token() {
+            Ok(next) => next,
+            Err(err) => {
+                let offset = builder.offset(err.marker());
+                let message =
+                    builder.flow_close_not_past_its_key(offset, err.info()).unwrap_or_else(|| err.info().to_string());
+                return Err(ParseError { offset, message });
+            }
+        };
+        let end = event == Event::StreamEnd;
+        builder.on_event(event, mark);
+        if let Some(err) = builder.error {
+            return Err(err);
+        }
+        if end {
+            break;
+        }
     }
-    if let Some(err) = builder.error {
-        return Err(err);
+    // What yaml-rust2 took but kubectl's parser would refuse (see `strict`).
+    if let Some((offset, message)) = strict::libyaml_refusal(text) {
+        return Err(ParseError { offset, message });
     }
     Ok((builder.documents, builder.lines))
 }
@@ -355,6 +381,14 @@ impl TreeBuilder<'_> {
             self.fail(offset, message);
             return;
         }
+        // Vectors grow by doubling, from four: most Kubernetes mappings hold
+        // one to three entries, so without this a tree took several times
+        // the memory its nodes need (a 100 MB file: gigabytes).
+        match &mut open.node.kind {
+            NodeKind::Mapping { entries, .. } => entries.shrink_to_fit(),
+            NodeKind::Sequence { items, .. } => items.shrink_to_fit(),
+            NodeKind::Scalar { .. } | NodeKind::Alias => {}
+        }
         let flow = open.node.is_flow();
         if let NodeKind::Mapping { entries, flow: false } = &open.node.kind {
             // A block mapping's start event stands after its first key, not on it.
@@ -450,10 +484,9 @@ pub fn line_start_of(text: &str, pos: usize) -> usize {
 /// Start of the line after the one whose terminator starts at `line_end`,
 /// or the text's end.
 pub fn next_line_start(text: &str, line_end: usize) -> usize {
-    match &text.as_bytes()[line_end..] {
-        [b'\r', b'\n', ..] => line_end + 2,
-        [b'\n', ..] => line_end + 1,
-        _ => text.len(),
+    match line_index::line_break_at(text.as_bytes(), line_end) {
+        0 => text.len(),
+        len => line_end + len,
     }
 }
 

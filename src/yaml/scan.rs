@@ -244,31 +244,14 @@ pub fn opening_bracket_of(text: &str, open: usize, close: usize) -> Option<usize
     None
 }
 
-/// Offset of the line terminator (`\r\n` or `\n`) of the line holding `pos`, or the text's end.
-pub fn line_end(text: &str, pos: usize) -> usize {
-    let bytes = text.as_bytes();
-    let nl = bytes[pos..].iter().position(|b| *b == b'\n').map_or(text.len(), |i| pos + i);
-    if nl > pos && bytes.get(nl - 1) == Some(&b'\r') && nl < text.len() {
-        nl - 1
-    } else {
-        nl
-    }
-}
-
-/// Start of the line holding `pos`.
-pub fn line_start(text: &str, pos: usize) -> usize {
-    text.as_bytes()[..pos].iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1)
-}
+pub use super::line_index::{line_end, line_start};
 
 /// Start of the line after the one whose terminator starts at `line_stop`.
 fn next_line(text: &str, line_stop: usize) -> Option<usize> {
-    let rest = &text.as_bytes()[line_stop..];
-    let skip = match rest {
-        [b'\r', b'\n', ..] => 2,
-        [b'\n', ..] => 1,
-        _ => return None,
-    };
-    Some(line_stop + skip)
+    match super::line_index::line_break_at(text.as_bytes(), line_stop) {
+        0 => None,
+        len => Some(line_stop + len),
+    }
 }
 
 fn indent_of(text: &str, line_begin: usize) -> usize {

@@ -163,3 +163,178 @@ fn other_indentation_errors_keep_the_scanner_message() {
         assert!(!err.message.contains("kubectl"), "{text:?}: {}", err.message);
     }
 }
+
+// ---------------------------------------------------------------- issue 9: deep nesting (item 10)
+
+/// Far deeper than `MAX_DEPTH`, so deep that a parser recursing per level
+/// would overflow any thread's stack: refused with an offset, never a crash.
+#[test]
+fn nesting_of_100_000_levels_is_refused_without_recursion() {
+    let n = 100_000;
+    let shapes = [
+        "- ".repeat(n) + "x\n",
+        format!("a: {}{}\n", "[".repeat(n), "]".repeat(n)),
+        format!("a: {}{}\n", "{b: [".repeat(n), "]}".repeat(n)),
+    ];
+    for text in &shapes {
+        let err = parse(text).expect_err("refused");
+        assert!(err.offset < text.len(), "located inside the text: {err:?}");
+    }
+    // Block mappings, one column per level.
+    let text: String = (0..4_000).map(|i| format!("{}k{i}:\n", " ".repeat(i))).collect();
+    let err = parse(&text).expect_err("refused");
+    assert!(err.message.contains("nesting deeper than 400 levels"), "{err:?}");
+    assert_eq!(LineIndex::new(&text).line_of(err.offset), MAX_DEPTH + 1, "{err:?}");
+}
+
+#[test]
+fn nesting_of_exactly_max_depth_levels_parses() {
+    let text = format!("{}x\n", "- ".repeat(MAX_DEPTH));
+    assert!(parse(&text).is_ok());
+    let text = format!("{}x\n", "- ".repeat(MAX_DEPTH + 1));
+    assert!(parse(&text).is_err());
+}
+
+// ---------------------------------------------------------------- issue 9: lone CR (item 11)
+
+#[test]
+fn line_index_counts_lone_cr_crlf_and_lf_alike() {
+    let text = "a\rb\r\nc\nd\r";
+    let lines = LineIndex::new(text);
+    assert_eq!((0..5).map(|i| lines.line_start(i)).collect::<Vec<_>>(), vec![0, 2, 5, 7, 9]);
+    assert_eq!(lines.line_col(text, text.find('c').unwrap()), (3, 1));
+    assert_eq!(lines.line_col(text, text.find('b').unwrap()), (2, 1));
+    assert_eq!(lines.line_of(text.len()), 5);
+    assert_eq!(split_lines_keeping_breaks(text).collect::<Vec<_>>(), vec!["a\r", "b\r\n", "c\n", "d\r"]);
+    assert_eq!(git_lines(text).collect::<Vec<_>>(), vec!["a\rb\r\n", "c\n", "d\r"]);
+    assert_eq!(split_lines_keeping_breaks("x\ry").collect::<String>(), "x\ry");
+    assert_eq!(line_start_of(text, 3), 2, "`b` after a lone CR starts a line");
+    assert_eq!(line_start_of(text, 4), 2, "the `\\n` of a CRLF is on the line of its `\\r`");
+    assert_eq!(next_line_start(text, 1), 2);
+    assert_eq!(next_line_start(text, 3), 5);
+    assert_eq!(line_end(text, 2), 3);
+}
+
+/// Every node of every fixture input has the same span with its `\n`s
+/// turned into lone `\r`s: markers, the line index and the scanning helpers
+/// agree on what a line is.
+#[test]
+fn spans_with_lone_cr_breaks_equal_spans_with_lf_breaks() {
+    fn spans(node: &Node, out: &mut Vec<std::ops::Range<usize>>) {
+        out.push(node.span.clone());
+        match &node.kind {
+            NodeKind::Mapping { entries, .. } => entries.iter().for_each(|(k, v)| {
+                spans(k, out);
+                spans(v, out);
+            }),
+            NodeKind::Sequence { items, .. } => items.iter().for_each(|item| spans(item, out)),
+            NodeKind::Scalar { .. } | NodeKind::Alias => {}
+        }
+    }
+    fn walk(dir: &std::path::Path, texts: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, texts);
+            } else if path.extension().is_some_and(|ext| ext == "yaml" || ext == "yml") {
+                if let Ok(text) = std::fs::read_to_string(&path) {
+                    texts.push((path.display().to_string(), text));
+                }
+            }
+        }
+    }
+    let mut texts = Vec::new();
+    walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"), &mut texts);
+    let mut compared = 0;
+    for (path, text) in texts.iter().filter(|(_, text)| !text.contains('\r')) {
+        let Ok(lf_docs) = parse(text) else { continue };
+        let cr_text = text.replace('\n', "\r");
+        let cr_docs = parse(&cr_text).unwrap_or_else(|err| panic!("{path} with lone CRs: {err:?}"));
+        assert_eq!(lf_docs.len(), cr_docs.len(), "{path}");
+        for (lf, cr) in lf_docs.iter().zip(&cr_docs) {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            spans(&lf.root, &mut a);
+            spans(&cr.root, &mut b);
+            assert_eq!(a, b, "{path}: spans differ with lone CR line breaks");
+        }
+        compared += 1;
+    }
+    assert!(compared > 50, "only {compared} fixture files compared");
+}
+
+// ---------------------------------------------------------------- issue 9: linear markers (item 12)
+
+#[test]
+fn markers_on_a_long_line_with_multibyte_characters_convert_exactly() {
+    let line: String = (0..1_000)
+        .map(|i| {
+            if i % 7 == 0 {
+                'é'
+            } else if i % 11 == 0 {
+                '☕'
+            } else {
+                'x'
+            }
+        })
+        .collect();
+    let text = format!("\u{feff}k: v\n{line}\r{line}\n");
+    let lines = LineIndex::new(&text);
+    for (line_no, start) in [(2, text.find('\n').unwrap() + 1), (3, text.find('\r').unwrap() + 1)] {
+        for (col, (i, _)) in text[start..].char_indices().take(1_001).enumerate() {
+            assert_eq!(lines.offset_of(&text, line_no, col, false), start + i, "line {line_no} column {col}");
+            assert_eq!(lines.line_col(&text, start + i), (line_no, col + 1));
+        }
+    }
+    assert_eq!(lines.offset_of(&text, 1, 1, false), 3, "a BOM is one character");
+}
+
+// ---------------------------------------------------------------- issue 9: what kubectl refuses (item 16)
+
+#[test]
+fn characters_yaml_forbids_are_refused_at_their_offset() {
+    for c in [
+        '\u{1}', '\u{b}', '\u{c}', '\u{1b}', '\u{7f}', '\u{80}', '\u{9f}', '\u{fffe}', '\u{85}', '\u{2028}', '\u{2029}',
+    ] {
+        for text in
+            [format!("a: x{c}y\n"), format!("a: \"x{c}y\"\n"), format!("# {c}\na: b\n"), format!("a: |\n  x{c}\n")]
+        {
+            let err = parse(&text).expect_err(&format!("{c:?} refused in {text:?}"));
+            assert_eq!(err.offset, text.find(c).unwrap(), "{text:?}: {err:?}");
+            assert!(err.message.contains(&format!("U+{:04X}", c as u32)), "{err:?}");
+        }
+    }
+    // Tab, line breaks, a BOM inside the text and characters above U+FFFF are allowed.
+    assert!(parse("a: \"x\ty\"\r\nb: \u{feff}c\u{10000}\n").is_ok());
+}
+
+#[test]
+fn tabs_libyaml_refuses_are_refused_and_named() {
+    // Shapes yaml-rust2 reads (it refuses `\tb: c` as indentation itself).
+    let refused =
+        ["a:\n -\tb: c\n", "- a\n-\tb: c\n", "a: b\n\t\nc: d\n", "a: b\n\t# comment\nc: d\n", "a:\n  b:\n     \tc\n"];
+    for text in refused {
+        let err = parse(text).expect_err(text);
+        assert!(err.message.contains("a tab where YAML allows only spaces"), "{text:?}: {err:?}");
+        assert_eq!(text.as_bytes()[err.offset], b'\t', "{text:?}: located at the tab: {err:?}");
+    }
+    // Tabs libyaml accepts stay accepted: in a block scalar's content, before a colon, trailing.
+    for text in ["a: |\n  x\n  \ty\n", "a\t: b\n", "a: b\t\n", "a: b # c\t\n"] {
+        assert!(parse(text).is_ok(), "{text:?}");
+    }
+}
+
+#[test]
+fn an_empty_key_holding_a_block_sequence_is_refused() {
+    for text in ["a:\n  x: 1\n  : - b\n", "a:\n  x: 1\n  :\n  - b\n", "x: 1\n: - b\n"] {
+        let err = parse(text).expect_err(text);
+        assert!(err.message.contains("no key before it"), "{text:?}: {err:?}");
+        assert_eq!(text.as_bytes()[err.offset], b':', "{text:?}: {err:?}");
+    }
+}
+
+#[test]
+fn json_streams_are_left_to_json_rules() {
+    // kubectl reads these as JSON; libyaml would refuse the `:` on the key's next line.
+    assert!(parse("{\"kind\"\n: \"Pod\"}\n").is_ok());
+    assert!(parse("\t{\"kind\": \"Pod\"}\n").is_ok());
+}

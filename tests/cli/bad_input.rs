@@ -656,3 +656,115 @@ fn linked_directory_leaving_the_repository_is_warned_about_and_not_followed() {
     assert_eq!(read(outside.path(), "dev/outside.yaml"), GOOD.as_bytes(), "nothing outside PATH is written");
     assert_eq!(read(dir.path(), "dev/good.yaml"), GOOD_FIXED.as_bytes());
 }
+
+// ---------------------------------------------------------------- issue 9: deep nesting (item 10)
+
+/// Nesting far past the 400-level limit, in every shape: the parser once
+/// recursed per level and overflowed its thread's stack (the process died)
+/// before the limit was checked.
+fn deep_nesting_shapes(levels: usize) -> Vec<(&'static str, String)> {
+    let mut shapes = vec![
+        ("dev/sequences.yaml", format!("{}x\n", "- ".repeat(levels))),
+        ("dev/flow.yaml", format!("data: {}{}\n", "[".repeat(levels), "]".repeat(levels))),
+        ("dev/mixed-flow.yaml", format!("data: {}1{}\n", "{a: [".repeat(levels / 2), "]}".repeat(levels / 2))),
+    ];
+    // Indentation nesting needs a column per level: 4,000 levels are 8 MB.
+    let block_levels = levels.min(4_000);
+    let mappings: String = (0..block_levels).map(|i| format!("{}k{i}:\n", " ".repeat(i))).collect();
+    shapes.push(("dev/mappings.yaml", format!("{mappings}{}x\n", " ".repeat(block_levels))));
+    let mixed: String = (0..block_levels / 2).map(|i| format!("{0}- k:\n{0}  ", " ".repeat(i * 2))).collect();
+    shapes.push(("dev/mixed-block.yaml", format!("{mixed}x\n")));
+    shapes
+}
+
+fn expect_deep_nesting_refused(levels: usize) {
+    let shapes = deep_nesting_shapes(levels);
+    let files: Vec<(&str, &[u8])> = shapes.iter().map(|(path, text)| (*path, text.as_bytes())).collect();
+    let bad: Vec<&str> = shapes.iter().map(|(path, _)| *path).collect();
+    let (_repo, output) = apply_expecting_failures(&files, &bad);
+    for (path, text) in &shapes {
+        let line = error_line(&output, path);
+        let (l, _) = expect_position(&line, path);
+        assert!(l <= text.lines().count(), "{line}");
+        assert!(line.contains("nesting deeper than") || line.contains("recursion limit"), "{line}");
+    }
+}
+
+#[test]
+fn nesting_of_4000_levels_is_refused_located_and_the_run_goes_on() {
+    expect_deep_nesting_refused(4_000);
+}
+
+#[test]
+fn nesting_of_100000_levels_is_refused_located_and_the_run_goes_on() {
+    expect_deep_nesting_refused(100_000);
+}
+
+#[test]
+fn deeply_nested_kustomization_is_refused_located_and_the_run_goes_on() {
+    // Kustomizations are parsed on the main thread: 100,000 levels overflowed even its stack.
+    let kustomization = format!("resources:\n- app.yaml\nx:\n{}y\n", "- ".repeat(100_000));
+    let (_repo, output) = apply_expecting_failures(
+        &[("overlays/dev/kustomization.yaml", kustomization.as_bytes()), ("overlays/dev/app.yaml", GOOD.as_bytes())],
+        &["overlays/dev/kustomization.yaml"],
+    );
+    let line = error_line(&output, "overlays/dev/kustomization.yaml");
+    expect_position(&line, "overlays/dev/kustomization.yaml");
+    assert!(line.contains("nesting deeper than 400 levels"), "{line}");
+}
+
+// ---------------------------------------------------------------- issue 9: what kubectl refuses (item 16)
+
+/// A pod whose `metadata` block is replaced by `metadata` (so a shape can be
+/// put in it); under `dev/` it would get a policy.
+fn pod_with_metadata(metadata: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n{metadata}spec:\n  containers:\n  - name: a\n    image: nginx:1.25\n"
+    )
+}
+
+#[test]
+fn yaml_kubectl_and_libyaml_refuse_is_refused_located_and_named() {
+    // (file, text, what the message must name, the byte the position must point at)
+    let cases: Vec<(&str, String, &str, u8)> = vec![
+        (
+            "dev/tab-after-dash.yaml",
+            pod_with_metadata("  name: p\n  labels:\n    a: b\n").replace("  - name: a", "  -\tname: a"),
+            "a tab",
+            b'\t',
+        ),
+        ("dev/tab-line.yaml", pod_with_metadata("  name: p\n\t\n"), "a tab", b'\t'),
+        ("dev/tab-comment.yaml", pod_with_metadata("  name: p\n\t# note\n"), "a tab", b'\t'),
+        ("dev/tab-indent.yaml", pod_with_metadata("  labels:\n    a:\n     \tb\n"), "a tab", b'\t'),
+        ("dev/empty-key-sequence.yaml", pod_with_metadata("  name: p\n  : - b\n"), "no key before it", b':'),
+        ("dev/empty-key-line.yaml", pod_with_metadata("  name: p\n  :\n  - b\n"), "no key before it", b':'),
+        ("dev/control.yaml", pod_with_metadata("  name: p\u{1}q\n"), "control character `U+0001`", 0x01),
+        ("dev/del.yaml", pod_with_metadata("  name: \"p\u{7f}q\"\n"), "control character `U+007F`", 0x7f),
+        ("dev/c1.yaml", pod_with_metadata("  # \u{9b}\n  name: p\n"), "control character `U+009B`", 0xc2),
+        ("dev/nel.yaml", pod_with_metadata("  name: p\u{85}q\n"), "`U+0085` NEL", 0xc2),
+        ("dev/line-separator.yaml", pod_with_metadata("  name: 'p\u{2028}q'\n"), "`U+2028` LS", 0xe2),
+    ];
+    let files: Vec<(&str, &[u8])> = cases.iter().map(|(path, text, _, _)| (*path, text.as_bytes())).collect();
+    let bad: Vec<&str> = cases.iter().map(|(path, ..)| *path).collect();
+    let (_repo, output) = apply_expecting_failures(&files, &bad);
+    for (path, text, words, byte) in &cases {
+        let line = error_line(&output, path);
+        let (l, c) = expect_position(&line, path);
+        assert!(line.contains(words), "{path}: `{line}` should name `{words}`");
+        let text_line = text.split('\n').nth(l - 1).expect("the line exists");
+        let at = text_line.char_indices().nth(c - 1).map(|(i, _)| i).expect("the column exists");
+        assert_eq!(text_line.as_bytes()[at], *byte, "{path}: `{line}` must point at the offending character");
+    }
+}
+
+#[test]
+fn tabs_kubectl_accepts_stay_accepted() {
+    // A tab in a block scalar's content, trailing a value, before a colon and after a comment sign.
+    let text =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c # note\t\ndata:\n  a\t: b\t\n  s: |\n    x\n    \ty\n";
+    let repo = repo(&[("dev/config.yaml", text), ("dev/good.yaml", GOOD)]);
+    let output = run(repo.path(), &["apply"]);
+    expect_exit(&output, 0);
+    assert_eq!(read(repo.path(), "dev/config.yaml"), text.as_bytes());
+    assert_eq!(String::from_utf8_lossy(&read(repo.path(), "dev/good.yaml")), GOOD_FIXED);
+}

@@ -537,6 +537,48 @@ fn kubectl_style_sequences() {
     run_fixture("kubectl-style-sequences");
 }
 
+// Issue 9, item 11: a lone `\r` is a YAML line break; offsets once drifted a
+// line per `\r` (a panic in the secrets splice, lost final line, collateral lines).
+#[test]
+fn lone_cr_container_policy() {
+    run_fixture("lone-cr-container-policy");
+}
+
+#[test]
+fn lone_cr_no_final_newline() {
+    run_fixture("lone-cr-no-final-newline");
+}
+
+#[test]
+fn lone_cr_pod_secrets() {
+    run_fixture("lone-cr-pod-secrets");
+}
+
+/// The printed diff of a CR-only file is taken by `git apply` and gives `out/`
+/// byte for byte. git splits lines at `\n` only, so to git (and in the diff)
+/// such a file is one long line with its `\r`s inside.
+#[test]
+fn lone_cr_diffs_apply_with_git() {
+    for name in ["lone-cr-container-policy", "lone-cr-no-final-newline", "lone-cr-pod-secrets"] {
+        let fixture = Fixture::load(name);
+        let expected = fixture_tree(&fixture.dir.join("out"));
+        let (_tmp, repo) = fixture.checkout();
+        let output = fixture.run("diff", &repo);
+        fixture.expect_exit("diff", "diff", &output, 0);
+        let patch = repo.parent().expect("repo has a parent").join("changes.patch");
+        std::fs::write(&patch, &output.stdout).expect("write the patch");
+        let applied =
+            std::process::Command::new("git").current_dir(&repo).arg("apply").arg(&patch).output().expect("git runs");
+        assert!(
+            applied.status.success(),
+            "fixture {name}: `git apply` refuses the printed diff\n{}\npatch:\n{}",
+            describe(&applied),
+            String::from_utf8_lossy(&output.stdout)
+        );
+        fixture.expect_tree("git apply of the diff", "diff", &expected, &repo, &output);
+    }
+}
+
 #[test]
 fn misspelled_policy_fixed() {
     run_fixture("misspelled-policy-fixed");

@@ -1,0 +1,149 @@
+//! What kubectl's YAML parser (go-yaml, a port of libyaml) refuses although
+//! yaml-rust2 reads it: such a file means nothing to the cluster, so
+//! pullsmith must not rewrite it as if it did.
+//!
+//! Two checks, run on text yaml-rust2 has accepted:
+//! - characters YAML does not allow unescaped (C0 controls other than tab,
+//!   LF and CR, DEL, C1 controls, U+FFFE and U+FFFF), and the three that
+//!   libyaml and go-yaml read as line breaks (YAML 1.1: NEL, LS, PS) where
+//!   yaml-rust2 (YAML 1.2) reads text, so the two would see different lines;
+//! - libyaml's own grammar, by running its event parser over the text
+//!   (unsafe-libyaml, the transpiled libyaml that serde_yaml already uses):
+//!   tabs as indentation or after `-`, a block sequence on an empty key's
+//!   line (`: - a`) and whatever else go-yaml's scanner refuses. Only events
+//!   are pulled, one at a time: no tree, no recursion, constant memory.
+//!
+//! Both give a byte offset and a message naming the problem; neither reads
+//! anything but the text.
+
+use std::ffi::CStr;
+use std::mem::MaybeUninit;
+
+/// The first character of `text` that YAML does not allow unescaped, or
+/// that kubectl's parser reads as a line break while yaml-rust2 does not.
+pub fn forbidden_character(text: &str) -> Option<(usize, String)> {
+    let bytes = text.as_bytes();
+    // Every forbidden character but DEL and the C0 controls starts with a byte
+    // that ASCII text never holds; skip the common case quickly.
+    let candidate = |b: &u8| *b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r') || *b >= 0x7f;
+    let first = bytes.iter().position(candidate)?;
+    for (offset, c) in text[first..].char_indices().map(|(i, c)| (first + i, c)) {
+        let code = c as u32;
+        let what = match c {
+            '\t' | '\n' | '\r' => continue,
+            '\u{85}' => Some("NEL (next line)"),
+            '\u{2028}' => Some("LS (line separator)"),
+            '\u{2029}' => Some("PS (paragraph separator)"),
+            _ => None,
+        };
+        if let Some(name) = what {
+            return Some((
+                offset,
+                format!(
+                    "`U+{code:04X}` {name} is a line break to kubectl's YAML parser (YAML 1.1) but not to \
+                     pullsmith's (YAML 1.2), so the two would read this file differently; write it as `\\u{code:04X}` \
+                     in a double-quoted string"
+                ),
+            ));
+        }
+        let printable = matches!(code, 0x20..=0x7e | 0xa0..=0xd7ff | 0xe000..=0xfffd | 0x10000..);
+        if !printable {
+            let kind = if code < 0x20 || (0x7f..0xa0).contains(&code) { "control character" } else { "character" };
+            return Some((
+                offset,
+                format!(
+                    "{kind} `U+{code:04X}` is not allowed in YAML (kubectl and libyaml refuse it); \
+                     write it as an escape (`\\u{code:04X}`) in a double-quoted string"
+                ),
+            ));
+        }
+    }
+    None
+}
+
+/// Where and why libyaml's parser refuses `text`, when it does.
+pub fn libyaml_refusal(text: &str) -> Option<(usize, String)> {
+    use unsafe_libyaml as unsafe_sys;
+    // Like yaml-rust2, libyaml is given what follows a BOM; offsets count it again.
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let bom = text.len() - body.len();
+    // kubectl reads a stream that starts with `{` as JSON, not YAML (its
+    // YAML-or-JSON decoder sniffs the first byte): libyaml's grammar is not
+    // what decides there, and JSON allows what it refuses (tabs before the
+    // `{`, a `:` on the line after its key).
+    if body.trim_start().starts_with('{') {
+        return None;
+    }
+    // SAFETY: the parser is initialised before use and deleted once, on every
+    // path; its input is `text`, which outlives it; each event it hands out
+    // is deleted before the next is asked for; the problem strings it sets
+    // are static C strings. `body` outlives the parser.
+    unsafe {
+        let mut parser = MaybeUninit::<unsafe_sys::yaml_parser_t>::uninit();
+        let parser = parser.as_mut_ptr();
+        if unsafe_sys::yaml_parser_initialize(parser).fail {
+            return None;
+        }
+        unsafe_sys::yaml_parser_set_encoding(parser, unsafe_sys::YAML_UTF8_ENCODING);
+        unsafe_sys::yaml_parser_set_input_string(parser, body.as_ptr(), body.len() as u64);
+        let mut event = MaybeUninit::<unsafe_sys::yaml_event_t>::uninit();
+        let refusal = loop {
+            if unsafe_sys::yaml_parser_parse(parser, event.as_mut_ptr()).fail {
+                let message = |ptr: *const std::ffi::c_char| {
+                    (!ptr.is_null()).then(|| CStr::from_ptr(ptr).to_string_lossy().into_owned())
+                };
+                // The error fields are read through the parser's `Deref` to its public prefix.
+                let state: &unsafe_sys::yaml_parser_t = &*parser;
+                let problem = message(state.problem).unwrap_or_else(|| "invalid YAML".to_string());
+                let context = message(state.context);
+                let offset = if state.error == unsafe_sys::YAML_READER_ERROR {
+                    state.problem_offset as usize
+                } else {
+                    state.problem_mark.index as usize
+                };
+                break Some((offset, problem, context));
+            }
+            let done = (*event.as_ptr()).type_ == unsafe_sys::YAML_STREAM_END_EVENT;
+            unsafe_sys::yaml_event_delete(event.as_mut_ptr());
+            if done {
+                break None;
+            }
+        };
+        unsafe_sys::yaml_parser_delete(parser);
+        let (offset, problem, context) = refusal?;
+        Some(explain(text, offset + bom, &problem, context.as_deref()))
+    }
+}
+
+/// The message for a libyaml refusal at `offset`: the tab it stopped on
+/// named as such, else libyaml's own words.
+fn explain(text: &str, offset: usize, problem: &str, context: Option<&str>) -> (usize, String) {
+    let offset = offset.min(text.len());
+    let libyaml = match context {
+        Some(context) => format!("{context}, {problem}"),
+        None => problem.to_string(),
+    };
+    let line_start = super::line_index::line_start(text, offset);
+    let tab_in_indentation = text[line_start..offset].bytes().all(|b| b == b' ' || b == b'\t')
+        && text[line_start..].bytes().take_while(|b| *b == b' ' || *b == b'\t').any(|b| b == b'\t');
+    if text.as_bytes().get(offset) == Some(&b'\t') || tab_in_indentation {
+        let tab = if tab_in_indentation { line_start + text[line_start..].find('\t').unwrap_or(0) } else { offset };
+        return (
+            tab,
+            format!(
+                "a tab where YAML allows only spaces (indentation, or after `-`, `?` or `:` before a key); \
+                 kubectl and libyaml refuse it ({libyaml}): use spaces"
+            ),
+        );
+    }
+    if text.as_bytes().get(offset) == Some(&b':') && problem == "did not find expected key" {
+        return (
+            offset,
+            format!(
+                "a `:` with no key before it (an empty key) in a block mapping; kubectl and libyaml refuse it \
+                 although yaml-rust2 reads it ({libyaml})"
+            ),
+        );
+    }
+    (offset, format!("kubectl and libyaml refuse this although yaml-rust2 reads it: {libyaml}"))
+}
