@@ -73,7 +73,8 @@ pathological() {
   shift
   rm -rf "$WORK/patho" && mkdir -p "$WORK/patho"
   "$@"
-  /usr/bin/time -f "%e %M" -o "$WORK/time" "$BIN" diff -q "$WORK/patho" >/dev/null 2>&1 || true
+  # The 100 MB row is past the 16 MiB default limit.
+  /usr/bin/time -f "%e %M" -o "$WORK/time" "$BIN" diff -q --max-file-size 200000000 "$WORK/patho" >/dev/null 2>&1 || true
   read -r wall kb < <(tail -1 "$WORK/time")
   awk -v name="$name" -v w="$wall" -v kb="$kb" 'BEGIN{ printf "| %s | %s | %.0f |\n", name, w, kb/1024 }'
 }
@@ -88,3 +89,23 @@ for i in range(int(sys.argv[1])):
 for pods in 5000 10000 20000; do
   pathological "many changes in one file: $pods Pods" many_pods "$pods"
 done
+# One minified JSON-style List on a single 235 KB line holding one `é`, 960 Pods in need of a policy.
+long_line() {
+  mkdir -p "$WORK/patho/dev"
+  python3 -c 'import json
+items = [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p%d" % i, "annotations": {"note": "x" * 100}},
+          "spec": {"containers": [{"name": "c", "image": "nginx:1.%d" % i}]}} for i in range(960)]
+print(json.dumps({"apiVersion": "v1", "kind": "List", "metadata": {"annotations": {"who": "\u00e9"}}, "items": items},
+                 separators=(",", ":"), ensure_ascii=False))' >"$WORK/patho/dev/list.yaml"
+}
+pathological "one 235 KB line with one non-ASCII character" long_line
+# A 100 MB file of 163,420 Deployments, each in need of a policy.
+large_file() {
+  mkdir -p "$WORK/patho/dev"
+  python3 -c 'import sys
+doc = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app-{0}\n  labels:\n    app: app-{0}\nspec:\n  template:\n    spec:\n      containers:\n      - name: main\n        image: registry.example.com/app-{0}:1.2.{0}\n        env:\n        - name: MODE\n          value: production\n        resources:\n          limits:\n            cpu: 500m\n            memory: 256Mi\n---\n"
+size = i = 0
+while size < 100_000_000:
+    text = doc.format(i); sys.stdout.write(text); size += len(text); i += 1' >"$WORK/patho/dev/all.yaml"
+}
+pathological "one 100 MB file of Deployments" large_file
