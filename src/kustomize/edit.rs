@@ -83,6 +83,18 @@ impl std::fmt::Display for EditFailure {
 /// The kustomization with exactly `entries` as pullsmith's `patches:` items;
 /// `None` when it has them already.
 pub fn edit_kustomization(overlay: &Kustomization, entries: &[Entry]) -> Result<Option<String>, EditFailure> {
+    // A lone CR is a line break in YAML, but the line logic here knows LF and
+    // CRLF only: such a file is refused where it starts, never edited a line off.
+    let bytes = overlay.text.as_bytes();
+    if let Some(at) = (0..bytes.len()).find(|&i| bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+        if edit_text(&overlay.text, overlay.document.as_ref(), entries)?.is_some() {
+            return Err(EditFailure {
+                offset: Some(at),
+                message: "lines end with a lone CR (carriage return without line feed): pullsmith edits `patches:` only in kustomizations with LF or CRLF line ends; convert it (`tr '\\r' '\\n'`)".to_string(),
+            });
+        }
+        return Ok(None);
+    }
     edit_text(&overlay.text, overlay.document.as_ref(), entries)
 }
 

@@ -127,3 +127,18 @@ fn a_kustomization_whose_patches_cannot_be_edited_fails_the_run() {
     assert!(written.iter().all(|p| p.starts_with("overlays/dev/")), "nothing written for prod: {written:?}");
     assert!(!written.is_empty(), "dev is still patched: the run goes on");
 }
+
+#[test]
+fn a_kustomization_with_lone_cr_line_ends_is_refused_not_edited_a_line_off() {
+    let dir = tree(false);
+    let kustomization = "resources:\r- ../../base\rnamespace: shop\r";
+    crate::util::write(dir.path(), "overlays/prod/kustomization.yaml", kustomization);
+    let out = pullsmith().arg("apply").arg(dir.path()).output().expect("runs");
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("error: overlays/prod/kustomization.yaml:1:11: lines end with a lone CR"), "{stderr}");
+    let after = std::fs::read_to_string(dir.path().join("overlays/prod/kustomization.yaml")).expect("read");
+    assert_eq!(after, kustomization, "left as it was");
+    assert!(!dir.path().join("overlays/prod/pullsmith.patch.yaml").exists());
+    assert!(dir.path().join("overlays/dev/pullsmith.patch.yaml").exists(), "the run goes on for dev");
+}
