@@ -93,6 +93,7 @@ pub struct FileResult {
 }
 
 /// What `run` needs, validated before any file is read.
+#[derive(Clone)]
 pub struct RunConfig {
     pub root: PathBuf,
     pub rules: Rules,
@@ -203,7 +204,7 @@ pub fn run(config: &RunConfig) -> RunReport {
         carriers,
     };
     drop(renders);
-    let first_pass = PlanContext {
+    let mut no_accounts = PlanContext {
         rules: &config.rules,
         forced_environment: config.forced_environment,
         service_account_secrets: None,
@@ -211,6 +212,9 @@ pub fn run(config: &RunConfig) -> RunReport {
         image_overrides: &[],
         partial: false,
     };
+    let known_accounts = service_accounts_first(config, &discovery.files, &no_accounts, &view);
+    no_accounts.service_account_secrets = Some(&known_accounts);
+    let first_pass = no_accounts;
     let mut files: Vec<FileResult> = discovery
         .files
         .par_iter()
@@ -565,6 +569,42 @@ fn overlay_file_plan(plan: &OverlayPlan, path: &str, text: &str, rules: &Rules) 
     let containers_changed = changes.iter().filter(|c| c.field == plan::Field::ImagePullPolicy).count();
     let pod_specs_changed = changes.iter().filter(|c| c.field == plan::Field::ImagePullSecrets).count();
     FilePlan { environment: Some(environment), changes, containers_changed, pod_specs_changed, ..FilePlan::default() }
+}
+
+/// The ServiceAccounts of the repository and the secrets they list, known
+/// before any pod is planned: a pod given its first pull secrets must list
+/// its ServiceAccount's first. Only files that name a ServiceAccount are
+/// planned here (nothing is written); this is far cheaper than planning every
+/// pod twice. Skipped when no rule gives any pod secrets.
+fn service_accounts_first(
+    config: &RunConfig,
+    files: &[Candidate],
+    ctx: &PlanContext<'_>,
+    view: &KustomizeView<'_>,
+) -> ServiceAccountSecrets {
+    let mut accounts = ServiceAccountSecrets::default();
+    let rules = &config.rules;
+    if rules.environments.iter().all(|e| e.secrets.is_empty()) && rules.images.iter().all(|i| i.secrets.is_empty()) {
+        return accounts;
+    }
+    let scan = RunConfig { write: false, keep_texts: false, explain: false, ..config.clone() };
+    let found: Vec<FileResult> = files
+        .par_iter()
+        .filter(|candidate| {
+            read_limited(&candidate.abs_path, config.max_file_size)
+                .is_ok_and(|bytes| std::str::from_utf8(&bytes).is_ok_and(|text| text.contains("ServiceAccount")))
+        })
+        .map(|candidate| process(candidate, &scan, ctx, true, view))
+        .collect();
+    for account in found.iter().flat_map(|f| f.plan.iter().flat_map(|p| &p.service_accounts)) {
+        let listed = accounts.listed.entry(account.key.clone()).or_default();
+        for name in &account.secrets {
+            if !listed.contains(name) {
+                listed.push(name.clone());
+            }
+        }
+    }
+    accounts
 }
 
 fn is_deferred(file: &FileResult) -> bool {

@@ -270,14 +270,14 @@ impl FilePlan {
     /// Whether the file must wait for the second pass, which knows every pod
     /// and every ServiceAccount of the repository: it holds a ServiceAccount
     /// of an environment that attaches secrets to ServiceAccounts (its
-    /// secrets come from the pods), or a pod that gains its first pull
-    /// secrets (its ServiceAccount's go first). The first pass of such a file
-    /// writes nothing and keeps no text; the second reads it again.
+    /// secrets come from the pods). The first pass of such a file writes
+    /// nothing and keeps no text; the second reads it again. (A pod that
+    /// gains its first pull secrets needs no wait: the ServiceAccounts'
+    /// own lists are read before the first pass.)
     pub fn holds_secret_targets(&self, rules: &Rules) -> bool {
-        !self.inheritances.is_empty()
-            || self.service_accounts.iter().any(|account| {
-                rules.environments[account.key.environment].attach_secrets_to == AttachSecretsTo::ServiceAccount
-            })
+        self.service_accounts.iter().any(|account| {
+            rules.environments[account.key.environment].attach_secrets_to == AttachSecretsTo::ServiceAccount
+        })
     }
 }
 

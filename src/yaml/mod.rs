@@ -208,7 +208,7 @@ pub fn parse_with_lines(text: &str) -> Result<(Vec<Document>, LineIndex), ParseE
         }
     }
     // What yaml-rust2 took but kubectl's parser would refuse (see `strict`).
-    if let Some((offset, message)) = strict::libyaml_refusal(text) {
+    if let Some((offset, message)) = strict::may_diverge(text).then(|| strict::libyaml_refusal(text)).flatten() {
         return Err(ParseError { offset, message });
     }
     Ok((builder.documents, builder.lines))
