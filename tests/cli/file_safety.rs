@@ -79,6 +79,18 @@ fn all_output(output: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
 }
 
+/// `pullsmith apply` with the shell's file size limit (`ulimit -f`) set to `blocks`.
+fn apply_under_file_size_limit(root: &Path, blocks: u32) -> Output {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("ulimit -f {blocks} && exec \"$0\" apply \"$1\"")])
+        .arg(assert_cmd::cargo::cargo_bin("pullsmith"))
+        .arg(root)
+        .env("NO_COLOR", "1")
+        .env_remove("CI")
+        .output()
+        .expect("sh runs")
+}
+
 fn is_root() -> bool {
     std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
 }
@@ -321,16 +333,8 @@ fn write_over_ulimit_fails_cleanly_and_leaves_no_temporary_file() {
         big.push_str("# padding padding padding padding padding padding padding padding\n");
     }
     let repo = repo(&[("dev/big.yaml", &big), ("dev/small.yaml", PLAIN)]);
-    let binary = assert_cmd::cargo::cargo_bin("pullsmith");
     // 100 blocks (51,200 bytes in 512-byte blocks, 102,400 in 1 KiB ones): the small file fits, the big one does not.
-    let output = std::process::Command::new("sh")
-        .args(["-c", "ulimit -f 100 && exec \"$0\" apply \"$1\""])
-        .arg(&binary)
-        .arg(repo.path())
-        .env("NO_COLOR", "1")
-        .env_remove("CI")
-        .output()
-        .expect("sh runs");
+    let output = apply_under_file_size_limit(repo.path(), 100);
     expect_exit(&output, 3);
     let line = stderr_line(&output, "error: dev/big.yaml:");
     assert!(line.contains("cannot write") && line.contains("too large"), "{line}");
@@ -399,16 +403,8 @@ fn a_patch_that_cannot_be_written_leaves_the_kustomization_alone() {
         ("overlays/dev/kustomization.yaml", OVERLAY),
         ("overlays/prod/kustomization.yaml", OVERLAY),
     ]);
-    let binary = assert_cmd::cargo::cargo_bin("pullsmith");
     // 20 blocks: a kustomization fits, a patch naming 121 containers does not.
-    let output = std::process::Command::new("sh")
-        .args(["-c", "ulimit -f 20 && exec \"$0\" apply \"$1\""])
-        .arg(&binary)
-        .arg(repo.path())
-        .env("NO_COLOR", "1")
-        .env_remove("CI")
-        .output()
-        .expect("sh runs");
+    let output = apply_under_file_size_limit(repo.path(), 20);
     expect_exit(&output, 3);
     // Every overlay either has its patch and points at it, or is as it was.
     for overlay in ["overlays/dev", "overlays/prod"] {
