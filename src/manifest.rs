@@ -52,7 +52,12 @@ impl<'a> Object<'a> {
 
 /// The rules' `workloads:` entry for an object's kind (and apiVersion, when the entry names one).
 pub fn custom_workload<'w>(object: &Object<'_>, workloads: &'w [Workload]) -> Option<&'w Workload> {
-    workloads.iter().find(|w| w.kind == object.kind && w.api_version.as_deref().is_none_or(|v| v == object.api_version))
+    custom_workload_of(object.kind, object.api_version, workloads)
+}
+
+/// The rules' `workloads:` entry for `kind` and `api_version`.
+pub fn custom_workload_of<'w>(kind: &str, api_version: &str, workloads: &'w [Workload]) -> Option<&'w Workload> {
+    workloads.iter().find(|w| w.kind == kind && w.api_version.as_deref().is_none_or(|v| v == api_version))
 }
 
 /// Where an object keeps its pod spec, if it has one.
@@ -63,9 +68,7 @@ pub fn pod_spec_path<'w>(object: &Object<'_>, workloads: &'w [Workload]) -> Opti
 /// Where an object of `kind` and `api_version` keeps its pod spec, if it has one.
 pub fn pod_spec_path_of<'w>(kind: &str, api_version: &str, workloads: &'w [Workload]) -> Option<Vec<&'w str>> {
     // Rules' workloads come first: they may name a kind that is also built in.
-    if let Some(workload) =
-        workloads.iter().find(|w| w.kind == kind && w.api_version.as_deref().is_none_or(|v| v == api_version))
-    {
+    if let Some(workload) = custom_workload_of(kind, api_version, workloads) {
         return Some(workload.pod_spec_path.iter().map(String::as_str).collect());
     }
     let path: &'static [&'static str] = match kind {
@@ -223,16 +226,6 @@ pub fn operation_containers(operations: &Node) -> Vec<OperationContainer<'_>> {
             Some(OperationContainer { pod_spec_path: head.trim_start_matches('/'), list, node: value })
         })
         .collect()
-}
-
-/// The `apiVersion` of a built-in kind, for a patch that names only the kind.
-pub fn builtin_api_version(kind: &str) -> Option<&'static str> {
-    match kind {
-        "Pod" | "PodTemplate" | "ReplicationController" => Some("v1"),
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => Some("apps/v1"),
-        "Job" | "CronJob" => Some("batch/v1"),
-        _ => None,
-    }
 }
 
 /// Anchors, aliases and merge keys of a file's documents, as Kubernetes

@@ -195,7 +195,7 @@ pub fn run(config: &RunConfig) -> RunReport {
     };
     let renders: BTreeMap<String, Render> =
         carriers.par_iter().map(|carrier| (carrier.clone(), kustomize_build::render(inputs, carrier))).collect();
-    let view = KustomizeView {
+    let mut view = KustomizeView {
         ownership: graph.ownership(&config.rules, config.forced_environment, &carriers, &renders),
         patch_files: graph.patch_files(),
         strategic_patches: graph.strategic_patch_files(),
@@ -322,7 +322,7 @@ pub fn run(config: &RunConfig) -> RunReport {
             });
         }
     }
-    let overlays = overlay_pass(config, &graph, &view, &mut files, &mut warnings);
+    let overlays = overlay_pass(config, &graph, &mut view, &mut files, &mut warnings);
     warnings.extend(undefined_secret_warnings(&files, &overlays, &graph, &config.rules));
 
     // Kustomizations are read by the graph, and scanned like any other file.
@@ -377,12 +377,13 @@ pub fn run(config: &RunConfig) -> RunReport {
 fn overlay_pass(
     config: &RunConfig,
     graph: &Graph,
-    view: &KustomizeView<'_>,
+    view: &mut KustomizeView<'_>,
     files: &mut Vec<FileResult>,
     warnings: &mut Vec<Diagnostic>,
 ) -> Vec<OverlayPlan> {
-    // The renders see every file as this run leaves it.
-    let mut sources = view.pulled_in.clone();
+    // The renders see every file as this run leaves it. The file passes are
+    // done, so the documents read before them are taken, not copied.
+    let mut sources = std::mem::take(&mut view.pulled_in);
     for file in files.iter_mut() {
         if let Some(values) = file.values_after.take() {
             sources.insert(file.path.clone(), values);

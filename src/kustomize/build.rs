@@ -18,8 +18,8 @@
 use std::collections::BTreeMap;
 
 use crate::kustomize::value::Value;
-use crate::kustomize::{is_remote, join, patch::is_generated_name, Graph, ImageOverride, Target};
-use crate::manifest::{pod_spec_path_of, CONTAINER_LISTS};
+use crate::kustomize::{is_remote, join, patch::is_generated_path, Graph, ImageOverride, Target};
+use crate::manifest::{custom_workload_of, pod_spec_path_of, CONTAINER_LISTS};
 use crate::rules::Rules;
 
 /// Where something is written: a file and a 1-based line.
@@ -397,7 +397,7 @@ impl<'a> Builder<'a> {
         }
         for entry in value.get("patches").map(Value::items).unwrap_or_default() {
             let path = entry.get("path").and_then(Value::str);
-            if path.is_some_and(|p| is_generated_name(p.rsplit('/').next().unwrap_or(p))) {
+            if path.is_some_and(is_generated_path) {
                 // pullsmith's own entries: replaced by what this run plans.
                 continue;
             }
@@ -526,8 +526,7 @@ impl<'a> Builder<'a> {
             None if kind == "ServiceAccount" => Vec::new(),
             None => return None,
         };
-        let custom =
-            workloads.iter().any(|w| w.kind == kind && w.api_version.as_deref().is_none_or(|v| v == api_version));
+        let custom = custom_workload_of(kind, api_version, workloads).is_some();
         let metadata = object.get("metadata");
         let id = Id {
             name: metadata.and_then(|m| m.get("name")).and_then(Value::str).unwrap_or_default().to_string(),

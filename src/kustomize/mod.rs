@@ -105,9 +105,9 @@ pub struct Kustomization {
     pub components: Vec<String>,
     /// Names of the Secrets its `secretGenerator` makes.
     pub generated_secrets: Vec<String>,
-    /// Strategic-merge patch files that may bring containers of their own,
-    /// with the `target:` selector of their entry.
-    pub patch_refs: Vec<PatchRef>,
+    /// Strategic-merge patch files that may bring containers of their own
+    /// (the simulation in `build` applies them; these are for ownership).
+    pub patch_refs: Vec<String>,
     pub images: Vec<ImageOverride>,
     pub environment: Option<usize>,
 }
@@ -133,25 +133,12 @@ pub enum Ownership {
     Shared { overlays: Vec<String> },
 }
 
-/// A strategic-merge patch file named by a kustomization.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PatchRef {
-    pub file: String,
-    /// The entry's `target:` selector (its scalar fields, in order), if any.
-    pub target: Option<Vec<(String, String)>>,
-}
-
 /// A manifest (or patch file) reached from an overlay, with the image
 /// overrides between them (the file's nearest kustomization first).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reach {
     pub file: String,
     pub images: Vec<ImageOverride>,
-    /// For a patch file: the `target:` selector of its entry (`Some(None)`: none).
-    pub patch: Option<Option<Vec<(String, String)>>>,
-    /// For a patch file: the manifests it applies to, those accumulated by
-    /// its kustomization (for a component: by the one that includes it) so far.
-    pub scope: Vec<String>,
 }
 
 impl Graph {
@@ -325,14 +312,8 @@ impl Graph {
                     continue;
                 }
                 let Some(path) = reference.and_then(|r| join(dir, r)) else { continue };
-                if field != "patchesJson6902" && !patch::is_generated_name(path.rsplit('/').next().unwrap_or("")) {
-                    let target = entry.get("target").map(|t| {
-                        t.entries()
-                            .iter()
-                            .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
-                            .collect()
-                    });
-                    patch_refs.push(PatchRef { file: path.clone(), target });
+                if field != "patchesJson6902" && !patch::is_generated_path(&path) {
+                    patch_refs.push(path.clone());
                 }
                 patch_files.push(path);
             }
@@ -455,23 +436,17 @@ impl Graph {
         self.kustomizations.values().filter(|k| k.environment.is_some() && !self.broken.contains(&k.dir))
     }
 
-    /// Every manifest file `dir` pulls in, with the image overrides on the way.
-    /// Through a child overlay of the same environment only when `through_same_env`.
-    pub fn reach(&self, dir: &str, through_same_env: bool) -> Vec<Reach> {
+    /// Every manifest and strategic-merge patch file `dir` pulls in, with the
+    /// image overrides on the way.
+    pub fn reach(&self, dir: &str) -> Vec<Reach> {
         let mut out = Vec::new();
-        let environment = self.kustomizations.get(dir).and_then(|k| k.environment);
-        let mut seen = BTreeSet::new();
-        self.walk(dir, environment, through_same_env, None, &mut Vec::new(), &mut seen, &mut out);
+        self.walk(dir, &mut Vec::new(), &mut BTreeSet::new(), &mut out);
         out
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn walk(
         &self,
         dir: &str,
-        environment: Option<usize>,
-        through_same_env: bool,
-        includer_scope: Option<usize>,
         images_above: &mut Vec<Vec<ImageOverride>>,
         seen: &mut BTreeSet<(String, usize)>,
         out: &mut Vec<Reach>,
@@ -480,36 +455,17 @@ impl Graph {
         if !seen.insert((dir.to_string(), images_above.len())) {
             return;
         }
-        // A kustomization accumulates its own resources; a component works on its includer's.
-        let scope_start = includer_scope.unwrap_or(out.len());
         images_above.push(kustomization.images.clone());
+        // The nearest kustomization's overrides apply first.
+        let images = |above: &Vec<Vec<ImageOverride>>| above.iter().rev().flatten().cloned().collect();
         for target in &kustomization.targets {
             match target {
-                Target::File(file) => {
-                    // The nearest kustomization's overrides apply first.
-                    let images = images_above.iter().rev().flatten().cloned().collect();
-                    out.push(Reach { file: file.clone(), images, patch: None, scope: Vec::new() });
-                }
-                Target::Kustomization(child) => {
-                    let child_env = self.kustomizations.get(child).and_then(|k| k.environment);
-                    if !through_same_env && child_env.is_some() && child_env == environment {
-                        continue;
-                    }
-                    let child_scope = kustomization.components.contains(child).then_some(scope_start);
-                    self.walk(child, environment, through_same_env, child_scope, images_above, seen, out);
-                }
+                Target::File(file) => out.push(Reach { file: file.clone(), images: images(images_above) }),
+                Target::Kustomization(child) => self.walk(child, images_above, seen, out),
             }
         }
-        let scope: Vec<String> =
-            out[scope_start.min(out.len())..].iter().filter(|r| r.patch.is_none()).map(|r| r.file.clone()).collect();
-        for patch in &kustomization.patch_refs {
-            let images = images_above.iter().rev().flatten().cloned().collect();
-            out.push(Reach {
-                file: patch.file.clone(),
-                images,
-                patch: Some(patch.target.clone()),
-                scope: scope.clone(),
-            });
+        for file in &kustomization.patch_refs {
+            out.push(Reach { file: file.clone(), images: images(images_above) });
         }
         images_above.pop();
     }
@@ -598,7 +554,7 @@ impl Graph {
         let mut reached: BTreeMap<String, Vec<(usize, String, Vec<ImageOverride>)>> = BTreeMap::new();
         for carrier in carriers {
             let Some(environment) = self.kustomizations.get(carrier).and_then(|k| k.environment) else { continue };
-            for reach in self.reach(carrier, true) {
+            for reach in self.reach(carrier) {
                 reached.entry(reach.file).or_default().push((environment, carrier.clone(), reach.images));
             }
         }
@@ -676,7 +632,7 @@ impl Graph {
     /// Manifests pulled in by a broken kustomization: nothing is written for
     /// them unless a sound overlay owns or shares them too.
     pub fn blocked_files(&self) -> BTreeSet<String> {
-        self.broken.iter().flat_map(|dir| self.reach(dir, true)).map(|reach| reach.file).collect()
+        self.broken.iter().flat_map(|dir| self.reach(dir)).map(|reach| reach.file).collect()
     }
 
     /// Secrets that `secretGenerator`s make for each environment: those of
@@ -709,7 +665,7 @@ impl Graph {
 
     /// Strategic-merge patch files: their containers that name an image are planned like a manifest's.
     pub fn strategic_patch_files(&self) -> BTreeSet<&str> {
-        self.kustomizations.values().flat_map(|k| k.patch_refs.iter().map(|p| p.file.as_str())).collect()
+        self.kustomizations.values().flat_map(|k| k.patch_refs.iter().map(String::as_str)).collect()
     }
 }
 

@@ -28,10 +28,14 @@ pub fn is_generated_name(name: &str) -> bool {
     name.starts_with("pullsmith.") && name.ends_with(".patch.yaml")
 }
 
+/// Whether a repository-relative path names a file pullsmith generates.
+pub fn is_generated_path(path: &str) -> bool {
+    is_generated_name(path.rsplit('/').next().unwrap_or(path))
+}
+
 /// Whether a file is one pullsmith generated, by its name and first line.
 pub fn is_generated(rel_path: &str, text: &str) -> bool {
-    let name = rel_path.rsplit('/').next().unwrap_or(rel_path);
-    is_generated_name(name) && text.starts_with(GENERATED_MARK)
+    is_generated_path(rel_path) && text.starts_with(GENERATED_MARK)
 }
 
 /// One setting a generated patch makes, for reports.
@@ -156,7 +160,7 @@ pub fn plan_overlay(overlay: &Kustomization, inputs: &OverlayInputs<'_>) -> Over
     let env_index = overlay.environment.expect("overlays have an environment");
     let env = &rules.environments[env_index];
     let mut plan = OverlayPlan { overlay: overlay.dir.clone(), environment: env_index, ..OverlayPlan::default() };
-    for reach in graph.reach(&overlay.dir, true) {
+    for reach in graph.reach(&overlay.dir) {
         let list = match ownership.get(&reach.file) {
             Some(Ownership::Owned { .. }) => &mut plan.owned_files,
             Some(Ownership::Shared { .. }) => &mut plan.shared_files,
@@ -238,9 +242,11 @@ pub fn plan_overlay(overlay: &Kustomization, inputs: &OverlayInputs<'_>) -> Over
 pub fn plan_removal(kustomization: &Kustomization, root: &Path) -> Option<OverlayPlan> {
     let existing = existing_generated(root, &kustomization.dir);
     let has_entries = kustomization.value.as_ref().is_some_and(|v| {
-        v.get("patches").map(Value::items).unwrap_or_default().iter().any(|entry| {
-            entry.get("path").and_then(Value::str).is_some_and(|p| is_generated_name(p.rsplit('/').next().unwrap_or(p)))
-        })
+        v.get("patches")
+            .map(Value::items)
+            .unwrap_or_default()
+            .iter()
+            .any(|entry| entry.get("path").and_then(Value::str).is_some_and(is_generated_path))
     });
     if existing.is_empty() && !has_entries {
         return None;
@@ -308,9 +314,10 @@ fn wanted_patches(render: &Render, env: &Environment, rules: &Rules, plan: &mut 
     let mut out: Vec<ObjectPatch> = Vec::new();
     let mut warned_accounts: BTreeSet<(Option<String>, String)> = BTreeSet::new();
     let mut warned_attach = false;
+    let at_point_by_uid: BTreeMap<usize, &Resource> = render.at_patch_point.iter().map(|r| (r.uid, r)).collect();
     for resource in &render.resources {
         let Some(pod) = &resource.pod else { continue };
-        let Some(at_point) = render.at_patch_point.iter().find(|r| r.uid == resource.uid) else { continue };
+        let Some(&at_point) = at_point_by_uid.get(&resource.uid) else { continue };
         let Some(point_pod) = &at_point.pod else { continue };
         let what = describe(resource);
         if let Some(why) = &resource.unknown {
