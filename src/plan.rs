@@ -210,6 +210,18 @@ pub struct SecretUse {
     pub line: usize,
 }
 
+/// A document pullsmith saw but did not bring under the rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uncovered {
+    pub offset: usize,
+    /// 1-based, set by [`FilePlan::locate`].
+    pub line: usize,
+    pub kind: String,
+    pub name: Option<String>,
+    /// Why it is not covered, for people ("unknown workload kind: …").
+    pub reason: String,
+}
+
 /// Everything planned for one file.
 #[derive(Debug, Clone, Default)]
 pub struct FilePlan {
@@ -224,6 +236,9 @@ pub struct FilePlan {
     pub inheritances: Vec<SecretInheritance>,
     pub defined_secrets: Vec<(usize, String)>,
     pub secret_uses: Vec<SecretUse>,
+    /// Documents seen but not brought under the rules (an unknown kind that
+    /// holds containers, a Helm release, …): the coverage report lists them.
+    pub uncovered: Vec<Uncovered>,
     pub containers_changed: usize,
     pub pod_specs_changed: usize,
     /// Original start offsets of the mappings whose two pull fields may
@@ -257,6 +272,9 @@ impl FilePlan {
         }
         for used in &mut self.secret_uses {
             used.line = lines.line_of(used.offset);
+        }
+        for uncovered in &mut self.uncovered {
+            uncovered.line = lines.line_of(uncovered.offset);
         }
     }
 
