@@ -34,26 +34,66 @@ pub struct Discovery {
     pub special_files: Vec<(String, &'static str)>,
     /// Paths that could not be walked, with why.
     pub walk_errors: Vec<(String, String)>,
-    /// Kustomization files (`kustomization.yaml`, `.yml`, `Kustomization`),
-    /// whatever `--include`/`--exclude` say: the graph needs all of them.
+    /// Kustomization files (`kustomization.yaml`, `.yml`, `Kustomization`)
+    /// that are not excluded, whatever PATH and `--include` say: the graph
+    /// needs all of them to know which bases are shared.
     pub kustomizations: Vec<String>,
+    /// Every YAML or kustomization file of the repository that is not
+    /// excluded, in or out of scope: what the rules' path globs can match.
+    pub seen: Vec<String>,
+    /// The YAML and kustomization files left out by `exclude`.
+    pub excluded: Vec<String>,
 }
 
-/// `--include`/`--exclude` globs on repository-relative paths.
+/// Which repository-relative paths a run looks at.
+///
+/// Three things narrow it, with two meanings. `exclude` (the rules file's
+/// `exclude:` and `--exclude`) means "not ours": an excluded path is never
+/// read, edited or followed, not even as a kustomization or as a resource a
+/// kustomization names. PATH (the `scope` below the repository root) and
+/// `--include` only narrow which files are processed and reported: the
+/// kustomizations around them are still read, so that a base shared with an
+/// overlay elsewhere is never edited as if it were not shared.
 #[derive(Debug, Clone, Default)]
 pub struct PathFilter {
     include: Option<GlobSet>,
     exclude: Option<GlobSet>,
+    /// PATH relative to the repository root, with a trailing `/`; empty for the root itself.
+    scope: String,
 }
 
 impl PathFilter {
     pub fn new(include: &[String], exclude: &[String]) -> Result<PathFilter, String> {
-        Ok(PathFilter { include: compile_set(include)?, exclude: compile_set(exclude)? })
+        Ok(PathFilter { include: compile_set(include)?, exclude: compile_set(exclude)?, scope: String::new() })
     }
 
+    /// Only paths below `scope` (repository-relative, `/`-separated; empty for all) are processed.
+    pub fn with_scope(mut self, scope: &str) -> PathFilter {
+        let scope = scope.trim_matches('/');
+        self.scope = if scope.is_empty() { String::new() } else { format!("{scope}/") };
+        self
+    }
+
+    /// Processed and reported: in scope, included and not excluded.
     pub fn allows(&self, rel_path: &str) -> bool {
-        self.include.as_ref().is_none_or(|set| set.is_match(rel_path))
-            && !self.exclude.as_ref().is_some_and(|set| set.is_match(rel_path))
+        self.in_scope(rel_path) && !self.is_excluded(rel_path)
+    }
+
+    /// Below PATH and matched by `--include` (when there is one).
+    pub fn in_scope(&self, rel_path: &str) -> bool {
+        rel_path.starts_with(&self.scope) && self.include.as_ref().is_none_or(|set| set.is_match(rel_path))
+    }
+
+    /// Whether a directory (or file) at `rel_path` is not excluded and is
+    /// in PATH or on the way to it.
+    pub fn may_hold_scope(&self, rel_path: &str) -> bool {
+        let dir = format!("{}/", rel_path.trim_end_matches('/'));
+        !self.is_excluded(rel_path) && (dir.starts_with(&self.scope) || self.scope.starts_with(&dir))
+    }
+
+    /// Never read, edited or followed.
+    pub fn is_excluded(&self, rel_path: &str) -> bool {
+        self.exclude.as_ref().is_some_and(|set| set.is_match(rel_path))
     }
 }
 
@@ -148,7 +188,10 @@ pub fn discover(root: &Path, filter: &PathFilter) -> Discovery {
                 // Named after the path that failed, relative to the repository, not after the root.
                 let (path, message) = error_path(&err);
                 let rel_path = path.map_or_else(|| ".".to_string(), |p| relative(root, p));
-                discovery.walk_errors.push((rel_path, message));
+                // Out of PATH, or excluded, a directory that cannot be walked is not this run's business.
+                if rel_path == "." || filter.may_hold_scope(&rel_path) {
+                    discovery.walk_errors.push((rel_path, message));
+                }
                 continue;
             }
         };
@@ -161,23 +204,37 @@ pub fn discover(root: &Path, filter: &PathFilter) -> Discovery {
         let name = entry.file_name().to_string_lossy();
         let special = !file_type.is_file() && !file_type.is_symlink();
         if crate::kustomize::KUSTOMIZATION_NAMES.contains(&name.as_ref()) {
+            let rel_path = relative(root, entry.path());
+            if filter.is_excluded(&rel_path) {
+                discovery.excluded.push(rel_path);
+                continue;
+            }
+            discovery.seen.push(rel_path.clone());
             if file_type.is_file() {
-                discovery.kustomizations.push(relative(root, entry.path()));
-            } else if special {
-                discovery.special_files.push((relative(root, entry.path()), crate::fsio::kind_of(file_type)));
+                discovery.kustomizations.push(rel_path);
+            } else if special && filter.allows(&rel_path) {
+                discovery.special_files.push((rel_path, crate::fsio::kind_of(file_type)));
             }
             continue;
         }
         if !is_yaml_name(&name) {
             // A linked directory is never followed; one that leaves the repository is worth a word.
             if file_type.is_symlink() && entry.path().is_dir() {
-                if let Some(target) = escaping_target(&canonical_root, entry.path()) {
-                    discovery.escaping_dirs.push((relative(root, entry.path()), target));
+                let rel_path = relative(root, entry.path());
+                if let Some(target) =
+                    escaping_target(&canonical_root, entry.path()).filter(|_| filter.allows(&rel_path))
+                {
+                    discovery.escaping_dirs.push((rel_path, target));
                 }
             }
             continue;
         }
         let rel_path = relative(root, entry.path());
+        if filter.is_excluded(&rel_path) {
+            discovery.excluded.push(rel_path);
+            continue;
+        }
+        discovery.seen.push(rel_path.clone());
         if !filter.allows(&rel_path) {
             continue;
         }
@@ -285,6 +342,10 @@ fn add_tracked_but_ignored(
         {
             continue;
         }
+        if filter.is_excluded(&rel_path) {
+            continue;
+        }
+        discovery.seen.push(rel_path.clone());
         if kustomization {
             discovery.kustomizations.push(rel_path);
             added = true;

@@ -103,11 +103,9 @@ impl<T> Doing<T> for Result<T, git2::Error> {
 pub struct Checkout {
     repo: Repository,
     workdir: PathBuf,
-    /// PATH relative to the work tree (`""` or `dir/`), to turn run paths into repository paths.
-    prefix: String,
 }
 
-/// One file the commit holds: its path relative to PATH, where it is on
+/// One file the commit holds: its path relative to the work tree, where it is on
 /// disk, and its new content (`None`: deleted).
 #[derive(Debug, Clone)]
 pub struct CommitFile {
@@ -125,12 +123,6 @@ impl Checkout {
             .map_err(|error| CommitError::NoRepository { path: path.to_path_buf(), error })?;
         let workdir = repo.workdir().ok_or_else(|| CommitError::Bare(path.to_path_buf()))?.to_path_buf();
         let canonical_workdir = workdir.canonicalize().unwrap_or_else(|_| workdir.clone());
-        let canonical_path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-        let relative = canonical_path.strip_prefix(&canonical_workdir).unwrap_or(Path::new(""));
-        let mut prefix = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-        if !prefix.is_empty() {
-            prefix.push('/');
-        }
         match repo.head() {
             Err(err) if err.code() == ErrorCode::UnbornBranch => return Err(CommitError::UnbornHead),
             Err(error) => return Err(CommitError::Git { action: "read HEAD".to_string(), error }),
@@ -139,7 +131,7 @@ impl Checkout {
         if let Some((operation, hint)) = operation_in_progress(repo.state()) {
             return Err(CommitError::InProgress { operation, hint });
         }
-        Ok(Checkout { repo, workdir: canonical_workdir, prefix })
+        Ok(Checkout { repo, workdir: canonical_workdir })
     }
 
     /// The work tree's root (canonical).
@@ -156,18 +148,19 @@ impl Checkout {
             .collect()
     }
 
-    /// The repository path of a path relative to PATH.
+    /// The repository path of a run's path: the same, since a run's paths
+    /// are relative to the work tree's root whatever PATH is.
     pub fn repo_path(&self, path: &str) -> String {
-        format!("{}{path}", self.prefix)
+        path.to_string()
     }
 
-    /// Whether git tracks `path` (relative to PATH) at HEAD.
+    /// Whether git tracks `path` (relative to the work tree) at HEAD.
     pub fn is_tracked(&self, path: &str) -> bool {
         let Ok(tree) = self.repo.head().and_then(|h| h.peel_to_tree()) else { return false };
         tree.get_path(Path::new(&self.repo_path(path))).is_ok()
     }
 
-    /// The paths among `paths` (relative to PATH) with changes not committed at HEAD.
+    /// The paths among `paths` (relative to the work tree) with changes not committed at HEAD.
     pub fn dirty(&self, paths: &[String]) -> Result<Vec<String>, CommitError> {
         let mut dirty = Vec::new();
         for path in paths {
@@ -389,7 +382,7 @@ pub struct Prepared<'a> {
     switch_to: Option<String>,
     /// HEAD's branch (or `HEAD`) before, for the reflog.
     head_name: Option<String>,
-    /// Per file (relative to PATH): its blob, `None` when deleted.
+    /// Per file (relative to the work tree): its blob, `None` when deleted.
     blobs: BTreeMap<String, Option<Oid>>,
 }
 

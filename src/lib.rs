@@ -9,6 +9,7 @@
 //! a run into an exit status.
 
 pub mod cli;
+pub mod coverage;
 pub mod discover;
 pub mod edit;
 pub mod emit;
@@ -100,7 +101,7 @@ fn run_rules(command: RulesCommand, global: &GlobalArgs) -> anyhow::Result<Outco
             let file = file.or_else(|| global.rules.clone());
             let rules = match &file {
                 Some(path) => Rules::from_file(path)?,
-                None => load_rules(global, Path::new("."))?,
+                None => load_rules(global, &Repository::locate(Path::new(".")))?,
             };
             if let Some(name) = &global.env {
                 rules.environment_index(name)?;
@@ -118,25 +119,84 @@ fn run_rules(command: RulesCommand, global: &GlobalArgs) -> anyhow::Result<Outco
     Ok(Outcome::Clean)
 }
 
-/// `--rules FILE`, else `.pullsmith.yaml` at the repository root, else the
-/// embedded default. The repository's own file is read only when it is a
-/// regular file or a link to one inside the repository (not into `.git`):
-/// anything else is refused, exit 2, naming the link and reading nothing.
-fn load_rules(global: &GlobalArgs, root: &Path) -> anyhow::Result<Rules> {
+/// `--rules FILE`, else the first `.pullsmith.yaml` from `path` up to the
+/// repository root, else the embedded default. The repository's own file is
+/// read only when it is a regular file or a link to one inside the
+/// repository (not into `.git`): anything else is refused, exit 2, naming
+/// the link and reading nothing.
+fn load_rules(global: &GlobalArgs, repository: &Repository) -> anyhow::Result<Rules> {
     if let Some(path) = &global.rules {
         return Ok(Rules::from_file(path)?);
     }
-    match rules::find_in_repository(root, RULES_FILE_NAME)? {
-        Some(found) => Ok(Rules::from_repository_file(&found)?),
-        None => Ok(Rules::embedded_default()),
+    for dir in repository.lookup_dirs() {
+        if let Some(found) = rules::find_in_repository(&dir, &repository.root, RULES_FILE_NAME)? {
+            return Ok(Rules::from_repository_file(&found)?);
+        }
+    }
+    Ok(Rules::embedded_default())
+}
+
+/// Where a run works: the repository root (the git work tree that holds
+/// PATH, else PATH itself) and PATH below it.
+///
+/// Why the root and not PATH: the rules' globs mean the same whatever
+/// directory a run is pointed at (`pullsmith diff deploy` and `pullsmith
+/// diff .` agree on every file of `deploy/`), paths in diffs, reports and
+/// annotations are relative to the root as git and GitHub expect them, and
+/// a kustomization in PATH may build on a base beside it.
+#[derive(Debug, Clone)]
+pub struct Repository {
+    pub root: PathBuf,
+    /// PATH relative to `root`, `/`-separated; empty when PATH is the root.
+    pub scope: String,
+    /// PATH as given, for lookups between it and the root.
+    path: PathBuf,
+}
+
+impl Repository {
+    pub fn locate(path: &Path) -> Repository {
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        let workdir = git2::Repository::discover(&canonical)
+            .ok()
+            .and_then(|repo| repo.workdir().and_then(|dir| dir.canonicalize().ok()));
+        match workdir {
+            Some(root) if canonical.starts_with(&root) => {
+                let scope = canonical
+                    .strip_prefix(&root)
+                    .unwrap_or(Path::new(""))
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                Repository { root, scope, path: canonical }
+            }
+            _ => Repository { root: path.to_path_buf(), scope: String::new(), path: path.to_path_buf() },
+        }
+    }
+
+    /// PATH, then each directory above it up to the root.
+    fn lookup_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs = vec![self.path.clone()];
+        let mut dir = self.path.as_path();
+        while dir != self.root {
+            match dir.parent() {
+                Some(parent) if parent.starts_with(&self.root) => {
+                    dirs.push(parent.to_path_buf());
+                    dir = parent;
+                }
+                _ => break,
+            }
+        }
+        dirs
     }
 }
 
-fn run_config(global: &GlobalArgs, root: &Path, mode: Mode) -> anyhow::Result<RunConfig> {
-    if !root.is_dir() {
-        bail!("{}: not a directory", root.display());
+fn run_config(global: &GlobalArgs, path: &Path, mode: Mode) -> anyhow::Result<RunConfig> {
+    if !path.is_dir() {
+        bail!("{}: not a directory", path.display());
     }
-    let rules = load_rules(global, root)?;
+    let repository = Repository::locate(path);
+    let rules = load_rules(global, &repository)?;
     let forced_environment = global.env.as_deref().map(|name| rules.environment_index(name)).transpose()?;
     // A glob past the limit makes globset build a regex too large, and is
     // never what a user means; the message names the option, not the glob.
@@ -152,14 +212,16 @@ fn run_config(global: &GlobalArgs, root: &Path, mode: Mode) -> anyhow::Result<Ru
             }
         }
     }
-    let filter = PathFilter::new(&global.include, &global.exclude).map_err(anyhow::Error::msg)?;
+    let mut exclude = global.exclude.clone();
+    exclude.extend(rules.exclude.iter().map(|(pattern, _)| pattern.text.clone()));
+    let filter = PathFilter::new(&global.include, &exclude).map_err(anyhow::Error::msg)?.with_scope(&repository.scope);
     if let Some(jobs) = global.jobs {
         // clap has checked 1..=cli::MAX_JOBS.
         // A second initialisation fails when a pool exists already (in tests); that pool is kept.
         let _ = rayon::ThreadPoolBuilder::new().num_threads(usize::from(jobs)).build_global();
     }
     Ok(RunConfig {
-        root: root.to_path_buf(),
+        root: repository.root,
         rules,
         forced_environment,
         filter,
@@ -174,7 +236,8 @@ fn run_files(global: &GlobalArgs, root: &Path, mode: Mode) -> anyhow::Result<Out
     let config = run_config(global, root, mode)?;
     check_report_path(global, root, &[])?;
     let progress = emit::progress::Progress::start(global.quiet);
-    let report = pipeline::run(&config);
+    let mut report = pipeline::run(&config);
+    report.rules = pipeline::rules_shown(&config.rules, &config.root);
     progress.finish();
     let has_errors = report.errors().next().is_some();
     if let Err(err) = print_report(global, mode, &report, &config.rules, None) {
@@ -319,7 +382,12 @@ fn print_report(
         stdout.write_all(emit::github::annotations(report).as_bytes())?;
         emit::github::write_step_files(report, rules)?;
     }
+    // The rules line even under -q: which rules decided is part of the verdict.
+    stderr.write_all(emit::rules_line(report).as_bytes())?;
     stderr.write_all(emit::diagnostics(report, global.quiet).as_bytes())?;
+    if matches!(mode, Mode::Check { .. }) && report.n_changed() == 0 && report.errors().next().is_none() {
+        stderr.write_all(emit::coverage_verdict(report).as_bytes())?;
+    }
     let summary = emit::summary(report);
     if matches!(mode, Mode::Apply | Mode::Commit) {
         stdout.write_all(summary.as_bytes())?;
@@ -374,6 +442,7 @@ fn run_commit(global: &GlobalArgs, root: &Path, options: &CommitOptions) -> anyh
     config.keep_texts = true;
     let progress = emit::progress::Progress::start(global.quiet);
     let mut report = pipeline::run(&config);
+    report.rules = pipeline::rules_shown(&config.rules, &config.root);
     progress.finish();
 
     // Only tracked files are rewritten (and the overlay patches pullsmith generates).

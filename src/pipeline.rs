@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
+use crate::coverage;
+pub use crate::coverage::NotCovered;
 use crate::discover::{self, Candidate, PathFilter};
 use crate::edit;
 use crate::emit::write;
@@ -90,6 +92,8 @@ pub struct FileResult {
     /// For a file a kustomization pulls in that this run edits: its
     /// documents after the edit, for the overlays' renders.
     pub values_after: Option<Vec<Value>>,
+    /// What in this file was seen and not brought under the rules.
+    pub not_covered: Vec<NotCovered>,
 }
 
 /// What `run` needs, validated before any file is read.
@@ -116,6 +120,12 @@ pub struct RunReport {
     pub warnings: Vec<Diagnostic>,
     /// What each kustomize overlay gets in its generated patches.
     pub overlays: Vec<OverlayPlan>,
+    /// Everything seen and not brought under the rules, in path order.
+    pub not_covered: Vec<NotCovered>,
+    /// Containers (per environment that renders them) whose policy the rules decided.
+    pub containers_covered: usize,
+    /// The rules file used, as shown to people; `None` for the embedded default.
+    pub rules: Option<String>,
 }
 
 impl RunReport {
@@ -156,6 +166,7 @@ impl FileResult {
             shared_secrets: Vec::new(),
             shared_service_accounts: Vec::new(),
             values_after: None,
+            not_covered: Vec::new(),
         }
     }
 }
@@ -182,7 +193,10 @@ struct KustomizeView<'a> {
 pub fn run(config: &RunConfig) -> RunReport {
     let discovery = discover::discover(&config.root, &config.filter);
     FILES_TOTAL.store(discovery.files.len(), Ordering::Relaxed);
-    let graph = Graph::load(&config.root, &discovery.kustomizations, &config.rules, config.forced_environment);
+    let excluded = |path: &str| config.filter.is_excluded(path);
+    let mut graph =
+        Graph::load(&config.root, &discovery.kustomizations, &config.rules, config.forced_environment, &excluded);
+    graph.retain_relevant(&|path| config.filter.allows(path));
     let pulled_in = read_pulled_in(config, &graph);
     let carriers = graph.carriers();
     let no_plans = BTreeMap::new();
@@ -331,10 +345,60 @@ pub fn run(config: &RunConfig) -> RunReport {
             files.push(FileResult::new(path.clone(), config.root.join(path), FileStatus::Unchanged));
         }
     }
-    for diagnostic in graph.errors {
-        let abs_path = config.root.join(&diagnostic.path);
-        files.retain(|f| f.path != diagnostic.path);
-        files.push(FileResult::new(diagnostic.path.clone(), abs_path, FileStatus::Failed(diagnostic)));
+    warnings.extend(unmatched_globs(config, &discovery));
+    let mut not_covered = Vec::new();
+    let built = graph.built_by_environments();
+    for failure in graph.failures.iter().cloned() {
+        let diagnostic = failure.diagnostic;
+        let is_error = !failure.expected && failure.dir.as_ref().is_none_or(|dir| built.contains(dir));
+        if is_error {
+            let abs_path = config.root.join(&diagnostic.path);
+            files.retain(|f| f.path != diagnostic.path);
+            files.push(FileResult::new(diagnostic.path.clone(), abs_path, FileStatus::Failed(diagnostic)));
+            continue;
+        }
+        // Nothing any environment renders depends on it, or its cause is
+        // expected: said, counted as not covered, and the run goes on.
+        let why = if failure.expected { "" } else { "; no environment's overlay builds it" };
+        not_covered.push(NotCovered {
+            path: diagnostic.path.clone(),
+            line: diagnostic.line,
+            kind: Some("Kustomization".to_string()),
+            name: failure.dir.clone(),
+            reason: format!("does not build: {}{why}", diagnostic.message),
+        });
+        warnings.push(Diagnostic {
+            message: format!("{}{why}; not covered", diagnostic.message),
+            rule: "kustomize",
+            ..diagnostic
+        });
+    }
+    for kustomization in graph.kustomizations.values() {
+        if !config.filter.allows(&kustomization.file) {
+            continue;
+        }
+        if let Some(charts) = kustomization.document.as_ref().and_then(|d| d.root.get("helmCharts")) {
+            let line = LineIndex::new(&kustomization.text).line_of(charts.span.start);
+            not_covered.push(NotCovered {
+                path: kustomization.file.clone(),
+                line: Some(line),
+                kind: Some("Kustomization".to_string()),
+                name: Some(kustomization.dir.clone()),
+                reason: "`helmCharts` are rendered by Helm at build time: their pull settings are chart values, which pullsmith does not set yet".to_string(),
+            });
+        }
+    }
+    for file in &mut files {
+        not_covered.append(&mut file.not_covered);
+        if view.blocked.contains(&file.path) && !view.ownership.contains_key(&file.path) {
+            not_covered.push(NotCovered {
+                path: file.path.clone(),
+                line: None,
+                kind: None,
+                name: None,
+                reason: "pulled in by a kustomization that does not build: left alone".to_string(),
+            });
+        }
     }
     warnings.extend(graph.warnings);
     for (path, target) in discovery.escaping_links {
@@ -358,16 +422,42 @@ pub fn run(config: &RunConfig) -> RunReport {
         let status = FileStatus::Skipped(format!("not a regular file ({kind})"));
         files.push(FileResult::new(path.clone(), config.root.join(&path), status));
     }
-    for path in discovery.helm_templates {
-        let status = FileStatus::Skipped("Helm template (in a chart's templates/ directory)".to_string());
-        files.push(FileResult::new(path.clone(), config.root.join(&path), status));
+    // One line per chart, not one per template.
+    let mut charts: BTreeMap<String, usize> = BTreeMap::new();
+    for path in &discovery.helm_templates {
+        let chart = path.find("/templates/").map_or_else(|| path.clone(), |at| path[..at].to_string());
+        let chart = if path.starts_with("templates/") { String::new() } else { chart };
+        *charts.entry(chart).or_default() += 1;
+    }
+    for (chart, n_templates) in charts {
+        let shown = if chart.is_empty() { ".".to_string() } else { chart.clone() };
+        let plural = if n_templates == 1 { "" } else { "s" };
+        let status =
+            FileStatus::Skipped(format!("Helm chart: {n_templates} template{plural} not read (Helm renders them)"));
+        files.push(FileResult::new(shown.clone(), config.root.join(&chart), status));
+        let has_values = not_covered.iter().any(|n: &NotCovered| {
+            n.path.rsplit_once('/').map_or("", |(dir, _)| dir) == chart && n.reason == coverage::CHART_VALUES_REASON
+        });
+        if !has_values {
+            let chart_file = if chart.is_empty() { "Chart.yaml".to_string() } else { format!("{chart}/Chart.yaml") };
+            not_covered.push(NotCovered {
+                path: chart_file,
+                line: None,
+                kind: None,
+                name: None,
+                reason: coverage::CHART_VALUES_REASON.to_string(),
+            });
+        }
     }
     for (path, message) in discovery.walk_errors {
         let diagnostic = Diagnostic { path: path.clone(), line: None, column: None, message, rule: "file-error" };
         files.push(FileResult::new(path.clone(), config.root.join(&path), FileStatus::Failed(diagnostic)));
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    RunReport { files, warnings, overlays }
+    not_covered.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+    let containers_covered = files.iter().filter_map(|f| f.plan.as_ref()).map(|p| p.containers_covered).sum::<usize>()
+        + overlays.iter().map(|o| o.containers_covered).sum::<usize>();
+    RunReport { files, warnings, overlays, not_covered, containers_covered, rules: None }
 }
 
 /// Generated patches for every overlay that carries them (in the order
@@ -622,6 +712,65 @@ fn file_warning(file: &FileResult, warning: &Warning) -> Diagnostic {
     }
 }
 
+/// The rules file as a run names it: relative to the repository root when
+/// it is inside it, else as given; `None` for the embedded default.
+pub fn rules_shown(rules: &Rules, root: &Path) -> Option<String> {
+    let crate::rules::RulesOrigin::File(path) = &rules.origin else { return None };
+    let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let inside = path
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.strip_prefix(&canonical_root).ok().map(|rel| rel.to_string_lossy().into_owned()));
+    Some(inside.unwrap_or_else(|| path.display().to_string()))
+}
+
+/// A warning for every path glob of a rules file that matches no file of
+/// the repository, and every `exclude:` glob that leaves nothing out: a
+/// typo shows at once instead of as an environment that silently covers
+/// nothing. (The embedded default's globs are meant to match only some
+/// repositories, so they are not checked.)
+fn unmatched_globs(config: &RunConfig, discovery: &discover::Discovery) -> Vec<Diagnostic> {
+    let Some(path) = rules_shown(&config.rules, &config.root) else { return Vec::new() };
+    let warn = |line: usize, message: String| Diagnostic {
+        path: path.clone(),
+        line: Some(line),
+        column: None,
+        message,
+        rule: "unmatched-glob",
+    };
+    let mut out = Vec::new();
+    for env in &config.rules.environments {
+        for (pattern, line) in env.paths.iter().zip(&env.path_lines) {
+            if !discovery.seen.iter().any(|file| pattern.is_match(file)) {
+                let also = if discovery.excluded.iter().any(|file| pattern.is_match(file)) {
+                    " that is not excluded"
+                } else {
+                    ""
+                };
+                out.push(warn(
+                    *line,
+                    format!(
+                        "environment `{}`: path glob `{}` matches no file{also} (globs are relative to the repository root)",
+                        env.name, pattern.text
+                    ),
+                ));
+            }
+        }
+    }
+    for (pattern, line) in &config.rules.exclude {
+        // As with `--exclude`, a directory's glob covers everything below it.
+        let covers =
+            |file: &str| pattern.is_match(file) || file.match_indices('/').any(|(at, _)| pattern.is_match(&file[..at]));
+        if !discovery.excluded.iter().any(|file| covers(file)) {
+            out.push(warn(
+                *line,
+                format!("exclude glob `{}` matches no file (globs are relative to the repository root)", pattern.text),
+            ));
+        }
+    }
+    out
+}
+
 /// One warning per environment and secret name that pods need but no
 /// Secret, SealedSecret or ExternalSecret of that environment defines.
 fn undefined_secret_warnings(
@@ -659,7 +808,10 @@ fn undefined_secret_warnings(
     let mut warned: BTreeSet<(usize, &str)> = BTreeSet::new();
     let mut out = Vec::new();
     for (environment, name, path, line) in uses {
-        if defined.contains(&(environment, name.to_string())) || !warned.insert((environment, name)) {
+        if defined.contains(&(environment, name.to_string()))
+            || rules.provided_secrets.iter().any(|provided| provided == name)
+            || !warned.insert((environment, name))
+        {
             continue;
         }
         out.push(Diagnostic {
@@ -728,6 +880,17 @@ fn process(
     if overlay_patch::is_generated(&candidate.rel_path, text) {
         return unchanged(candidate, None);
     }
+    if let Some(line) = coverage::generated_marker(text) {
+        let mut result = unchanged(candidate, None);
+        result.not_covered.push(NotCovered {
+            path: candidate.rel_path.clone(),
+            line: Some(line),
+            kind: None,
+            name: None,
+            reason: coverage::generated_reason(&candidate.rel_path),
+        });
+        return result;
+    }
     let (documents, lines) = match yaml::parse_with_lines(text) {
         Ok(parsed) => parsed,
         Err(_) if text.contains("{{") => {
@@ -737,6 +900,33 @@ fn process(
     };
     let parsed = ParsedFile { text, documents, lines };
     let mut result = process_parsed(candidate, config, ctx, first_pass, view, partial, &parsed);
+    // Seen, and not covered: Helm releases, chart values, and what the planner could not read.
+    let mut uncovered = coverage::helm_releases(&parsed.documents);
+    if let Some(plan) = &mut result.plan {
+        uncovered.append(&mut plan.uncovered);
+    }
+    for item in uncovered {
+        result.not_covered.push(NotCovered {
+            path: candidate.rel_path.clone(),
+            line: Some(parsed.lines.line_of(item.offset)),
+            kind: Some(item.kind),
+            name: item.name,
+            reason: item.reason,
+        });
+    }
+    let has_chart = |dir: &str| {
+        let dir = config.root.join(dir);
+        dir.join("Chart.yaml").is_file() || dir.join("Chart.yml").is_file()
+    };
+    if coverage::is_chart_values(&candidate.rel_path, has_chart) {
+        result.not_covered.push(NotCovered {
+            path: candidate.rel_path.clone(),
+            line: None,
+            kind: None,
+            name: None,
+            reason: coverage::CHART_VALUES_REASON.to_string(),
+        });
+    }
     if !config.explain {
         if let Some(plan) = &mut result.plan {
             plan.containers = Vec::new();

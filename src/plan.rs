@@ -239,6 +239,8 @@ pub struct FilePlan {
     /// Documents seen but not brought under the rules (an unknown kind that
     /// holds containers, a Helm release, …): the coverage report lists them.
     pub uncovered: Vec<Uncovered>,
+    /// Containers whose policy the rules decided (they have an environment).
+    pub containers_covered: usize,
     pub containers_changed: usize,
     pub pod_specs_changed: usize,
     /// Original start offsets of the mappings whose two pull fields may
@@ -763,6 +765,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             self.plan.containers.push(report);
             return Ok(());
         };
+        self.plan.containers_covered += 1;
         let (wanted, decided_by) = decide_policy(self.rules, env, forms);
         if let (Some(_), Some(value)) = (wanted, current_value) {
             if !matches!(value.kind, NodeKind::Scalar { .. }) {

@@ -45,20 +45,29 @@ pub fn render(report: &RunReport, commit: Option<&str>) -> String {
             FileStatus::Unchanged => {}
         }
     }
+    let not_covered: Vec<Value> = report
+        .not_covered
+        .iter()
+        .map(|n| json!({ "path": n.path, "line": n.line, "kind": n.kind, "name": n.name, "reason": n.reason }))
+        .collect();
     let warnings: Vec<Value> =
         report.warnings.iter().map(|w| json!({ "path": w.path, "line": w.line, "message": w.message })).collect();
     let document = json!({
         "version": 1,
+        "rules": report.rules,
         "files": files,
         "warnings": warnings,
         "errors": errors,
         "skipped": skipped,
+        "notCovered": not_covered,
         "summary": {
             "filesScanned": report.n_scanned(),
             "filesChanged": report.n_changed(),
             "containersChanged": report.n_containers_changed(),
             "podSpecsChanged": report.n_pod_specs_changed(),
             "errors": report.errors().count(),
+            "containersCovered": report.containers_covered,
+            "notCovered": report.not_covered.len(),
         },
         "commit": commit,
     });

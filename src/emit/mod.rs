@@ -48,8 +48,54 @@ pub fn diagnostics(report: &RunReport, quiet: bool) -> String {
         for warning in &report.warnings {
             let _ = writeln!(out, "warning: {}", located(warning));
         }
+        for item in &report.not_covered {
+            let _ = writeln!(out, "not covered: {}", not_covered(item));
+        }
     }
     out
+}
+
+/// `path:line: Kind name: reason` for one thing seen and not covered.
+pub fn not_covered(item: &crate::pipeline::NotCovered) -> String {
+    let path = quote::path(&item.path);
+    let at = match item.line {
+        Some(line) => format!("{path}:{line}"),
+        None => path.into_owned(),
+    };
+    let what = match (&item.kind, &item.name) {
+        (Some(kind), Some(name)) => format!("{kind} `{}`: ", quote::one_line(name)),
+        (Some(kind), None) => format!("{kind}: "),
+        _ => String::new(),
+    };
+    format!("{at}: {what}{}", quote::one_line(&item.reason))
+}
+
+/// The `rules:` line every text run prints on stderr: which rules decided.
+pub fn rules_line(report: &RunReport) -> String {
+    match &report.rules {
+        Some(path) => format!("rules: {}\n", quote::path(path)),
+        None => "rules: embedded default rules (no .pullsmith.yaml from PATH up to the repository root)\n".to_string(),
+    }
+}
+
+/// What `check` can honestly say of a run with nothing to change: how
+/// much it covered, and that it is not a verdict on what it did not.
+pub fn coverage_verdict(report: &RunReport) -> String {
+    let n_not = report.not_covered.len();
+    let not = match n_not {
+        0 => String::new(),
+        1 => "; 1 thing seen is not covered (listed above as `not covered:`)".to_string(),
+        n => format!("; {n} things seen are not covered (listed above as `not covered:`)"),
+    };
+    let covered = report.containers_covered;
+    if covered == 0 {
+        format!(
+            "pullsmith: nothing covered: no container is under the rules, so there is nothing to call compliant{not}\n"
+        )
+    } else {
+        let plural = if covered == 1 { "" } else { "s" };
+        format!("pullsmith: compliant: {covered} container{plural} under the rules have the pull settings their environment calls for{not}\n")
+    }
 }
 
 /// `path:line:column: message` on one line, the path quoted as git quotes it
@@ -85,12 +131,14 @@ pub fn message<'a>(path: &str, message: &'a str) -> std::borrow::Cow<'a, str> {
 /// The one line that ends every run.
 pub fn summary(report: &RunReport) -> String {
     format!(
-        "pullsmith: files_scanned={} files_changed={} containers_changed={} podspecs_changed={} skipped={} errors={}\n",
+        "pullsmith: files_scanned={} files_changed={} containers_changed={} podspecs_changed={} skipped={} errors={} containers_covered={} not_covered={}\n",
         report.n_scanned(),
         report.n_changed(),
         report.n_containers_changed(),
         report.n_pod_specs_changed(),
         report.n_skipped(),
         report.errors().count(),
+        report.containers_covered,
+        report.not_covered.len(),
     )
 }

@@ -7,7 +7,7 @@ use crate::pipeline::{FileStatus, RunReport};
 use crate::plan::{Field, FieldValue};
 
 /// (id, name, short description, level) of every rule a result may name.
-const RULES: [(&str, &str, &str, &str); 10] = [
+const RULES: [(&str, &str, &str, &str); 11] = [
     (
         "image-pull-policy",
         "ImagePullPolicy",
@@ -40,6 +40,7 @@ const RULES: [(&str, &str, &str, &str); 10] = [
         "warning",
     ),
     ("kustomize", "Kustomize", "A kustomization could not be followed completely", "note"),
+    ("unmatched-glob", "UnmatchedGlob", "A path glob of the rules file matches no file of the repository", "warning"),
     ("linked-directory", "LinkedDirectory", "A linked directory leaves the repository and is not followed", "note"),
     ("untracked-file", "UntrackedFile", "A file git does not track was not rewritten", "note"),
     ("file-error", "FileError", "A file could not be processed and was left untouched", "error"),

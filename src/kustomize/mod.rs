@@ -117,10 +117,23 @@ pub struct Kustomization {
 pub struct Graph {
     /// By directory.
     pub kustomizations: BTreeMap<String, Kustomization>,
-    pub errors: Vec<Diagnostic>,
+    /// Why kustomizations do not build, in the order found.
+    pub failures: Vec<Failure>,
     pub warnings: Vec<Diagnostic>,
     /// Directories whose kustomization (or something it pulls in) is broken: nothing is written for them.
     pub broken: BTreeSet<String>,
+}
+
+/// A kustomization that does not build, and why.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// The kustomization's directory (`None` for a file that is no kustomization of its own).
+    pub dir: Option<String>,
+    pub diagnostic: Diagnostic,
+    /// The cause is expected, not a mistake in the repository: a resource
+    /// that git ignores (made at deploy time) or one the rules exclude.
+    /// Never an error, whoever builds the kustomization.
+    pub expected: bool,
 }
 
 /// How a manifest file is owned.
@@ -143,21 +156,38 @@ pub struct Reach {
 
 impl Graph {
     /// Reads every kustomization among `files` (repository-relative paths).
-    pub fn load(root: &Path, kustomization_files: &[String], rules: &Rules, forced: Option<usize>) -> Graph {
+    ///
+    /// `excluded` says which paths the run must not read or follow: a
+    /// kustomization that names one does not build (an expected failure).
+    pub fn load(
+        root: &Path,
+        kustomization_files: &[String],
+        rules: &Rules,
+        forced: Option<usize>,
+        excluded: &dyn Fn(&str) -> bool,
+    ) -> Graph {
         let mut graph = Graph::default();
+        let git = git2::Repository::discover(root).ok().filter(|repo| {
+            let root = root.canonicalize().ok();
+            repo.workdir().and_then(|dir| dir.canonicalize().ok()) == root
+        });
         let mut by_dir: BTreeMap<String, String> = BTreeMap::new();
         for file in kustomization_files {
             let dir = parent_of(file);
             // kustomize refuses a directory with two; the preferred name wins here and the other is reported.
             match by_dir.get(&dir) {
-                Some(existing) => graph.errors.push(Diagnostic {
-                    path: file.clone(),
-                    line: None,
-                    column: None,
-                    message: format!(
-                        "a second kustomization file in `{dir}` (beside `{existing}`); kustomize refuses this"
-                    ),
-                    rule: "file-error",
+                Some(existing) => graph.failures.push(Failure {
+                    dir: None,
+                    diagnostic: Diagnostic {
+                        path: file.clone(),
+                        line: None,
+                        column: None,
+                        message: format!(
+                            "a second kustomization file in `{dir}` (beside `{existing}`); kustomize refuses this"
+                        ),
+                        rule: "file-error",
+                    },
+                    expected: false,
                 }),
                 None => {
                     by_dir.insert(dir, file.clone());
@@ -226,7 +256,7 @@ impl Graph {
         }
         let dirs: Vec<String> = graph.kustomizations.keys().cloned().collect();
         for dir in dirs {
-            graph.resolve(root, &dir, &by_dir);
+            graph.resolve(root, &dir, &by_dir, git.as_ref(), excluded);
         }
         graph.find_cycles();
         graph.propagate_broken();
@@ -234,6 +264,10 @@ impl Graph {
     }
 
     fn fail(&mut self, dir: &str, file: &str, at: Option<(&str, usize)>, message: String) {
+        self.fail_as(dir, file, at, message, false);
+    }
+
+    fn fail_as(&mut self, dir: &str, file: &str, at: Option<(&str, usize)>, message: String, expected: bool) {
         let (line, column) = match at {
             Some((text, offset)) => {
                 let (line, column) = LineIndex::new(text).line_col(text, offset);
@@ -241,12 +275,20 @@ impl Graph {
             }
             None => (None, None),
         };
-        self.errors.push(Diagnostic { path: file.to_string(), line, column, message, rule: "file-error" });
+        let diagnostic = Diagnostic { path: file.to_string(), line, column, message, rule: "file-error" };
+        self.failures.push(Failure { dir: Some(dir.to_string()), diagnostic, expected });
         self.broken.insert(dir.to_string());
     }
 
     /// Resolves the entries of one kustomization.
-    fn resolve(&mut self, root: &Path, dir: &str, by_dir: &BTreeMap<String, String>) {
+    fn resolve(
+        &mut self,
+        root: &Path,
+        dir: &str,
+        by_dir: &BTreeMap<String, String>,
+        git: Option<&git2::Repository>,
+        excluded: &dyn Fn(&str) -> bool,
+    ) {
         let Some(kustomization) = self.kustomizations.get(dir) else { return };
         let Some(document) = kustomization.document.clone() else { return };
         let file = kustomization.file.clone();
@@ -283,6 +325,14 @@ impl Graph {
                     );
                     continue;
                 };
+                let kustomization_in = |dir: &str| {
+                    KUSTOMIZATION_NAMES.iter().any(|name| excluded(format!("{dir}/{name}").trim_start_matches('/')))
+                };
+                if excluded(&path) || (root.join(&path).is_dir() && kustomization_in(&path)) {
+                    let message = format!("{field} entry `{reference}` is excluded by the rules or `--exclude`; the kustomization is not built");
+                    self.fail_as(dir, &file, Some((&text, entry.span.start)), message, true);
+                    continue;
+                }
                 if by_dir.contains_key(&path) {
                     if field == "components" {
                         components.push(path.clone());
@@ -290,6 +340,12 @@ impl Graph {
                     targets.push(Target::Kustomization(path));
                 } else if root.join(&path).is_file() {
                     targets.push(Target::File(path));
+                } else if !root.join(&path).exists()
+                    && git.is_some_and(|git| git.is_path_ignored(&path).unwrap_or(false))
+                {
+                    // Made at deploy time (argocd-example-apps' `all.yaml`): the build is not ours to check.
+                    let message = format!("{field} entry `{reference}` is missing and ignored by git (made at deploy time?); the kustomization is not built");
+                    self.fail_as(dir, &file, Some((&text, entry.span.start)), message, true);
                 } else {
                     let what =
                         if root.join(&path).is_dir() { "a directory without a kustomization" } else { "missing" };
@@ -429,6 +485,52 @@ impl Graph {
             }
             self.broken.extend(newly);
         }
+    }
+
+    /// `dir` and every kustomization it includes, transitively.
+    fn with_descendants(&self, dir: &str) -> BTreeSet<String> {
+        let mut out = self.descendants(dir);
+        out.insert(dir.to_string());
+        out
+    }
+
+    /// Kustomizations some environment's overlay builds: those with an
+    /// environment and everything they include. A broken one of these is
+    /// an error; any other broken one is only a warning, since no
+    /// environment's render depends on it.
+    pub fn built_by_environments(&self) -> BTreeSet<String> {
+        self.kustomizations
+            .values()
+            .filter(|k| k.environment.is_some())
+            .flat_map(|k| self.with_descendants(&k.dir))
+            .collect()
+    }
+
+    /// Keeps the kustomizations that matter to a run whose files are those
+    /// `in_scope` accepts: the ones in scope, the ones that pull in a file
+    /// or kustomization in scope (they decide whether it is shared), and
+    /// everything those include (their renders need it). The others, and
+    /// what was found wrong in them, are dropped: a broken kustomization
+    /// elsewhere in the repository is not this run's business.
+    pub fn retain_relevant(&mut self, in_scope: &dyn Fn(&str) -> bool) {
+        let all: Vec<String> = self.kustomizations.keys().cloned().collect();
+        let mut relevant: BTreeSet<String> = BTreeSet::new();
+        for dir in &all {
+            let descendants = self.with_descendants(dir);
+            let touches_scope = descendants.iter().any(|d| in_scope(&self.kustomizations[d].file))
+                || self.reach(dir).iter().any(|reach| in_scope(&reach.file));
+            if touches_scope {
+                relevant.extend(descendants);
+            }
+        }
+        self.kustomizations.retain(|dir, _| relevant.contains(dir));
+        self.broken.retain(|dir| relevant.contains(dir));
+        self.failures.retain(|failure| match &failure.dir {
+            Some(dir) => relevant.contains(dir),
+            None => in_scope(&failure.diagnostic.path),
+        });
+        let files: BTreeSet<&str> = self.kustomizations.values().map(|k| k.file.as_str()).collect();
+        self.warnings.retain(|warning| files.contains(warning.path.as_str()));
     }
 
     /// Overlays: kustomizations that belong to an environment and are not broken.

@@ -114,6 +114,8 @@ pub struct OverlayPlan {
     pub errors: Vec<(Option<usize>, String)>,
     /// The generated patches as the simulation applies them, for overlays that build on this one.
     pub planned: Vec<PlannedPatch>,
+    /// Containers from shared files whose policy this overlay's environment decided.
+    pub containers_covered: usize,
 }
 
 /// What every overlay's plan reads.
@@ -317,6 +319,11 @@ fn wanted_patches(render: &Render, env: &Environment, rules: &Rules, plan: &mut 
     let at_point_by_uid: BTreeMap<usize, &Resource> = render.at_patch_point.iter().map(|r| (r.uid, r)).collect();
     for resource in &render.resources {
         let Some(pod) = &resource.pod else { continue };
+        if resource.unknown.is_none() {
+            // Files edited in place count their containers in the file pass.
+            plan.containers_covered +=
+                pod.containers().filter(|(_, _, c)| plan.shared_files.contains(&c.origin.file)).count();
+        }
         let Some(&at_point) = at_point_by_uid.get(&resource.uid) else { continue };
         let Some(point_pod) = &at_point.pod else { continue };
         let what = describe(resource);

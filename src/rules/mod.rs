@@ -86,6 +86,8 @@ pub enum RulesError {
 pub struct Environment {
     pub name: String,
     pub paths: Vec<Pattern>,
+    /// The rules file's line of each of `paths`, for "matches no file".
+    pub path_lines: Vec<usize>,
     pub namespaces: Vec<Pattern>,
     pub policy: Option<Policy>,
     pub secrets: Vec<String>,
@@ -119,6 +121,20 @@ pub struct Rules {
     pub environments: Vec<Environment>,
     pub images: Vec<ImageRule>,
     pub workloads: Vec<Workload>,
+    /// `exclude:` globs (never read, edited or followed), with their lines.
+    pub exclude: Vec<(Pattern, usize)>,
+    /// Pull secrets created outside the repository: never "not defined".
+    pub provided_secrets: Vec<String>,
+    /// `helm.charts` entries, by chart name (not acted on yet).
+    pub helm_charts: Vec<HelmChart>,
+}
+
+/// One `helm.charts` entry.
+#[derive(Debug, Clone)]
+pub struct HelmChart {
+    pub name: String,
+    pub pull_policy: Vec<String>,
+    pub pull_secrets: Vec<String>,
 }
 
 /// Why a document got its environment.
@@ -248,6 +264,7 @@ impl Rules {
             return Err(invalid_at(line, column, format!("unsupported version {} (expected 1)", file.version)));
         }
         let mut environments = Vec::new();
+        let glob_line = |path: &[&str]| locate(path).0;
         for (name, spec) in file.environments {
             for secret in &spec.image_pull_secrets {
                 check_secret_name(secret).map_err(|msg| {
@@ -255,7 +272,10 @@ impl Rules {
                     invalid_at(line, column, msg)
                 })?;
             }
+            let path_lines =
+                (0..spec.paths.len()).map(|i| glob_line(&["environments", &name, "paths", &i.to_string()])).collect();
             environments.push(Environment {
+                path_lines,
                 name,
                 paths: spec.paths.into_iter().map(|p| p.0).collect(),
                 namespaces: spec.namespaces.into_iter().map(|p| p.0).collect(),
@@ -312,7 +332,31 @@ impl Rules {
             }
             workloads.push(Workload { kind: spec.kind, api_version: spec.api_version, pod_spec_path });
         }
-        Ok(Rules { origin, default_environment, environments, images, workloads })
+        for secret in &file.provided_secrets {
+            check_secret_name(secret).map_err(|msg| {
+                let (line, column) = locate(&["providedSecrets"]);
+                invalid_at(line, column, msg)
+            })?;
+        }
+        let exclude =
+            file.exclude.into_iter().enumerate().map(|(i, p)| (p.0, glob_line(&["exclude", &i.to_string()]))).collect();
+        let helm_charts = file
+            .helm
+            .map(|helm| helm.charts)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| HelmChart { name: c.name, pull_policy: c.pull_policy, pull_secrets: c.pull_secrets })
+            .collect();
+        Ok(Rules {
+            origin,
+            default_environment,
+            environments,
+            images,
+            workloads,
+            exclude,
+            provided_secrets: dedup(file.provided_secrets),
+            helm_charts,
+        })
     }
 
     /// Makes every document belong to environment `name` (`--env`).
@@ -470,13 +514,13 @@ pub struct FoundRules {
     pub read_from: PathBuf,
 }
 
-/// Finds `name` at the repository `root`. A link is followed only when it
-/// leads to a regular file inside the repository and outside `.git`; a link
-/// out of it, into `.git`, to nothing, or to something else than a regular
-/// file is refused, naming the link and never reading what it leads to. A
-/// missing name is `Ok(None)`.
-pub fn find_in_repository(root: &Path, name: &str) -> Result<Option<FoundRules>, RulesError> {
-    let path = root.join(name);
+/// Finds `name` in `dir`, a directory of the repository at `root`. A link
+/// is followed only when it leads to a regular file inside the repository
+/// and outside `.git`; a link out of it, into `.git`, to nothing, or to
+/// something else than a regular file is refused, naming the link and never
+/// reading what it leads to. A missing name is `Ok(None)`.
+pub fn find_in_repository(dir: &Path, root: &Path, name: &str) -> Result<Option<FoundRules>, RulesError> {
+    let path = dir.join(name);
     let metadata = match std::fs::symlink_metadata(&path) {
         Ok(metadata) => metadata,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),

@@ -124,6 +124,31 @@ pub struct RulesFile {
     pub images: Vec<ImageRuleSpec>,
     #[serde(default)]
     pub workloads: Vec<WorkloadSpec>,
+    #[serde(default)]
+    pub exclude: Vec<PathPattern>,
+    #[serde(default)]
+    pub provided_secrets: Vec<String>,
+    #[serde(default)]
+    pub helm: Option<HelmSpec>,
+}
+
+/// `helm:`: which chart values carry pull settings. Validated now; Helm
+/// releases are reported as not covered until Helm support lands.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HelmSpec {
+    #[serde(default)]
+    pub charts: Vec<HelmChartSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HelmChartSpec {
+    pub name: String,
+    #[serde(default)]
+    pub pull_policy: Vec<String>,
+    #[serde(default)]
+    pub pull_secrets: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -481,9 +481,18 @@ spec:
         ("dev/chart/Chart.yaml", "apiVersion: v2\nname: web\nversion: 0.1.0\n"),
         ("dev/chart/values.yaml", "image:\n  repository: nginx\n  tag: \"1.25\"\n"),
         ("dev/chart/templates/d.yaml", template),
+        ("dev/chart/templates/sub/e.yaml", template),
     ]);
+    // One line per chart, however many templates; its values are not covered.
     assert!(
-        stderr(&output).lines().any(|l| l.starts_with("skipped: dev/chart/templates/d.yaml: ")),
+        stderr(&output)
+            .lines()
+            .any(|l| l == "skipped: dev/chart: Helm chart: 2 templates not read (Helm renders them)"),
+        "{}",
+        describe(&output)
+    );
+    assert!(
+        stderr(&output).lines().any(|l| l.starts_with("not covered: dev/chart/values.yaml: Helm chart values")),
         "{}",
         describe(&output)
     );

@@ -658,8 +658,19 @@ fn readme_first_command_diffs_examples_plain() {
     let diff = stdout(&output);
     let headers: Vec<&str> = diff.lines().filter(|l| l.starts_with("diff --git ")).collect();
     assert!(!headers.is_empty(), "{}", describe(&output));
+    // Paths are relative to the repository root: the project's own git work
+    // tree when it is one (a clone), else the example itself (a tarball).
+    let in_git = std::process::Command::new("git")
+        .args(["rev-parse", "--show-toplevel"])
+        .current_dir(&root)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let prefix = if in_git { "examples/plain/" } else { "" };
     for dir in ["dev/", "staging/", "prod/"] {
-        assert!(headers.iter().any(|h| h.starts_with(&format!("diff --git a/{dir}"))), "no change under {dir}\n{diff}");
+        assert!(
+            headers.iter().any(|h| h.starts_with(&format!("diff --git a/{prefix}{dir}"))),
+            "no change under {prefix}{dir}\n{diff}"
+        );
     }
     assert!(!diff.contains("shared/"), "shared/ is never touched\n{diff}");
     assert_eq!(tree(&examples), before, "diff writes nothing");

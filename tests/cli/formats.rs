@@ -6,87 +6,11 @@ use serde_json::Value;
 
 use crate::util::{copy_tree, describe, project_root, pullsmith};
 
-/// A validator for the part of JSON Schema the report's schema uses:
-/// type, const, enum, required, properties, additionalProperties, items,
-/// oneOf, minimum, pattern (anchored hex only).
-fn validate(schema: &Value, value: &Value, at: &str, problems: &mut Vec<String>) {
-    if let Some(types) = schema.get("type") {
-        let types: Vec<&str> = match types {
-            Value::String(t) => vec![t.as_str()],
-            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
-            _ => vec![],
-        };
-        let actual = match value {
-            Value::Null => "null",
-            Value::Bool(_) => "boolean",
-            Value::Number(n) if n.is_u64() || n.is_i64() => "integer",
-            Value::Number(_) => "number",
-            Value::String(_) => "string",
-            Value::Array(_) => "array",
-            Value::Object(_) => "object",
-        };
-        if !types.iter().any(|t| *t == actual || (*t == "number" && actual == "integer")) {
-            problems.push(format!("{at}: {actual} is not {types:?}"));
-            return;
-        }
-    }
-    if let Some(constant) = schema.get("const") {
-        if constant != value {
-            problems.push(format!("{at}: {value} is not {constant}"));
-        }
-    }
-    if let Some(Value::Array(options)) = schema.get("enum") {
-        if !options.contains(value) {
-            problems.push(format!("{at}: {value} is not one of {options:?}"));
-        }
-    }
-    if let (Some(minimum), Some(n)) = (schema.get("minimum").and_then(Value::as_i64), value.as_i64()) {
-        if n < minimum {
-            problems.push(format!("{at}: {n} < {minimum}"));
-        }
-    }
-    if let (Some(Value::String(pattern)), Value::String(text)) = (schema.get("pattern"), value) {
-        assert_eq!(pattern, "^[0-9a-f]{40}$", "the test validator knows only this pattern");
-        if text.len() != 40 || !text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-            problems.push(format!("{at}: `{text}` is not a commit id"));
-        }
-    }
-    if let Some(Value::Array(options)) = schema.get("oneOf") {
-        let matching = options
-            .iter()
-            .filter(|option| {
-                let mut inner = Vec::new();
-                validate(option, value, at, &mut inner);
-                inner.is_empty()
-            })
-            .count();
-        if matching == 0 {
-            problems.push(format!("{at}: {value} matches no alternative"));
-        }
-    }
-    if let Value::Object(map) = value {
-        for key in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
-            let key = key.as_str().expect("required names are strings");
-            if !map.contains_key(key) {
-                problems.push(format!("{at}: missing `{key}`"));
-            }
-        }
-        let properties = schema.get("properties").and_then(Value::as_object);
-        for (key, item) in map {
-            match properties.and_then(|p| p.get(key)) {
-                Some(sub) => validate(sub, item, &format!("{at}.{key}"), problems),
-                None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
-                    problems.push(format!("{at}: unexpected `{key}`"))
-                }
-                None => {}
-            }
-        }
-    }
-    if let (Value::Array(items), Some(item_schema)) = (value, schema.get("items")) {
-        for (i, item) in items.iter().enumerate() {
-            validate(item_schema, item, &format!("{at}[{i}]"), problems);
-        }
-    }
+/// Every way `value` breaks docs/report.schema.json, by a real JSON Schema
+/// (draft 2020-12) validator: the `jsonschema` crate.
+pub(crate) fn schema_problems(value: &Value) -> Vec<String> {
+    let validator = jsonschema::draft202012::new(&schema()).expect("docs/report.schema.json is a valid schema");
+    validator.iter_errors(value).map(|error| format!("{}: {error}", error.instance_path)).collect()
 }
 
 fn schema() -> Value {
@@ -102,8 +26,7 @@ fn example_copy() -> tempfile::TempDir {
 }
 
 pub(crate) fn assert_valid(value: &Value) {
-    let mut problems = Vec::new();
-    validate(&schema(), value, "$", &mut problems);
+    let problems = schema_problems(value);
     assert!(problems.is_empty(), "report does not match docs/report.schema.json:\n{}\n{value:#}", problems.join("\n"));
 }
 
@@ -129,12 +52,31 @@ fn json_report_matches_its_schema_and_the_text_summary() {
 #[test]
 fn json_schema_rejects_what_it_should() {
     // The validator and the schema can fail: a report with a misspelled field does not pass.
-    let mut problems = Vec::new();
-    let bad: Value = serde_json::json!({"version": 1, "files": [], "warnings": [], "errors": [], "skipped": [],
-        "summary": {"filesScanned": 0, "filesChanged": 0, "containersChanged": 0, "podSpecsChanged": 0, "errors": 0},
-        "commit": "not-a-sha", "extra": true});
-    validate(&schema(), &bad, "$", &mut problems);
-    assert_eq!(problems.len(), 2, "{problems:?}");
+    let good = serde_json::json!({"version": 1, "rules": null, "files": [], "warnings": [], "errors": [],
+        "skipped": [], "notCovered": [],
+        "summary": {"filesScanned": 0, "filesChanged": 0, "containersChanged": 0, "podSpecsChanged": 0, "errors": 0,
+                    "containersCovered": 0, "notCovered": 0},
+        "commit": null});
+    assert_eq!(schema_problems(&good), Vec::<String>::new());
+    let mut bad = good.clone();
+    bad["commit"] = Value::String("not-a-sha".to_string());
+    bad["extra"] = Value::Bool(true);
+    assert_eq!(schema_problems(&bad).len(), 2, "{:?}", schema_problems(&bad));
+    let mut bad = good.clone();
+    bad["notCovered"] = serde_json::json!([{"path": "a.yaml", "line": 0, "kind": null, "name": null}]);
+    assert_eq!(schema_problems(&bad).len(), 2, "line 0 and no reason: {:?}", schema_problems(&bad));
+    // A replaced policy may be any string (even one Kubernetes rejects): one alternative matches, not two.
+    let change = |from: Value| {
+        let mut report = good.clone();
+        report["files"] = serde_json::json!([{"path": "a.yaml", "environment": "dev", "changes": [{
+            "line": 3, "kind": "Pod", "name": "p", "namespace": null, "container": "c",
+            "field": "imagePullPolicy", "from": from, "to": "Always"}]}]);
+        report
+    };
+    for from in [Value::Null, Value::String("IfNotPresent".into()), Value::String("always".into())] {
+        assert_eq!(schema_problems(&change(from.clone())), Vec::<String>::new(), "from {from}");
+    }
+    assert_eq!(schema_problems(&change(serde_json::json!(3))).len(), 1);
 }
 
 #[test]

@@ -189,9 +189,13 @@ fn an_absolute_kustomize_resource_is_a_located_error_and_never_read() {
     let outside = repo(&[("secret.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: outside-token-abc}\nspec:\n  containers:\n  - {name: a, image: nginx:1.25}\n")]);
     let absolute = outside.path().join("secret.yaml");
     let kustomization = format!("resources:\n- deploy.yaml\n- {}\n", absolute.display());
+    // In an environment's overlay (`dev/**`) it is an error; in a
+    // kustomization no environment builds, a warning and "not covered".
     let dir = repo(&[
-        ("overlays/dev/kustomization.yaml", &kustomization),
-        ("overlays/dev/deploy.yaml", GOOD),
+        ("dev/app/kustomization.yaml", &kustomization),
+        ("dev/app/deploy.yaml", GOOD),
+        ("plugins/x/kustomization.yaml", &kustomization),
+        ("plugins/x/deploy.yaml", GOOD),
         ("dev/good.yaml", GOOD),
         ("rules.yaml", RULES),
     ]);
@@ -200,8 +204,13 @@ fn an_absolute_kustomize_resource_is_a_located_error_and_never_read() {
         assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
         let err = stderr(&output);
         assert!(
-            err.contains("error: overlays/dev/kustomization.yaml:3:3: ")
-                && err.contains("absolute paths are not portable"),
+            err.contains("error: dev/app/kustomization.yaml:3:3: ") && err.contains("absolute paths are not portable"),
+            "{err}"
+        );
+        assert!(
+            err.contains("warning: plugins/x/kustomization.yaml:3:3: ")
+                && err
+                    .contains("not covered: plugins/x/kustomization.yaml:3: Kustomization `plugins/x`: does not build"),
             "{err}"
         );
         let all = format!("{}{err}", String::from_utf8_lossy(&output.stdout));
