@@ -611,22 +611,55 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
         if object.kind == "ServiceAccount" && !self.ctx.partial {
             self.plan_service_account()?;
         }
-        let Some(path) = manifest::pod_spec_path(&object, &self.rules.workloads) else {
-            return Ok(());
-        };
-        let env_index = self.env.as_ref().map(|c| c.env);
-        let Some(pod_spec) = manifest::pod_spec(&object, &path) else {
-            if let Some(alias) = manifest::pod_spec_alias(&object, &path) {
-                self.checks.copies.push((alias, env_index));
+        let Some(shape) = manifest::workload_shape(&object, &self.rules.workloads) else {
+            if !self.ctx.partial && !manifest::never_uncovered(object.kind) && manifest::holds_containers(object.node) {
+                self.plan.uncovered.push(Uncovered {
+                    offset: object.node.span.start,
+                    line: 0,
+                    kind: object.kind.to_string(),
+                    name: object.name().map(str::to_string),
+                    reason: format!(
+                        "unknown workload kind `{} {}` holding containers; add it under `workloads:` to cover it",
+                        object.api_version, object.kind
+                    ),
+                });
             }
             return Ok(());
         };
-        let containers = manifest::containers(pod_spec)
-            .map_err(|err| PlanFailure::Error { offset: Some(err.offset), message: err.message })?;
-        self.checks.holders.insert(address(pod_spec), env_index);
-        for alias in manifest::aliased_containers(pod_spec) {
+        let env_index = self.env.as_ref().map(|c| c.env);
+        let found = manifest::pod_specs(&object, &shape);
+        for alias in found.aliases {
             self.checks.copies.push((alias, env_index));
         }
+        // Every pod spec is a pod of its own: policies per container, secrets per pod spec.
+        for pod_spec in &found.pod_specs {
+            self.plan_pod_spec(pod_spec, &shape)?;
+        }
+        Ok(())
+    }
+
+    /// Plans one pod spec of the object (for an Argo workflow, its spec and
+    /// the containers of all its templates).
+    fn plan_pod_spec(
+        &mut self,
+        pod_spec: &manifest::PodSpec<'a>,
+        shape: &manifest::WorkloadShape<'_>,
+    ) -> Result<(), PlanFailure> {
+        let env_index = self.env.as_ref().map(|c| c.env);
+        let groups = manifest::container_groups(pod_spec.node, shape);
+        for alias in &groups.aliases {
+            self.checks.copies.push((alias, env_index));
+        }
+        let mut containers = Vec::new();
+        for group in &groups.pod_specs {
+            let found = manifest::slot_containers(group.node, shape.slots)
+                .map_err(|err| PlanFailure::Error { offset: Some(err.offset), message: err.message })?;
+            for alias in manifest::aliased_containers(group.node, shape.slots) {
+                self.checks.copies.push((alias, env_index));
+            }
+            containers.extend(found);
+        }
+        self.checks.holders.insert(address(pod_spec.node), env_index);
         for container in &containers {
             self.checks.holders.insert(address(container.node), env_index);
             if let Some((_, merged)) = container.node.entries().iter().find(|(k, _)| manifest::is_merge_key(k)) {
@@ -655,7 +688,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
         }
         // A pod spec without a single container is not a pod anyone runs: no secrets for it.
         if !containers.is_empty() {
-            self.plan_pod_secrets(pod_spec, &path, &images)?;
+            self.plan_pod_secrets(pod_spec.node, pod_spec.key_offset, &images)?;
         }
         Ok(())
     }
@@ -900,7 +933,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
     fn plan_pod_secrets(
         &mut self,
         pod_spec: &'a Node,
-        path: &[&str],
+        key_offset: usize,
         images: &[Option<[String; 2]>],
     ) -> Result<(), PlanFailure> {
         let Some(env) = self.environment() else {
@@ -916,7 +949,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             }
             wanted.retain(|name| !env.secrets.contains(name));
         }
-        let offset = self.pod_spec_key_offset(path).unwrap_or(pod_spec.span.start);
+        let offset = key_offset;
         let existing = self.listed_secrets(pod_spec);
         let mut report = PodReport {
             document: self.doc_index,
@@ -1068,18 +1101,6 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             text.push_str(&format!("{eol}{indent}- name: {name}"));
         }
         Splice::replace(colon..line_end, text)
-    }
-
-    /// Offset of the key that holds the pod spec (`spec:` of `template:`).
-    fn pod_spec_key_offset(&self, path: &[&str]) -> Option<usize> {
-        let mut node = self.object.node;
-        let mut key_offset = None;
-        for key in path {
-            let (k, v) = node.entry(key)?;
-            key_offset = Some(k.span.start);
-            node = v;
-        }
-        key_offset
     }
 
     fn plan_service_account(&mut self) -> Result<(), PlanFailure> {
