@@ -662,3 +662,40 @@ pub fn aliased_containers<'a>(group: &'a Node, slots: &[Slot]) -> Vec<&'a Node> 
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_custom_kinds_match_their_api_group() {
+        let shape = |kind, api_version| workload_shape_of(kind, api_version, &[]);
+        assert!(shape("Service", "v1").is_none(), "a core Service is no workload");
+        assert!(shape("Service", "serving.knative.dev/v1").is_some());
+        assert!(shape("Rollout", "rollouts.example.com/v1").is_none());
+        let rollout = shape("Rollout", "argoproj.io/v1alpha1").expect("built in");
+        assert_eq!(rollout.pod_spec_path, ["spec", "template", "spec"]);
+        assert!(!rollout.schema_known && !rollout.configured);
+        let kruise = shape("StatefulSet", "apps.kruise.io/v1beta1").expect("built in");
+        assert!(!kruise.schema_known, "kustomize has no schema for OpenKruise's StatefulSet");
+        assert!(shape("StatefulSet", "apps/v1").expect("built in").schema_known);
+        let cron = shape("CronWorkflow", "argoproj.io/v1alpha1").expect("built in");
+        assert_eq!(
+            (cron.pod_spec_path.as_slice(), cron.group_path),
+            (&["spec", "workflowSpec"][..], &["templates", "*"][..])
+        );
+    }
+
+    #[test]
+    fn a_rules_entry_replaces_the_built_in_one() {
+        let workloads = [Workload {
+            kind: "Rollout".to_string(),
+            api_version: Some("argoproj.io/v1alpha1".to_string()),
+            pod_spec_path: vec!["spec".to_string(), "pod".to_string()],
+        }];
+        let shape = workload_shape_of("Rollout", "argoproj.io/v1alpha1", &workloads).expect("configured");
+        assert_eq!((shape.pod_spec_path.as_slice(), shape.configured), (&["spec", "pod"][..], true));
+        let other = workload_shape_of("Rollout", "argoproj.io/v1", &workloads).expect("built in");
+        assert_eq!((other.pod_spec_path.len(), other.configured), (3, false));
+    }
+}

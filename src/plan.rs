@@ -1221,3 +1221,72 @@ pub fn service_account_names(documents: &[Document]) -> Vec<(Option<String>, Str
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RulesOrigin;
+
+    const RULES: &str =
+        "version: 1\nenvironments:\n  prod:\n    paths: [\"prod/**\"]\n    imagePullPolicy: IfNotPresent\n";
+
+    fn plan_of(text: &str) -> FilePlan {
+        let rules = Rules::parse(RULES, RulesOrigin::File("rules.yaml".into())).expect("valid rules");
+        let (documents, lines) = crate::yaml::parse_with_lines(text).expect("valid YAML");
+        let ctx = PlanContext {
+            rules: &rules,
+            forced_environment: None,
+            service_account_secrets: None,
+            owner: None,
+            image_overrides: &[],
+            partial: false,
+        };
+        let mut plan = plan_file(text, "prod/a.yaml", &documents, &ctx).expect("planned");
+        plan.locate(&lines);
+        plan
+    }
+
+    #[test]
+    fn an_unknown_kind_holding_containers_is_uncovered_and_not_edited() {
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n---\n\
+                    apiVersion: apps.example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  runner:\n    pod:\n      containers:\n        - name: a\n          image: a:1.0\n";
+        let plan = plan_of(text);
+        assert!(plan.changes.is_empty(), "{:?}", plan.changes);
+        assert_eq!(
+            plan.uncovered,
+            [Uncovered {
+                offset: text.find("apiVersion: apps").expect("there"),
+                line: 6,
+                kind: "Widget".to_string(),
+                name: Some("w".to_string()),
+                reason: "unknown workload kind `apps.example.com/v1 Widget` holding containers; add it under `workloads:` to cover it"
+                    .to_string(),
+            }]
+        );
+    }
+
+    #[test]
+    fn schemas_helm_releases_and_known_workloads_are_not_uncovered() {
+        let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: w}\nspec:\n  x:\n    containers:\n      - {image: a}\n";
+        let release = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: r}\nspec:\n  values:\n    containers:\n      - {image: a}\n";
+        let application = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: r}\nspec:\n  containers:\n    - {image: a}\n";
+        let rollout = "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: r}\nspec:\n  template:\n    spec:\n      containers:\n        - {name: a, image: a}\n";
+        let no_image =
+            "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec:\n  containers:\n    - {name: a}\n";
+        for text in [crd, release, application, rollout, no_image] {
+            assert!(plan_of(text).uncovered.is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_containers_list_deeper_than_the_search_is_not_seen() {
+        let mut text = "apiVersion: example.com/v1\nkind: Deep\nmetadata: {name: d}\nspec:\n".to_string();
+        let mut indent = 2;
+        for level in 0..14 {
+            text.push_str(&format!("{}l{level}:\n", " ".repeat(indent)));
+            indent += 2;
+        }
+        text.push_str(&format!("{}containers:\n{}- {{image: a}}\n", " ".repeat(indent), " ".repeat(indent)));
+        assert!(plan_of(&text).uncovered.is_empty());
+    }
+}
