@@ -686,8 +686,13 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             }
             self.plan_container(container, image.as_deref())?;
         }
-        // A pod spec without a single container is not a pod anyone runs: no secrets for it.
-        if !containers.is_empty() {
+        // A pod spec without a single container is not a pod anyone runs: no
+        // secrets for it. Nor for a strategic-merge patch of a kind kustomize
+        // has no schema for: its list would replace the patched pod's whole
+        // (dropping the secrets it has), so the overlay's generated JSON 6902
+        // patch appends them instead.
+        let replaces_lists = self.ctx.partial && !shape.schema_known;
+        if !containers.is_empty() && !replaces_lists {
             self.plan_pod_secrets(pod_spec.node, pod_spec.key_offset, &images)?;
         }
         Ok(())
