@@ -1,6 +1,12 @@
 //! What a parsed document means to Kubernetes: which objects carry pod specs
-//! (built-in kinds, `kind: List` items, `workloads:` kinds), where their
-//! containers are, and which objects are ServiceAccounts or pull secrets.
+//! (Kubernetes' kinds, the custom kinds pullsmith knows, `kind: List` items,
+//! `workloads:` kinds), where their containers are, and which objects are
+//! ServiceAccounts or pull secrets.
+//!
+//! A workload is described by a `WorkloadShape`: where its pod specs are (a
+//! path that may hold `*`) and, below each, where its containers sit (the
+//! pod spec's lists, or for Argo Workflows each template's `container`,
+//! `script`, `initContainers`, `sidecars` and `containerSet`).
 //!
 //! It reads the positional tree only; it never edits and does no IO.
 
