@@ -1,6 +1,12 @@
 //! What a parsed document means to Kubernetes: which objects carry pod specs
-//! (built-in kinds, `kind: List` items, `workloads:` kinds), where their
-//! containers are, and which objects are ServiceAccounts or pull secrets.
+//! (Kubernetes' kinds, the custom kinds pullsmith knows, `kind: List` items,
+//! `workloads:` kinds), where their containers are, and which objects are
+//! ServiceAccounts or pull secrets.
+//!
+//! A workload is described by a `WorkloadShape`: where its pod specs are (a
+//! path that may hold `*`) and, below each, where its containers sit (the
+//! pod spec's lists, or for Argo Workflows each template's `container`,
+//! `script`, `initContainers`, `sidecars` and `containerSet`).
 //!
 //! It reads the positional tree only; it never edits and does no IO.
 
@@ -60,41 +66,209 @@ pub fn custom_workload_of<'w>(kind: &str, api_version: &str, workloads: &'w [Wor
     workloads.iter().find(|w| w.kind == kind && w.api_version.as_deref().is_none_or(|v| v == api_version))
 }
 
-/// Where an object keeps its pod spec, if it has one.
-pub fn pod_spec_path<'w>(object: &Object<'_>, workloads: &'w [Workload]) -> Option<Vec<&'w str>> {
-    pod_spec_path_of(object.kind, object.api_version, workloads)
+/// Where containers sit in the mapping that groups them: a pod spec, or a
+/// template of an Argo workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    /// The key (or `/`-separated keys) below the group, as reports name it.
+    pub name: &'static str,
+    pub path: &'static [&'static str],
+    /// One container mapping (Argo's `container` and `script`), not a list of them.
+    pub single: bool,
 }
 
-/// Where an object of `kind` and `api_version` keeps its pod spec, if it has one.
-pub fn pod_spec_path_of<'w>(kind: &str, api_version: &str, workloads: &'w [Workload]) -> Option<Vec<&'w str>> {
+impl Slot {
+    const fn list(name: &'static str, path: &'static [&'static str]) -> Slot {
+        Slot { name, path, single: false }
+    }
+}
+
+/// The container lists of a pod spec.
+pub const POD_SPEC_SLOTS: &[Slot] = &[
+    Slot::list("containers", &["containers"]),
+    Slot::list("initContainers", &["initContainers"]),
+    Slot::list("ephemeralContainers", &["ephemeralContainers"]),
+];
+
+/// Where an Argo Workflows template keeps containers: `container` and
+/// `script` are one container each, the others lists.
+pub const ARGO_TEMPLATE_SLOTS: &[Slot] = &[
+    Slot { name: "container", path: &["container"], single: true },
+    Slot { name: "script", path: &["script"], single: true },
+    Slot::list("initContainers", &["initContainers"]),
+    Slot::list("sidecars", &["sidecars"]),
+    Slot::list("containerSet/containers", &["containerSet", "containers"]),
+];
+
+/// How an object of some kind holds its containers: where its pod specs
+/// (the mappings that hold `imagePullSecrets` and `serviceAccountName`)
+/// are, and below each, where the containers are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkloadShape<'w> {
+    /// Path from the object to each pod spec; a `*` segment is every item of
+    /// a sequence or every value of a mapping, so one object may hold several.
+    pub pod_spec_path: Vec<&'w str>,
+    /// Path from a pod spec to each mapping that holds container slots:
+    /// empty for a pod spec itself, `templates/*` for an Argo workflow.
+    pub group_path: &'static [&'static str],
+    pub slots: &'static [Slot],
+    /// A Kubernetes API kind (core, `apps`, `batch`, `extensions`), whose
+    /// schema kustomize knows: strategic merge merges its container lists by
+    /// name. For any other group it replaces lists whole, so overlays get
+    /// JSON 6902 patches instead.
+    pub schema_known: bool,
+    /// From the rules' `workloads:`.
+    pub configured: bool,
+}
+
+impl WorkloadShape<'_> {
+    /// A plain pod spec at one path, without `*`: what the kustomize simulation follows.
+    pub fn single_pod_spec(&self) -> bool {
+        self.group_path.is_empty() && !self.pod_spec_path.contains(&"*")
+    }
+}
+
+/// The API group of an apiVersion (`""` for the core group).
+pub fn api_group(api_version: &str) -> &str {
+    api_version.split_once('/').map_or("", |(group, _)| group)
+}
+
+/// How an object holds its containers, if it is a workload.
+pub fn workload_shape<'w>(object: &Object<'_>, workloads: &'w [Workload]) -> Option<WorkloadShape<'w>> {
+    workload_shape_of(object.kind, object.api_version, workloads)
+}
+
+/// How an object of `kind` and `api_version` holds its containers, if it is a workload.
+///
+/// Kubernetes' own kinds are known by kind alone, as they always were: they
+/// have lived in several groups (`extensions/v1beta1`, `apps/v1beta2`), and
+/// look-alikes such as OpenKruise's Advanced StatefulSet and DaemonSet share
+/// their layout. The built-in custom kinds are matched by API group as well,
+/// since their names are common words: a `Service` is a Knative workload
+/// only in `serving.knative.dev` (a core Service holds no pods), and another
+/// project's `Rollout` or `Workflow` may keep its pods anywhere.
+pub fn workload_shape_of<'w>(kind: &str, api_version: &str, workloads: &'w [Workload]) -> Option<WorkloadShape<'w>> {
     // Rules' workloads come first: they may name a kind that is also built in.
     if let Some(workload) = custom_workload_of(kind, api_version, workloads) {
-        return Some(workload.pod_spec_path.iter().map(String::as_str).collect());
+        return Some(WorkloadShape {
+            pod_spec_path: workload.pod_spec_path.iter().map(String::as_str).collect(),
+            group_path: &[],
+            slots: POD_SPEC_SLOTS,
+            schema_known: is_kubernetes_group(api_group(api_version)),
+            configured: true,
+        });
     }
-    let path: &'static [&'static str] = match kind {
-        "Pod" => &["spec"],
-        "PodTemplate" => &["template", "spec"],
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" | "Job" => {
-            &["spec", "template", "spec"]
+    const TEMPLATE_SPEC: &[&str] = &["spec", "template", "spec"];
+    let group = api_group(api_version);
+    let (path, group_path, slots): (&'static [&'static str], &'static [&'static str], _) = match (kind, group) {
+        ("Pod", _) => (&["spec"], &[], POD_SPEC_SLOTS),
+        ("PodTemplate", _) => (&["template", "spec"], &[], POD_SPEC_SLOTS),
+        ("Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" | "Job", _) => {
+            (TEMPLATE_SPEC, &[], POD_SPEC_SLOTS)
         }
-        "CronJob" => &["spec", "jobTemplate", "spec", "template", "spec"],
+        ("CronJob", _) => (&["spec", "jobTemplate", "spec", "template", "spec"], &[], POD_SPEC_SLOTS),
+        ("Rollout", "argoproj.io") | ("Service", "serving.knative.dev") | ("CloneSet", "apps.kruise.io") => {
+            (TEMPLATE_SPEC, &[], POD_SPEC_SLOTS)
+        }
+        ("ScaledJob", "keda.sh") => (&["spec", "jobTargetRef", "template", "spec"], &[], POD_SPEC_SLOTS),
+        // Argo Workflows: a template has no `imagePullSecrets` of its own; the
+        // workflow's spec lists them for every pod the workflow runs, so that
+        // spec is the pod spec here, and the templates hold the containers.
+        ("Workflow" | "WorkflowTemplate" | "ClusterWorkflowTemplate", "argoproj.io") => {
+            (&["spec"], &["templates", "*"], ARGO_TEMPLATE_SLOTS)
+        }
+        ("CronWorkflow", "argoproj.io") => (&["spec", "workflowSpec"], &["templates", "*"], ARGO_TEMPLATE_SLOTS),
         _ => return None,
     };
-    Some(path.to_vec())
+    Some(WorkloadShape {
+        pod_spec_path: path.to_vec(),
+        group_path,
+        slots,
+        schema_known: is_kubernetes_group(group),
+        configured: false,
+    })
 }
 
-/// The pod spec mapping at `path` below the object, if it is there.
-pub fn pod_spec<'a>(object: &Object<'a>, path: &[&str]) -> Option<&'a Node> {
-    let mut node = object.node;
-    for key in path {
-        node = node.get(key)?;
+/// Groups of Kubernetes' own workload kinds, whose schema kustomize knows.
+fn is_kubernetes_group(group: &str) -> bool {
+    matches!(group, "" | "apps" | "batch" | "extensions")
+}
+
+/// A pod spec of an object (or an Argo workflow's spec).
+#[derive(Debug, Clone)]
+pub struct PodSpec<'a> {
+    pub node: &'a Node,
+    /// Where its key starts (the item, for a sequence item): what reports point at.
+    pub key_offset: usize,
+    /// The concrete path from the object, `*` resolved to keys and indexes.
+    pub path: Vec<String>,
+}
+
+/// What `pod_specs` finds: the pod specs, and the aliases met on the way
+/// (`spec: *s`, `- *template`), which stand for pod specs written elsewhere.
+#[derive(Debug, Default)]
+pub struct Found<'a> {
+    pub pod_specs: Vec<PodSpec<'a>>,
+    pub aliases: Vec<&'a Node>,
+}
+
+/// Every pod spec of an object, in document order.
+pub fn pod_specs<'a>(object: &Object<'a>, shape: &WorkloadShape<'_>) -> Found<'a> {
+    let mut found = Found::default();
+    let start = PodSpec { node: object.node, key_offset: object.node.span.start, path: Vec::new() };
+    walk(start, &shape.pod_spec_path, &mut found);
+    found
+}
+
+/// Follows `path` (with `*`) from `at`, collecting the mappings it reaches.
+fn walk<'a>(at: PodSpec<'a>, path: &[&str], found: &mut Found<'a>) {
+    if at.node.kind == NodeKind::Alias {
+        found.aliases.push(at.node);
+        return;
     }
-    node.is_mapping().then_some(node)
+    let Some((first, rest)) = path.split_first() else {
+        if at.node.is_mapping() {
+            found.pod_specs.push(at);
+        }
+        return;
+    };
+    let step = |node: &'a Node, key_offset: usize, segment: String| {
+        let mut path = at.path.clone();
+        path.push(segment);
+        PodSpec { node, key_offset, path }
+    };
+    if *first == "*" {
+        match &at.node.kind {
+            NodeKind::Sequence { items, .. } => {
+                for (index, item) in items.iter().enumerate() {
+                    walk(step(item, item.span.start, index.to_string()), rest, found);
+                }
+            }
+            NodeKind::Mapping { entries, .. } => {
+                for (key, value) in entries.iter().filter(|(key, _)| !is_merge_key(key)) {
+                    let Some(name) = key.as_str() else { continue };
+                    walk(step(value, key.span.start, name.to_string()), rest, found);
+                }
+            }
+            NodeKind::Scalar { .. } | NodeKind::Alias => {}
+        }
+    } else if let Some((key, value)) = at.node.entry(first) {
+        walk(step(value, key.span.start, (*first).to_string()), rest, found);
+    }
+}
+
+/// The mappings of a pod spec that hold container slots (the pod spec
+/// itself, or each Argo template), and the aliases met on the way.
+pub fn container_groups<'a>(pod_spec: &'a Node, shape: &WorkloadShape<'_>) -> Found<'a> {
+    let mut found = Found::default();
+    walk(PodSpec { node: pod_spec, key_offset: pod_spec.span.start, path: Vec::new() }, shape.group_path, &mut found);
+    found
 }
 
 /// One container entry of a pod spec.
 #[derive(Debug, Clone, Copy)]
 pub struct Container<'a> {
+    /// The slot it is in (`containers`, Argo's `container`, …).
     pub list: &'static str,
     pub index: usize,
     pub node: &'a Node,
@@ -117,17 +291,29 @@ pub struct ShapeError {
     pub message: String,
 }
 
-/// Every container of a pod spec, in list order (containers, init, ephemeral).
-pub fn containers<'a>(pod_spec: &'a Node) -> Result<Vec<Container<'a>>, ShapeError> {
+/// Every container of a pod spec of `shape`, group by group, in slot order.
+pub fn shape_containers<'a>(pod_spec: &'a Node, shape: &WorkloadShape<'_>) -> Result<Vec<Container<'a>>, ShapeError> {
     let mut out = Vec::new();
-    for list in CONTAINER_LISTS {
-        let Some((key, value)) = pod_spec.entry(list) else {
+    for group in container_groups(pod_spec, shape).pod_specs {
+        out.extend(slot_containers(group.node, shape.slots)?);
+    }
+    Ok(out)
+}
+
+/// The containers in `slots` of one group mapping.
+pub fn slot_containers<'a>(group: &'a Node, slots: &[Slot]) -> Result<Vec<Container<'a>>, ShapeError> {
+    let mut out = Vec::new();
+    for slot in slots {
+        let Some((key, value)) = slot_entry(group, slot) else {
             continue;
         };
+        let list = slot.name;
         match &value.kind {
-            NodeKind::Sequence { items, .. } => {
+            // An alias repeats a container written elsewhere, which carries the settings.
+            NodeKind::Alias => {}
+            NodeKind::Mapping { .. } if slot.single => out.push(Container { list, index: 0, node: value }),
+            NodeKind::Sequence { items, .. } if !slot.single => {
                 for (index, item) in items.iter().enumerate() {
-                    // An alias repeats a container written elsewhere, which carries the settings.
                     if item.kind == NodeKind::Alias {
                         continue;
                     }
@@ -142,14 +328,55 @@ pub fn containers<'a>(pod_spec: &'a Node) -> Result<Vec<Container<'a>>, ShapeErr
             }
             _ if value.is_null() => {}
             _ => {
-                return Err(ShapeError {
-                    offset: key.span.start,
-                    message: format!("`{list}` is not a sequence of mappings"),
-                })
+                let what = if slot.single { "a mapping" } else { "a sequence of mappings" };
+                return Err(ShapeError { offset: key.span.start, message: format!("`{list}` is not {what}") });
             }
         }
     }
     Ok(out)
+}
+
+/// The key and value of a slot in a group mapping, if it is there.
+fn slot_entry<'a>(group: &'a Node, slot: &Slot) -> Option<&'a (Node, Node)> {
+    let (last, parents) = slot.path.split_last()?;
+    let mut node = group;
+    for key in parents {
+        node = node.get(key)?;
+    }
+    node.entry(last)
+}
+
+/// Whether a document of a kind pullsmith does not know holds containers:
+/// somewhere below it (at most `MAX_CONTAINER_SEARCH_DEPTH` levels deep), a
+/// `containers` sequence with a mapping item that has an `image` key.
+pub fn holds_containers(node: &Node) -> bool {
+    holds_containers_at(node, 0)
+}
+
+/// How deep `holds_containers` looks; pod specs of real custom resources sit well above it.
+const MAX_CONTAINER_SEARCH_DEPTH: usize = 12;
+
+fn holds_containers_at(node: &Node, depth: usize) -> bool {
+    if depth > MAX_CONTAINER_SEARCH_DEPTH {
+        return false;
+    }
+    match &node.kind {
+        NodeKind::Mapping { entries, .. } => entries.iter().any(|(key, value)| {
+            (key.as_str() == Some("containers")
+                && value.items().iter().any(|item| item.is_mapping() && item.get("image").is_some()))
+                || holds_containers_at(value, depth + 1)
+        }),
+        NodeKind::Sequence { items, .. } => items.iter().any(|item| holds_containers_at(item, depth + 1)),
+        NodeKind::Scalar { .. } | NodeKind::Alias => false,
+    }
+}
+
+/// Kinds that may hold container-like mappings but are not workloads to
+/// report as not covered: a CRD holds schemas, and Helm releases (Flux
+/// `HelmRelease`, Argo CD `Application`/`ApplicationSet`) are covered, or
+/// reported, through their values.
+pub fn never_uncovered(kind: &str) -> bool {
+    matches!(kind, "CustomResourceDefinition" | "HelmRelease" | "Application" | "ApplicationSet")
 }
 
 /// Names of the pull secrets a pod spec or ServiceAccount already lists.
@@ -427,26 +654,54 @@ impl yaml_rust2::parser::MarkedEventReceiver for NodeEvents {
     }
 }
 
-/// The alias items of a pod spec's container lists (`- *c`): copies of a
-/// container written elsewhere.
-pub fn aliased_containers(pod_spec: &Node) -> Vec<&Node> {
-    CONTAINER_LISTS
-        .into_iter()
-        .filter_map(|list| pod_spec.get(list))
-        .flat_map(Node::items)
-        .filter(|item| item.kind == NodeKind::Alias)
-        .collect()
-}
-
-/// The first alias on the way from the object to its pod spec (`spec: *s`),
-/// when the pod spec is not written in the object itself.
-pub fn pod_spec_alias<'a>(object: &Object<'a>, path: &[&str]) -> Option<&'a Node> {
-    let mut node = object.node;
-    for key in path {
-        node = node.get(key)?;
-        if node.kind == NodeKind::Alias {
-            return Some(node);
+/// The alias items of a group's container slots (`- *c`, `container: *c`):
+/// copies of a container written elsewhere.
+pub fn aliased_containers<'a>(group: &'a Node, slots: &[Slot]) -> Vec<&'a Node> {
+    let mut out = Vec::new();
+    for slot in slots {
+        let Some((_, value)) = slot_entry(group, slot) else { continue };
+        if value.kind == NodeKind::Alias {
+            out.push(value);
+        } else if !slot.single {
+            out.extend(value.items().iter().filter(|item| item.kind == NodeKind::Alias));
         }
     }
-    None
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_custom_kinds_match_their_api_group() {
+        let shape = |kind, api_version| workload_shape_of(kind, api_version, &[]);
+        assert!(shape("Service", "v1").is_none(), "a core Service is no workload");
+        assert!(shape("Service", "serving.knative.dev/v1").is_some());
+        assert!(shape("Rollout", "rollouts.example.com/v1").is_none());
+        let rollout = shape("Rollout", "argoproj.io/v1alpha1").expect("built in");
+        assert_eq!(rollout.pod_spec_path, ["spec", "template", "spec"]);
+        assert!(!rollout.schema_known && !rollout.configured);
+        let kruise = shape("StatefulSet", "apps.kruise.io/v1beta1").expect("built in");
+        assert!(!kruise.schema_known, "kustomize has no schema for OpenKruise's StatefulSet");
+        assert!(shape("StatefulSet", "apps/v1").expect("built in").schema_known);
+        let cron = shape("CronWorkflow", "argoproj.io/v1alpha1").expect("built in");
+        assert_eq!(
+            (cron.pod_spec_path.as_slice(), cron.group_path),
+            (&["spec", "workflowSpec"][..], &["templates", "*"][..])
+        );
+    }
+
+    #[test]
+    fn a_rules_entry_replaces_the_built_in_one() {
+        let workloads = [Workload {
+            kind: "Rollout".to_string(),
+            api_version: Some("argoproj.io/v1alpha1".to_string()),
+            pod_spec_path: vec!["spec".to_string(), "pod".to_string()],
+        }];
+        let shape = workload_shape_of("Rollout", "argoproj.io/v1alpha1", &workloads).expect("configured");
+        assert_eq!((shape.pod_spec_path.as_slice(), shape.configured), (&["spec", "pod"][..], true));
+        let other = workload_shape_of("Rollout", "argoproj.io/v1", &workloads).expect("built in");
+        assert_eq!((other.pod_spec_path.len(), other.configured), (3, false));
+    }
 }

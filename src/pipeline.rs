@@ -1038,12 +1038,13 @@ fn check_shared(documents: &[yaml::Document], rules: &Rules) -> Result<(), PlanF
         let mut objects = Vec::new();
         root.flatten(&mut objects);
         for object in objects {
-            let Some(path) = manifest::pod_spec_path(&object, &rules.workloads) else { continue };
-            let Some(pod_spec) = manifest::pod_spec(&object, &path) else { continue };
-            let containers = manifest::containers(pod_spec)
-                .map_err(|err| PlanFailure::Error { offset: Some(err.offset), message: err.message })?;
-            if containers.iter().any(|c| c.image().is_some_and(|i| i.contains("{{"))) {
-                return Err(PlanFailure::Skipped("Helm template (an image reference holds `{{`)".to_string()));
+            let Some(shape) = manifest::workload_shape(&object, &rules.workloads) else { continue };
+            for pod_spec in manifest::pod_specs(&object, &shape).pod_specs {
+                let containers = manifest::shape_containers(pod_spec.node, &shape)
+                    .map_err(|err| PlanFailure::Error { offset: Some(err.offset), message: err.message })?;
+                if containers.iter().any(|c| c.image().is_some_and(|i| i.contains("{{"))) {
+                    return Err(PlanFailure::Skipped("Helm template (an image reference holds `{{`)".to_string()));
+                }
             }
         }
     }

@@ -613,22 +613,55 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
         if object.kind == "ServiceAccount" && !self.ctx.partial {
             self.plan_service_account()?;
         }
-        let Some(path) = manifest::pod_spec_path(&object, &self.rules.workloads) else {
-            return Ok(());
-        };
-        let env_index = self.env.as_ref().map(|c| c.env);
-        let Some(pod_spec) = manifest::pod_spec(&object, &path) else {
-            if let Some(alias) = manifest::pod_spec_alias(&object, &path) {
-                self.checks.copies.push((alias, env_index));
+        let Some(shape) = manifest::workload_shape(&object, &self.rules.workloads) else {
+            if !self.ctx.partial && !manifest::never_uncovered(object.kind) && manifest::holds_containers(object.node) {
+                self.plan.uncovered.push(Uncovered {
+                    offset: object.node.span.start,
+                    line: 0,
+                    kind: object.kind.to_string(),
+                    name: object.name().map(str::to_string),
+                    reason: format!(
+                        "unknown workload kind `{} {}` holding containers; add it under `workloads:` to cover it",
+                        object.api_version, object.kind
+                    ),
+                });
             }
             return Ok(());
         };
-        let containers = manifest::containers(pod_spec)
-            .map_err(|err| PlanFailure::Error { offset: Some(err.offset), message: err.message })?;
-        self.checks.holders.insert(address(pod_spec), env_index);
-        for alias in manifest::aliased_containers(pod_spec) {
+        let env_index = self.env.as_ref().map(|c| c.env);
+        let found = manifest::pod_specs(&object, &shape);
+        for alias in found.aliases {
             self.checks.copies.push((alias, env_index));
         }
+        // Every pod spec is a pod of its own: policies per container, secrets per pod spec.
+        for pod_spec in &found.pod_specs {
+            self.plan_pod_spec(pod_spec, &shape)?;
+        }
+        Ok(())
+    }
+
+    /// Plans one pod spec of the object (for an Argo workflow, its spec and
+    /// the containers of all its templates).
+    fn plan_pod_spec(
+        &mut self,
+        pod_spec: &manifest::PodSpec<'a>,
+        shape: &manifest::WorkloadShape<'_>,
+    ) -> Result<(), PlanFailure> {
+        let env_index = self.env.as_ref().map(|c| c.env);
+        let groups = manifest::container_groups(pod_spec.node, shape);
+        for alias in &groups.aliases {
+            self.checks.copies.push((alias, env_index));
+        }
+        let mut containers = Vec::new();
+        for group in &groups.pod_specs {
+            let found = manifest::slot_containers(group.node, shape.slots)
+                .map_err(|err| PlanFailure::Error { offset: Some(err.offset), message: err.message })?;
+            for alias in manifest::aliased_containers(group.node, shape.slots) {
+                self.checks.copies.push((alias, env_index));
+            }
+            containers.extend(found);
+        }
+        self.checks.holders.insert(address(pod_spec.node), env_index);
         for container in &containers {
             self.checks.holders.insert(address(container.node), env_index);
             if let Some((_, merged)) = container.node.entries().iter().find(|(k, _)| manifest::is_merge_key(k)) {
@@ -655,9 +688,14 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             }
             self.plan_container(container, image.as_deref())?;
         }
-        // A pod spec without a single container is not a pod anyone runs: no secrets for it.
-        if !containers.is_empty() {
-            self.plan_pod_secrets(pod_spec, &path, &images)?;
+        // A pod spec without a single container is not a pod anyone runs: no
+        // secrets for it. Nor for a strategic-merge patch of a kind kustomize
+        // has no schema for: its list would replace the patched pod's whole
+        // (dropping the secrets it has), so the overlay's generated JSON 6902
+        // patch appends them instead.
+        let replaces_lists = self.ctx.partial && !shape.schema_known;
+        if !containers.is_empty() && !replaces_lists {
+            self.plan_pod_secrets(pod_spec.node, pod_spec.key_offset, &images)?;
         }
         Ok(())
     }
@@ -903,7 +941,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
     fn plan_pod_secrets(
         &mut self,
         pod_spec: &'a Node,
-        path: &[&str],
+        key_offset: usize,
         images: &[Option<[String; 2]>],
     ) -> Result<(), PlanFailure> {
         let Some(env) = self.environment() else {
@@ -919,7 +957,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             }
             wanted.retain(|name| !env.secrets.contains(name));
         }
-        let offset = self.pod_spec_key_offset(path).unwrap_or(pod_spec.span.start);
+        let offset = key_offset;
         let existing = self.listed_secrets(pod_spec);
         let mut report = PodReport {
             document: self.doc_index,
@@ -1073,18 +1111,6 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
         Splice::replace(colon..line_end, text)
     }
 
-    /// Offset of the key that holds the pod spec (`spec:` of `template:`).
-    fn pod_spec_key_offset(&self, path: &[&str]) -> Option<usize> {
-        let mut node = self.object.node;
-        let mut key_offset = None;
-        for key in path {
-            let (k, v) = node.entry(key)?;
-            key_offset = Some(k.span.start);
-            node = v;
-        }
-        key_offset
-    }
-
     fn plan_service_account(&mut self) -> Result<(), PlanFailure> {
         let Some(env) = &self.env else { return Ok(()) };
         let Some(name) = self.object.name() else {
@@ -1202,4 +1228,73 @@ pub fn service_account_names(documents: &[Document]) -> Vec<(Option<String>, Str
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RulesOrigin;
+
+    const RULES: &str =
+        "version: 1\nenvironments:\n  prod:\n    paths: [\"prod/**\"]\n    imagePullPolicy: IfNotPresent\n";
+
+    fn plan_of(text: &str) -> FilePlan {
+        let rules = Rules::parse(RULES, RulesOrigin::File("rules.yaml".into())).expect("valid rules");
+        let (documents, lines) = crate::yaml::parse_with_lines(text).expect("valid YAML");
+        let ctx = PlanContext {
+            rules: &rules,
+            forced_environment: None,
+            service_account_secrets: None,
+            owner: None,
+            image_overrides: &[],
+            partial: false,
+        };
+        let mut plan = plan_file(text, "prod/a.yaml", &documents, &ctx).expect("planned");
+        plan.locate(&lines);
+        plan
+    }
+
+    #[test]
+    fn an_unknown_kind_holding_containers_is_uncovered_and_not_edited() {
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n---\n\
+                    apiVersion: apps.example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  runner:\n    pod:\n      containers:\n        - name: a\n          image: a:1.0\n";
+        let plan = plan_of(text);
+        assert!(plan.changes.is_empty(), "{:?}", plan.changes);
+        assert_eq!(
+            plan.uncovered,
+            [Uncovered {
+                offset: text.find("apiVersion: apps").expect("there"),
+                line: 6,
+                kind: "Widget".to_string(),
+                name: Some("w".to_string()),
+                reason: "unknown workload kind `apps.example.com/v1 Widget` holding containers; add it under `workloads:` to cover it"
+                    .to_string(),
+            }]
+        );
+    }
+
+    #[test]
+    fn schemas_helm_releases_and_known_workloads_are_not_uncovered() {
+        let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: w}\nspec:\n  x:\n    containers:\n      - {image: a}\n";
+        let release = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: r}\nspec:\n  values:\n    containers:\n      - {image: a}\n";
+        let application = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: r}\nspec:\n  containers:\n    - {image: a}\n";
+        let rollout = "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: r}\nspec:\n  template:\n    spec:\n      containers:\n        - {name: a, image: a}\n";
+        let no_image =
+            "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec:\n  containers:\n    - {name: a}\n";
+        for text in [crd, release, application, rollout, no_image] {
+            assert!(plan_of(text).uncovered.is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_containers_list_deeper_than_the_search_is_not_seen() {
+        let mut text = "apiVersion: example.com/v1\nkind: Deep\nmetadata: {name: d}\nspec:\n".to_string();
+        let mut indent = 2;
+        for level in 0..14 {
+            text.push_str(&format!("{}l{level}:\n", " ".repeat(indent)));
+            indent += 2;
+        }
+        text.push_str(&format!("{}containers:\n{}- {{image: a}}\n", " ".repeat(indent), " ".repeat(indent)));
+        assert!(plan_of(&text).uncovered.is_empty());
+    }
 }

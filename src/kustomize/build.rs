@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use crate::kustomize::value::Value;
 use crate::kustomize::{is_remote, join, patch::is_generated_path, Graph, ImageOverride, Target};
-use crate::manifest::{custom_workload_of, pod_spec_path_of, CONTAINER_LISTS};
+use crate::manifest::{workload_shape_of, WorkloadShape, CONTAINER_LISTS};
 use crate::rules::Rules;
 
 /// Where something is written: a file and a 1-based line.
@@ -102,7 +102,9 @@ pub struct Resource {
     pub annotations: Vec<(String, String)>,
     /// Empty for a ServiceAccount.
     pub pod_path: Vec<String>,
-    /// A `workloads:` kind of the rules.
+    /// A kind whose schema kustomize does not know (a custom resource, from
+    /// `workloads:` or built in): strategic merge replaces its lists whole,
+    /// and overlays patch it with JSON 6902.
     pub custom: bool,
     pub pod: Option<Pod>,
     /// A ServiceAccount's `imagePullSecrets`.
@@ -520,13 +522,27 @@ impl<'a> Builder<'a> {
     fn resource_of(&mut self, object: &Value, written: Written<'_>) -> Option<Resource> {
         let kind = object.get("kind")?.str()?;
         let api_version = object.get("apiVersion").and_then(Value::str).unwrap_or_default();
-        let workloads = &self.inputs.rules.workloads;
-        let pod_path: Vec<String> = match pod_spec_path_of(kind, api_version, workloads) {
-            Some(path) => path.iter().map(|p| p.to_string()).collect(),
+        let shape = workload_shape_of(kind, api_version, &self.inputs.rules.workloads);
+        // Pod specs under `*`, and Argo workflows' templates, are not followed
+        // through patches: such an object is kept, unknown, so that an overlay
+        // says its containers are left alone instead of patching them on a guess.
+        let opaque = shape.as_ref().filter(|shape| !shape.single_pod_spec()).map(|shape| {
+            if shape.group_path.is_empty() {
+                format!(
+                    "its pod specs (`{}`) are several, and pullsmith generates overlay patches for one pod spec per object only",
+                    shape.pod_spec_path.join("/")
+                )
+            } else {
+                "pullsmith does not generate overlay patches for the templates of an Argo workflow".to_string()
+            }
+        });
+        let pod_path: Vec<String> = match &shape {
+            Some(shape) if opaque.is_none() => shape.pod_spec_path.iter().map(|p| p.to_string()).collect(),
+            Some(_) => Vec::new(),
             None if kind == "ServiceAccount" => Vec::new(),
             None => return None,
         };
-        let custom = custom_workload_of(kind, api_version, workloads).is_some();
+        let custom = shape.as_ref().is_some_and(|shape| !shape.schema_known);
         let metadata = object.get("metadata");
         let id = Id {
             name: metadata.and_then(|m| m.get("name")).and_then(Value::str).unwrap_or_default().to_string(),
@@ -550,7 +566,10 @@ impl<'a> Builder<'a> {
             origin: written.origin(object.line()),
             unknown: None,
         };
-        if resource.is_service_account() {
+        if let (Some(why), Some(shape)) = (opaque, &shape) {
+            resource.pod = Some(opaque_pod(object, shape, written));
+            resource.mark_unknown(why);
+        } else if resource.is_service_account() {
             resource.account_secrets = object.get("imagePullSecrets").map(secret_names);
         } else if let Some(spec) = object.at(&pod_path) {
             match pod_of(spec, written) {
@@ -739,6 +758,41 @@ fn pod_of(spec: &Value, written: Written<'_>) -> Result<Option<Pod>, String> {
     Ok(Some(pod))
 }
 
+/// Every container of an object the simulation does not follow (see
+/// `resource_of`), gathered into one pod so that an overlay can tell whether
+/// any of them needs a change it cannot make.
+fn opaque_pod(object: &Value, shape: &WorkloadShape<'_>, written: Written<'_>) -> Pod {
+    let mut pod =
+        Pod { lists: Vec::new(), secrets: None, service_account: None, origin: written.origin(object.line()) };
+    let mut groups = Vec::new();
+    for spec in values_at(object, &shape.pod_spec_path) {
+        groups.extend(values_at(spec, shape.group_path));
+    }
+    for group in groups {
+        for slot in shape.slots {
+            let Some(value) = group.at(slot.path) else { continue };
+            let items = if slot.single { std::slice::from_ref(value) } else { value.items() };
+            let containers: Vec<Container> = items.iter().filter_map(|item| container_of(item, written).ok()).collect();
+            if !containers.is_empty() {
+                pod.lists.push((slot.name, containers));
+            }
+        }
+    }
+    pod
+}
+
+/// The values at `path` below `value`, a `*` segment standing for every item or value.
+fn values_at<'v>(value: &'v Value, path: &[&str]) -> Vec<&'v Value> {
+    let Some((first, rest)) = path.split_first() else { return vec![value] };
+    let next: Vec<&Value> = match (*first, value) {
+        ("*", Value::Seq(items)) => items.iter().collect(),
+        ("*", Value::Map(entries, _)) => entries.iter().map(|(_, v)| v).collect(),
+        ("*", _) => Vec::new(),
+        (key, _) => value.get(key).into_iter().collect(),
+    };
+    next.into_iter().flat_map(|v| values_at(v, rest)).collect()
+}
+
 fn service_account_of(spec: &Value) -> Option<String> {
     spec.get("serviceAccountName").or_else(|| spec.get("serviceAccount")).and_then(Value::str).map(str::to_string)
 }
@@ -775,6 +829,10 @@ fn merge_strategic(resource: &mut Resource, patch: &Value, written: Written<'_>)
                 }
             }
         }
+        return Merged::Kept;
+    }
+    if resource.pod_path.is_empty() {
+        // An object whose pods are not followed (see `resource_of`): it stays unknown.
         return Merged::Kept;
     }
     // Down the pod spec path: a null or a `$patch` directive on the way replaces what is below.
@@ -821,6 +879,23 @@ fn merge_strategic(resource: &mut Resource, patch: &Value, written: Written<'_>)
         match node.get(list) {
             None => {}
             Some(Value::Null) => pod.lists.retain(|(l, _)| *l != list),
+            // kustomize knows no merge keys for custom kinds: their lists are replaced whole.
+            Some(Value::Seq(items)) if resource.custom => {
+                if items.iter().any(|item| item.get("$patch").is_some()) {
+                    resource.mark_unknown(format!(
+                        "the patch in `{}` has `$patch` directives in `{list}` of a custom kind",
+                        written.file
+                    ));
+                    return Merged::Kept;
+                }
+                match items.iter().map(|item| container_of(item, written)).collect::<Result<Vec<_>, _>>() {
+                    Ok(containers) => *pod.list_mut(list) = containers,
+                    Err(why) => {
+                        resource.mark_unknown(why);
+                        return Merged::Kept;
+                    }
+                }
+            }
             Some(Value::Seq(items)) => {
                 if let Err(why) = merge_containers(pod.list_mut(list), items, written) {
                     resource.mark_unknown(why);
@@ -836,6 +911,7 @@ fn merge_strategic(resource: &mut Resource, patch: &Value, written: Written<'_>)
     match node.get("imagePullSecrets") {
         None => {}
         Some(Value::Null) => pod.secrets = None,
+        Some(list) if resource.custom => pod.secrets = Some(secret_names(list)),
         Some(list) => {
             let mut current = pod.secrets.take().unwrap_or_default();
             merge_secrets(&mut current, list);
@@ -999,6 +1075,9 @@ fn apply_operation(
         if path.first().is_some_and(|p| p == "imagePullSecrets") {
             return Err("changes a ServiceAccount's pull secrets".to_string());
         }
+        return Ok(());
+    }
+    if resource.pod_path.is_empty() {
         return Ok(());
     }
     let pod_path = resource.pod_path.clone();

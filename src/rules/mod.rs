@@ -105,11 +105,16 @@ pub struct ImageRule {
     pub secrets: Vec<String>,
 }
 
-/// An extra kind that carries a pod template.
+/// An extra kind that carries a pod template. It replaces a built-in
+/// workload of the same kind (and apiVersion, when it names one); see
+/// `manifest::workload_shape_of`.
 #[derive(Debug, Clone)]
 pub struct Workload {
     pub kind: String,
     pub api_version: Option<String>,
+    /// Keys from the object to its pod specs, empty segments dropped; a `*`
+    /// segment (the whole segment, not part of one) stands for every item of
+    /// a sequence or every value of a mapping.
     pub pod_spec_path: Vec<String>,
 }
 

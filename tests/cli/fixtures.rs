@@ -333,8 +333,23 @@ fn anchors_aliases_kept() {
 }
 
 #[test]
+fn argo_cronworkflow() {
+    run_fixture("argo-cronworkflow");
+}
+
+#[test]
+fn argo_experiment_wildcard() {
+    run_fixture("argo-experiment-wildcard");
+}
+
+#[test]
 fn argo_template_strings() {
     run_fixture("argo-template-strings");
+}
+
+#[test]
+fn argo_workflowtemplate() {
+    run_fixture("argo-workflowtemplate");
 }
 
 #[test]
@@ -350,6 +365,26 @@ fn block_scalar_before_edit() {
 #[test]
 fn bom_file() {
     run_fixture("bom-file");
+}
+
+#[test]
+fn builtin_keda_scaledjob() {
+    run_fixture("builtin-keda-scaledjob");
+}
+
+#[test]
+fn builtin_knative_service() {
+    run_fixture("builtin-knative-service");
+}
+
+#[test]
+fn builtin_kruise_cloneset() {
+    run_fixture("builtin-kruise-cloneset");
+}
+
+#[test]
+fn builtin_rollout() {
+    run_fixture("builtin-rollout");
 }
 
 #[test]

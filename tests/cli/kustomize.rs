@@ -150,6 +150,13 @@ const GOOD_CASES: &[Case] = &[
     },
     Case { name: "kustomization-shapes", shared: &["base/"], ..NO_CASE },
     Case { name: "targeted-reorder", shared: &["src/ledger/k8s/base/", "src/components/"], ..NO_CASE },
+    // Issue 10, item 4: custom kinds known without `workloads:`.
+    Case {
+        name: "builtin-rollout",
+        shared: &["base/"],
+        json6902_kinds: &["rollout", "statefulset", "scaledjob", "service"],
+        ..NO_CASE
+    },
 ];
 
 /// A case whose `apply` must fail for one overlay.
@@ -237,6 +244,13 @@ fn kustomize_cross_env_directory() {
 #[test]
 fn kustomize_remote_resource_is_warned_about_and_skipped() {
     run_good_case(&GOOD_CASES[8]);
+}
+
+/// Issue 10, item 4: an Argo Rollout, an OpenKruise StatefulSet, a KEDA
+/// ScaledJob and a Knative Service in a shared base, with no `workloads:`.
+#[test]
+fn kustomize_builtin_rollout() {
+    run_good_case(&GOOD_CASES[16]);
 }
 
 /// `$patch: delete` and `$patch: replace` in components, a rename and
@@ -1271,8 +1285,19 @@ fn pod_spec_paths(doc: &Yaml, rules: &Rules) -> Vec<Vec<String>> {
         }
         "Job" if api_version.starts_with("batch/") => Some(&["spec", "template", "spec"]),
         "CronJob" if api_version.starts_with("batch/") => Some(&["spec", "jobTemplate", "spec", "template", "spec"]),
+        // Custom kinds pullsmith knows without `workloads:` (SPEC, "Built-in workloads").
+        "Rollout" if api_version.starts_with("argoproj.io/") => Some(&["spec", "template", "spec"]),
+        "Service" if api_version.starts_with("serving.knative.dev/") => Some(&["spec", "template", "spec"]),
+        "CloneSet" | "StatefulSet" | "DaemonSet" if api_version.starts_with("apps.kruise.io/") => {
+            Some(&["spec", "template", "spec"])
+        }
+        "ScaledJob" if api_version.starts_with("keda.sh/") => Some(&["spec", "jobTargetRef", "template", "spec"]),
         _ => None,
     };
+    // A `workloads:` entry replaces the built-in path of its kind.
+    let configured =
+        rules.workloads.iter().any(|w| w.kind == kind && w.api_version.as_deref().is_none_or(|a| a == api_version));
+    let builtin = builtin.filter(|_| !configured);
     let mut out = Vec::new();
     if let Some(path) = builtin {
         out.push(path.iter().map(|s| s.to_string()).collect());

@@ -17,3 +17,4 @@ mod rules_safety;
 mod service_accounts;
 mod silent_gaps;
 mod sweep;
+mod workloads;
