@@ -265,6 +265,19 @@ pub fn container_groups<'a>(pod_spec: &'a Node, shape: &WorkloadShape<'_>) -> Fo
     found
 }
 
+/// How people name a container of the slot `list`: "init container" for
+/// `initContainers`, "sidecar" for Argo's `sidecars`, Argo's "script" as
+/// it is, "container" otherwise.
+pub fn container_word(list: &str) -> &'static str {
+    match list {
+        "initContainers" => "init container",
+        "ephemeralContainers" => "ephemeral container",
+        "sidecars" => "sidecar",
+        "script" => "script",
+        _ => "container",
+    }
+}
+
 /// One container entry of a pod spec.
 #[derive(Debug, Clone, Copy)]
 pub struct Container<'a> {

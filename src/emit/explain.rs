@@ -34,18 +34,27 @@ pub fn render(report: &RunReport, rules: &Rules) -> String {
             let _ = writeln!(out, "  pulls in {}: {status}", quote::path(file));
         }
         for file in &overlay.shared_files {
-            let needs_patch = overlay.settings.iter().any(|s| s.base_file == *file);
-            let what = match (needs_patch, blocked) {
-                (false, _) => "nothing to patch here",
-                (true, None) => "patched here",
-                (true, Some(_)) => "needs a patch here, not written",
+            // Named per object: a file is "patched here" for the objects a setting really touches.
+            let mut objects: Vec<String> = Vec::new();
+            for setting in overlay.settings.iter().filter(|s| s.base_file == *file) {
+                let object = format!("{} {}", setting.kind, setting.name.as_deref().unwrap_or("<unnamed>"));
+                if !objects.contains(&object) {
+                    objects.push(object);
+                }
+            }
+            let what = match (objects.is_empty(), blocked) {
+                (true, _) => "nothing to patch here".to_string(),
+                (false, None) => format!("patched here ({})", objects.join(", ")),
+                (false, Some(_)) => format!("needs a patch here ({}), not written", objects.join(", ")),
             };
             let _ = writeln!(out, "  pulls in {}: shared with other environments, {what}", quote::path(file));
         }
         let not_written = if blocked.is_some() { " (not written)" } else { "" };
         for setting in &overlay.settings {
             let what = match &setting.container {
-                Some(container) => format!("container `{container}`"),
+                Some(container) => {
+                    format!("{} `{container}`", crate::manifest::container_word(setting.list.unwrap_or("containers")))
+                }
                 None => "pod".to_string(),
             };
             let image = setting.image.as_deref().map(|i| format!(", image `{i}` as rendered")).unwrap_or_default();
@@ -139,7 +148,7 @@ pub fn render(report: &RunReport, rules: &Rules) -> String {
             let _ = writeln!(
                 out,
                 "    {} `{}` (line {}): image `{}`{rendered}",
-                container.list,
+                crate::manifest::container_word(container.list),
                 container.container.as_deref().unwrap_or("<unnamed>"),
                 container.line,
                 container.image.as_deref().unwrap_or("<none>"),
@@ -156,6 +165,13 @@ pub fn render(report: &RunReport, rules: &Rules) -> String {
         for warning in report.warnings.iter().filter(|w| w.path == file.path) {
             let message = crate::emit::message(&warning.path, &warning.message);
             let _ = writeln!(out, "  warning (line {}): {message}", warning.line.unwrap_or(0));
+        }
+        out.push('\n');
+    }
+    if !report.not_covered.is_empty() {
+        let _ = writeln!(out, "not covered ({}): seen, and not brought under the rules", report.not_covered.len());
+        for item in &report.not_covered {
+            let _ = writeln!(out, "  {}", crate::emit::not_covered(item));
         }
         out.push('\n');
     }

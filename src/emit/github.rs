@@ -108,8 +108,16 @@ fn append(path: &Path, text: &str) -> std::io::Result<()> {
 /// Per environment: files, containers and pod specs to change; then the diff, collapsed.
 pub fn step_summary(report: &RunReport, rules: &Rules) -> String {
     let mut out = String::from("## pullsmith\n\n");
-    if report.n_changed() == 0 {
-        out.push_str("Every container has the image pull policy, and every pod the pull secrets, that its environment calls for.\n");
+    let rules_name = report.rules.as_deref().map_or_else(|| "the embedded default rules".to_string(), markdown_text);
+    let _ = writeln!(out, "Rules: {rules_name}.\n");
+    if report.n_changed() == 0 && report.containers_covered == 0 {
+        out.push_str("Nothing covered: no container is under the rules, so there is nothing to call compliant.\n");
+    } else if report.n_changed() == 0 {
+        let _ = writeln!(
+            out,
+            "Every container under the rules ({}) has the image pull policy, and every pod the pull secrets, that its environment calls for.",
+            report.containers_covered
+        );
     } else {
         let _ = writeln!(
             out,
@@ -149,12 +157,38 @@ pub fn step_summary(report: &RunReport, rules: &Rules) -> String {
             let _ = write!(out, "\n<details><summary>Diff</summary>\n\n{fence}diff\n{diff}{fence}\n\n</details>\n");
         }
     }
+    if !report.not_covered.is_empty() {
+        let n = report.not_covered.len();
+        let _ = writeln!(out, "\n{n} thing{} seen and not covered by the rules:\n", plural(n));
+        for item in report.not_covered.iter().take(SUMMARY_LIST_LIMIT) {
+            let _ = writeln!(out, "- {}", markdown_text(&crate::emit::not_covered(item)));
+        }
+        if n > SUMMARY_LIST_LIMIT {
+            let _ = writeln!(out, "- … and {} more (see the JSON report's `notCovered`)", n - SUMMARY_LIST_LIMIT);
+        }
+    }
     let errors = report.errors().count();
     if errors > 0 {
         let _ = writeln!(out, "\n{errors} file{} could not be processed:\n", plural(errors));
         for error in report.errors() {
             let _ = writeln!(out, "- `{}`", crate::emit::located(error));
         }
+    }
+    out
+}
+
+/// The job summary lists at most this many things not covered.
+const SUMMARY_LIST_LIMIT: usize = 50;
+
+/// Text that Markdown shows as written: its punctuation escaped, so a file
+/// name or reason cannot open a link, an image or raw HTML.
+fn markdown_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\`*_{}[]<>()#+!|~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
     }
     out
 }

@@ -48,6 +48,8 @@ pub struct PatchSetting {
     pub name: Option<String>,
     pub namespace: Option<String>,
     pub container: Option<String>,
+    /// For a container: the list it is in (`containers`, `initContainers`, …).
+    pub list: Option<&'static str>,
     /// For a container: its image as the overlay renders it.
     pub image: Option<String>,
     pub field: plan::Field,
@@ -533,6 +535,7 @@ fn record(plan: &mut OverlayPlan, patch: &ObjectPatch, patch_file: &str, overlay
             name: Some(object.cur.name.clone()),
             namespace: object.cur.namespace.clone(),
             container: Some(setting.name.clone()),
+            list: Some(setting.list),
             image: setting.image.clone(),
             field: plan::Field::ImagePullPolicy,
             from: setting.from.clone().map(plan::FieldValue::Policy),
@@ -549,6 +552,7 @@ fn record(plan: &mut OverlayPlan, patch: &ObjectPatch, patch_file: &str, overlay
             name: Some(object.cur.name.clone()),
             namespace: object.cur.namespace.clone(),
             container: None,
+            list: None,
             image: None,
             field: plan::Field::ImagePullSecrets,
             from: pod.secrets.clone().filter(|s| !s.is_empty()).map(plan::FieldValue::Secrets),

@@ -1609,6 +1609,11 @@ fn kustomize_explain_shows_what_overlays_pull_in_and_patch() {
             && l.contains("-> IfNotPresent in overlays/prod/pullsmith.patch.yaml")),
         "{text}"
     );
+    assert!(
+        text.lines().any(|l| l.contains("Deployment web init container `migrate`")),
+        "an init container is called one\n{text}"
+    );
+    assert!(text.contains("patched here (Deployment web)"), "the objects patched are named\n{text}");
     assert!(text.lines().any(|l| l.starts_with("base/web.yaml")), "a shared file has its own entry\n{text}");
     assert!(text.contains("shared by the overlays `overlays/dev`, `overlays/prod`, `overlays/staging`"), "{text}");
 }
@@ -1750,7 +1755,7 @@ fn kustomize_explain_shows_the_rendered_image_and_warns_about_no_retagged_latest
     assert!(!text.contains("warning"), "{text}");
     assert!(
         text.contains(
-            "    containers `app` (line 10): image `registry.example/app:latest` (rendered as `registry.example/app:v1.2.3` by `overlays/prod`)\n      imagePullPolicy: <unset> -> IfNotPresent: insert (decided by environment `prod` imagePullPolicy)\n"
+            "    container `app` (line 10): image `registry.example/app:latest` (rendered as `registry.example/app:v1.2.3` by `overlays/prod`)\n      imagePullPolicy: <unset> -> IfNotPresent: insert (decided by environment `prod` imagePullPolicy)\n"
         ),
         "{text}"
     );
@@ -1839,7 +1844,8 @@ fn kustomize_explain_says_patched_here_only_for_shared_files_it_patches() {
             .unwrap_or_else(|| panic!("a section for overlays/{overlay}\n{text}"))
             .to_string();
         assert!(
-            section.contains("  pulls in base/app.yaml: shared with other environments, patched here\n"),
+            section
+                .contains("  pulls in base/app.yaml: shared with other environments, patched here (Deployment app)\n"),
             "{section}"
         );
         assert!(
@@ -1872,12 +1878,12 @@ fn kustomize_explain_says_not_written_for_an_overlay_with_an_error() {
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(
         text.contains(
-            "overlay overlays/prod (environment `prod`)\n  error: `patches:` is a mapping, not a list: no patch is written for this overlay\n  pulls in base/app.yaml: shared with other environments, needs a patch here, not written\n    Deployment app container `app` (base/app.yaml:9, image `nginx:1.25` as rendered): imagePullPolicy <unset> -> IfNotPresent in overlays/prod/pullsmith.patch.yaml (not written)\n"
+            "overlay overlays/prod (environment `prod`)\n  error: `patches:` is a mapping, not a list: no patch is written for this overlay\n  pulls in base/app.yaml: shared with other environments, needs a patch here (Deployment app), not written\n    Deployment app container `app` (base/app.yaml:9, image `nginx:1.25` as rendered): imagePullPolicy <unset> -> IfNotPresent in overlays/prod/pullsmith.patch.yaml (not written)\n"
         ),
         "{text}"
     );
     assert!(
-        text.contains("  pulls in base/app.yaml: shared with other environments, patched here\n"),
+        text.contains("  pulls in base/app.yaml: shared with other environments, patched here (Deployment app)\n"),
         "dev is patched\n{text}"
     );
     assert!(
