@@ -132,6 +132,24 @@ fn run_fixture(name: &str) {
     assert!(!input.is_empty(), "fixture {name}: in/ holds no file");
     assert!(!expected.is_empty(), "fixture {name}: out/ holds no file");
 
+    // 0. The JSON report of the input validates against docs/report.schema.json.
+    {
+        let (_tmp, repo) = fixture.checkout();
+        let mut cmd = pullsmith();
+        cmd.current_dir(repo.parent().expect("repo has a parent")).args(["--format", "json", "check"]);
+        if let Some(rules) = &fixture.rules {
+            cmd.arg("--rules").arg(rules);
+        }
+        let output = cmd.args(&fixture.args).arg(&repo).timeout(Duration::from_secs(120)).output().expect("runs");
+        // An invalid rules file is exit 2 before any report: nothing to validate.
+        if output.status.code() != Some(2) {
+            let report: serde_json::Value = serde_json::from_slice(&output.stdout)
+                .unwrap_or_else(|err| panic!("fixture {name}: JSON report ({err})\n{}", describe(&output)));
+            let problems = crate::formats::schema_problems(&report);
+            assert!(problems.is_empty(), "fixture {name}: the JSON report breaks its schema: {problems:?}\n{report:#}");
+        }
+    }
+
     // 1. `check` on the input reports whether anything would change, and writes nothing.
     if fixture.exit == 0 {
         let (_tmp, repo) = fixture.checkout();

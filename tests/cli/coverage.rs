@@ -1,0 +1,347 @@
+//! Rules that fit real repositories (issue 10): where the rules come from and
+//! what their globs mean, `exclude:`, kustomizations that do not build, and
+//! the coverage report: a green check means "covered and right".
+//!
+//! Every tree here is shaped like a case seen on a public GitOps repository:
+//! a root rules file run on a subdirectory, argocd-example-apps' plugin
+//! kustomization naming a gitignored `all.yaml`, a Flux repository whose
+//! workloads are all HelmReleases, Flux's generated `gotk-components.yaml`.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::util::{describe, pullsmith, read_tree, write};
+
+/// A git repository (initialised, nothing committed) holding `files`.
+fn git_repo(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let status = Command::new("git").args(["init", "-q"]).current_dir(dir.path()).status().expect("git runs");
+    assert!(status.success());
+    for (path, text) in files {
+        write(dir.path(), path, text);
+    }
+    dir
+}
+
+fn run_in(cwd: &Path, args: &[&str]) -> Output {
+    pullsmith().current_dir(cwd).args(args).output().expect("pullsmith runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn json(output: &Output) -> Value {
+    let report: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|err| panic!("stdout is one JSON document ({err})\n{}", describe(output)));
+    crate::formats::assert_valid(&report);
+    report
+}
+
+fn deployment(name: &str, image: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  template:\n    spec:\n      containers:\n      - name: {name}\n        image: {image}\n"
+    )
+}
+
+const ROOT_RULES: &str =
+    "version: 1\nenvironments:\n  prod:\n    paths: [\"deploy/prod/**\"]\n    imagePullPolicy: IfNotPresent\n";
+
+// ---------------------------------------------------------------- rules discovery and scope
+
+#[test]
+fn a_subdirectory_path_uses_the_root_rules_file_and_root_relative_globs() {
+    let app = deployment("web", "nginx:1.25");
+    let dir =
+        git_repo(&[(".pullsmith.yaml", ROOT_RULES), ("deploy/prod/web.yaml", &app), ("other/prod/web.yaml", &app)]);
+    let root = dir.path();
+    // From the root and from inside the subdirectory, PATH `deploy` or `.`.
+    for (cwd, path) in [(root.to_path_buf(), "deploy"), (root.join("deploy"), "."), (root.join("deploy/prod"), "..")] {
+        let output = run_in(&cwd, &["diff", path]);
+        assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+        let diff = stdout(&output);
+        assert!(diff.contains("diff --git a/deploy/prod/web.yaml b/deploy/prod/web.yaml"), "{path}: {diff}");
+        assert!(!diff.contains("other/"), "PATH narrows what is processed: {diff}");
+        assert!(stderr(&output).lines().any(|l| l == "rules: .pullsmith.yaml"), "{}", describe(&output));
+    }
+    // `--rules .pullsmith.yaml deploy`: the same globs, the same meaning.
+    let output = run_in(root, &["--rules", ".pullsmith.yaml", "diff", "deploy"]);
+    assert!(stdout(&output).contains("a/deploy/prod/web.yaml"), "{}", describe(&output));
+    // The JSON report names the rules file, and paths are relative to the root.
+    let report = json(&run_in(&root.join("deploy"), &["--format", "json", "check", "."]));
+    assert_eq!(report["rules"], ".pullsmith.yaml");
+    assert_eq!(report["files"][0]["path"], "deploy/prod/web.yaml");
+    // `apply` on the subdirectory edits the subdirectory only.
+    let output = run_in(root, &["apply", "deploy"]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert!(std::fs::read_to_string(root.join("deploy/prod/web.yaml")).unwrap().contains("imagePullPolicy"));
+    assert_eq!(std::fs::read_to_string(root.join("other/prod/web.yaml")).unwrap(), app);
+}
+
+#[test]
+fn the_nearest_rules_file_from_path_up_wins_and_the_embedded_default_is_named() {
+    let app = deployment("web", "nginx:1.25");
+    let near = "version: 1\nenvironments:\n  prod:\n    paths: [\"deploy/prod/**\"]\n    imagePullPolicy: Never\n";
+    let dir =
+        git_repo(&[(".pullsmith.yaml", ROOT_RULES), ("deploy/.pullsmith.yaml", near), ("deploy/prod/web.yaml", &app)]);
+    let output = run_in(dir.path(), &["diff", "deploy"]);
+    assert!(stderr(&output).lines().any(|l| l == "rules: deploy/.pullsmith.yaml"), "{}", describe(&output));
+    assert!(stdout(&output).contains("+        imagePullPolicy: Never"), "{}", describe(&output));
+
+    let plain = git_repo(&[("dev/web.yaml", &app)]);
+    let output = run_in(plain.path(), &["check", "."]);
+    assert!(
+        stderr(&output).lines().any(|l| l.starts_with("rules: embedded default rules")),
+        "a fallback to the embedded rules is never silent\n{}",
+        describe(&output)
+    );
+    assert_eq!(json(&run_in(plain.path(), &["--format", "json", "check", "."]))["rules"], Value::Null);
+}
+
+#[test]
+fn a_rules_glob_that_matches_no_file_is_a_warning_at_its_line() {
+    let rules = "version: 1\nenvironments:\n  prod:\n    paths:\n      - \"deploy/prod/**\"\n      - \"deploy/prdo/**\"\nexclude: [\"vendor/**\"]\n";
+    let dir = git_repo(&[(".pullsmith.yaml", rules), ("deploy/prod/web.yaml", &deployment("web", "nginx:1.25"))]);
+    let output = run_in(dir.path(), &["check", "."]);
+    let err = stderr(&output);
+    assert!(
+        err.contains("warning: .pullsmith.yaml:6: environment `prod`: path glob `deploy/prdo/**` matches no file"),
+        "{err}"
+    );
+    assert!(err.contains("warning: .pullsmith.yaml:7: exclude glob `vendor/**` matches no file"), "{err}");
+    assert!(!err.contains("`deploy/prod/**` matches no file"), "{err}");
+}
+
+// ---------------------------------------------------------------- exclude and kustomizations that do not build
+
+/// argocd-example-apps' shape: a plugin kustomization that lists an
+/// `all.yaml` made at deploy time, beside a dev overlay that builds.
+fn plugin_repo(extra: &[(&str, &str)]) -> tempfile::TempDir {
+    let mut files: Vec<(&str, &str)> = vec![
+        ("apps/base/kustomization.yaml", "resources:\n- web.yaml\n"),
+        ("apps/dev/kustomization.yaml", "resources:\n- ../base\n"),
+        ("plugins/kustomized-helm/kustomization.yaml", "resources:\n- all.yaml\n"),
+        ("plugins/broken/kustomization.yaml", "resources: [unclosed\n"),
+    ];
+    files.extend_from_slice(extra);
+    let dir = git_repo(&files);
+    write(dir.path(), "apps/base/web.yaml", deployment("web", "nginx:1.25"));
+    dir
+}
+
+#[test]
+fn excluded_directories_are_never_read_even_as_kustomizations() {
+    let rules = "version: 1\nenvironments:\n  dev:\n    paths: [\"apps/dev/**\"]\n    imagePullPolicy: Always\nexclude: [\"plugins/**\"]\n";
+    // Under the excluded directory, a manifest that would be an error if it were read.
+    let dir = plugin_repo(&[(".pullsmith.yaml", rules), ("plugins/broken/pod.yaml", "kind: Pod\nspec: [unclosed\n")]);
+    let before = read_tree(dir.path());
+    for args in [&["check", "."][..], &["explain", "."][..], &["diff", "."][..]] {
+        let output = run_in(dir.path(), args);
+        assert!(matches!(output.status.code(), Some(0 | 1)), "{args:?}: {}", describe(&output));
+        assert!(!stderr(&output).contains("plugins/"), "{args:?}: nothing excluded is read\n{}", describe(&output));
+    }
+    // The same with `--exclude` and no `exclude:` in the rules.
+    let without = rules.replace("exclude: [\"plugins/**\"]\n", "");
+    write(dir.path(), ".pullsmith.yaml", &without);
+    let output = run_in(dir.path(), &["--exclude", "plugins/**", "check", "."]);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert!(!stderr(&output).contains("plugins/"), "{}", describe(&output));
+    let output = run_in(dir.path(), &["--exclude", "plugins/**", "apply", "."]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let after = read_tree(dir.path());
+    let changed: Vec<&str> =
+        after.iter().filter(|entry| !before.contains(entry)).map(|(path, _)| path.as_str()).collect();
+    // The base is pulled in by the dev overlay only: edited in place.
+    assert_eq!(changed, vec![".pullsmith.yaml", "apps/base/web.yaml"]);
+}
+
+#[test]
+fn a_kustomization_no_environment_builds_is_a_warning_and_not_covered() {
+    let rules = "version: 1\nenvironments:\n  dev:\n    paths: [\"apps/dev/**\"]\n    imagePullPolicy: Always\n";
+    let dir = plugin_repo(&[(".pullsmith.yaml", rules), (".gitignore", "plugins/kustomized-helm/all.yaml\n")]);
+    let output = run_in(dir.path(), &["check", "."]);
+    assert_eq!(output.status.code(), Some(1), "the dev overlay still needs its patch\n{}", describe(&output));
+    let err = stderr(&output);
+    assert!(!err.contains("error:"), "{err}");
+    assert!(
+        err.contains("warning: plugins/kustomized-helm/kustomization.yaml:2:3: resources entry `all.yaml` is missing and ignored by git"),
+        "{err}"
+    );
+    assert!(err.contains("not covered: plugins/broken/kustomization.yaml:2: Kustomization `plugins/broken`: does not build: invalid YAML"), "{err}");
+    let report = json(&run_in(dir.path(), &["--format", "json", "check", "."]));
+    let uncovered: Vec<&str> =
+        report["notCovered"].as_array().unwrap().iter().map(|n| n["path"].as_str().unwrap()).collect();
+    assert!(uncovered.contains(&"plugins/kustomized-helm/kustomization.yaml"), "{report:#}");
+    assert!(uncovered.contains(&"plugins/broken/kustomization.yaml"), "{report:#}");
+    assert_eq!(report["summary"]["notCovered"], uncovered.len());
+
+    // A missing file in an environment's overlay is still an error: that render is not covered.
+    write(dir.path(), "apps/dev/kustomization.yaml", "resources:\n- ../base\n- missing.yaml\n");
+    let output = run_in(dir.path(), &["check", "."]);
+    assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
+    assert!(
+        stderr(&output).contains("error: apps/dev/kustomization.yaml:3:3: resources entry `missing.yaml` is missing")
+    );
+}
+
+// ---------------------------------------------------------------- coverage
+
+const FLUX_RULES: &str = "version: 1\nenvironments:\n  prod:\n    paths: [\"clusters/production/**\", \"apps/production/**\"]\n    imagePullPolicy: IfNotPresent\n";
+
+const HELM_RELEASE: &str = "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: podinfo\n  namespace: podinfo\nspec:\n  url: https://stefanprodan.github.io/podinfo\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: podinfo\n  namespace: podinfo\nspec:\n  chart:\n    spec:\n      chart: podinfo\n      sourceRef: {kind: HelmRepository, name: podinfo}\n  values:\n    replicaCount: 2\n";
+
+#[test]
+fn a_flux_repository_of_helm_releases_is_not_called_compliant() {
+    let dir = git_repo(&[
+        (".pullsmith.yaml", FLUX_RULES),
+        ("apps/production/podinfo.yaml", HELM_RELEASE),
+        ("clusters/production/apps.yaml", "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\nspec:\n  path: ./apps/production\n"),
+    ]);
+    let output = run_in(dir.path(), &["check", "."]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let err = stderr(&output);
+    assert!(!err.contains("compliant:"), "{err}");
+    assert!(err.contains("pullsmith: nothing covered: no container is under the rules"), "{err}");
+    assert!(
+        err.contains("not covered: apps/production/podinfo.yaml:10: HelmRelease `podinfo`: Flux HelmRelease"),
+        "{err}"
+    );
+    let report = json(&run_in(dir.path(), &["--format", "json", "check", "."]));
+    assert_eq!(report["summary"]["containersCovered"], 0);
+    assert_eq!(report["notCovered"].as_array().unwrap().len(), 1, "{report:#}");
+    let item = &report["notCovered"][0];
+    assert_eq!(
+        (&item["path"], &item["line"], &item["kind"], &item["name"]),
+        (
+            &Value::from("apps/production/podinfo.yaml"),
+            &Value::from(10),
+            &Value::from("HelmRelease"),
+            &Value::from("podinfo")
+        )
+    );
+    assert!(stdout(&run_in(dir.path(), &["explain", "."])).contains("not covered (1)"));
+
+    // With a workload under the rules beside it, check is compliant about that much.
+    write(
+        dir.path(),
+        "apps/production/web.yaml",
+        deployment("web", "nginx:1.25")
+            .replace("image: nginx:1.25", "image: nginx:1.25\n        imagePullPolicy: IfNotPresent"),
+    );
+    let output = run_in(dir.path(), &["check", "."]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert!(stderr(&output).contains("pullsmith: compliant: 1 container under the rules have the pull settings their environment calls for; 1 thing seen is not covered"), "{}", describe(&output));
+    assert!(stderr(&output).contains("containers_covered=1 not_covered=1"), "{}", describe(&output));
+}
+
+#[test]
+fn argo_cd_helm_applications_and_chart_values_are_not_covered() {
+    let application = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: redis\nspec:\n  source:\n    repoURL: https://charts.bitnami.com/bitnami\n    chart: redis\n    helm:\n      valuesObject: {image: {pullPolicy: Always}}\n---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: guestbook\nspec:\n  source:\n    path: guestbook\n";
+    let dir = git_repo(&[
+        (
+            ".pullsmith.yaml",
+            "version: 1\ndefaultEnvironment: prod\nenvironments:\n  prod:\n    imagePullPolicy: IfNotPresent\n",
+        ),
+        ("apps/redis.yaml", application),
+        ("charts/web/Chart.yaml", "apiVersion: v2\nname: web\nversion: 0.1.0\n"),
+        ("charts/web/values.yaml", "image:\n  pullPolicy: Always\n"),
+        ("charts/web/templates/deployment.yaml", "kind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n"),
+    ]);
+    let report = json(&run_in(dir.path(), &["--format", "json", "check", "."]));
+    let items: Vec<(String, String)> = report["notCovered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["path"].as_str().unwrap().to_string(), n["name"].as_str().unwrap_or("").to_string()))
+        .collect();
+    assert_eq!(
+        items,
+        vec![
+            ("apps/redis.yaml".to_string(), "redis".to_string()),
+            ("charts/web/values.yaml".to_string(), String::new())
+        ],
+        "{report:#}"
+    );
+    let skipped = report["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "one line per chart: {skipped:?}");
+    assert_eq!(skipped[0]["path"], "charts/web");
+}
+
+#[test]
+fn generated_files_are_left_alone_and_reported() {
+    let gotk = format!(
+        "---\n# This manifest was generated by flux. DO NOT EDIT.\n# Flux Version: v2.3.0\n{}",
+        deployment("source-controller", "ghcr.io/fluxcd/source-controller:v1.3.0")
+    );
+    let generated = format!("# Code generated by hack/gen.sh. DO NOT EDIT.\n{}", deployment("gen", "nginx:1.25"));
+    let quoted = deployment("quoted", "nginx:1.25")
+        .replace("metadata:\n", "metadata:\n  annotations: {note: \"DO NOT EDIT by hand\"}\n");
+    let dir = git_repo(&[
+        (
+            ".pullsmith.yaml",
+            "version: 1\nenvironments:\n  dev:\n    paths: [\"clusters/dev/**\"]\n    imagePullPolicy: Always\n",
+        ),
+        ("clusters/dev/flux-system/gotk-components.yaml", &gotk),
+        ("clusters/dev/zz_generated.yaml", &generated),
+        ("clusters/dev/quoted.yaml", &quoted),
+    ]);
+    let output = run_in(dir.path(), &["apply", "."]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let read = |rel: &str| std::fs::read_to_string(dir.path().join(rel)).unwrap();
+    assert_eq!(read("clusters/dev/flux-system/gotk-components.yaml"), gotk);
+    assert_eq!(read("clusters/dev/zz_generated.yaml"), generated);
+    assert!(read("clusters/dev/quoted.yaml").contains("imagePullPolicy: Always"), "only a header comment counts");
+    let err = stderr(&output);
+    assert!(
+        err.contains("not covered: clusters/dev/flux-system/gotk-components.yaml:2: generated by `flux bootstrap`"),
+        "{err}"
+    );
+    assert!(err.contains("not covered: clusters/dev/zz_generated.yaml:1: generated file"), "{err}");
+}
+
+#[test]
+fn an_unknown_kind_holding_containers_is_not_covered() {
+    let widget = "apiVersion: apps.example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  runner:\n    containers:\n    - name: a\n      image: nginx:1.25\n";
+    let dir = git_repo(&[
+        (
+            ".pullsmith.yaml",
+            "version: 1\nenvironments:\n  dev:\n    paths: [\"dev/**\"]\n    imagePullPolicy: Always\n",
+        ),
+        ("dev/widget.yaml", widget),
+    ]);
+    let output = run_in(dir.path(), &["apply", "."]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert_eq!(std::fs::read_to_string(dir.path().join("dev/widget.yaml")).unwrap(), widget);
+    let report = json(&run_in(dir.path(), &["--format", "json", "check", "."]));
+    assert_eq!(report["notCovered"][0]["kind"], "Widget", "{report:#}");
+    assert!(report["notCovered"][0]["reason"].as_str().unwrap().contains("workloads:"), "{report:#}");
+}
+
+// ---------------------------------------------------------------- fewer, truer messages
+
+#[test]
+fn provided_secrets_are_not_reported_as_undefined() {
+    let rules =
+        "version: 1\nenvironments:\n  prod:\n    paths: [\"prod/**\"]\n    imagePullSecrets: [regcred, vault-reg]\n";
+    let dir = git_repo(&[(".pullsmith.yaml", rules), ("prod/web.yaml", &deployment("web", "nginx:1.25"))]);
+    let output = run_in(dir.path(), &["check", "."]);
+    assert!(stderr(&output).contains("pull secret `regcred` is not defined"), "{}", describe(&output));
+    write(dir.path(), ".pullsmith.yaml", format!("{rules}providedSecrets: [regcred]\n"));
+    let output = run_in(dir.path(), &["check", "."]);
+    let err = stderr(&output);
+    assert!(!err.contains("`regcred` is not defined"), "{err}");
+    assert!(err.contains("pull secret `vault-reg` is not defined"), "only the provided name is silenced\n{err}");
+    let output = run_in(dir.path(), &["rules", "validate", ".pullsmith.yaml"]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    // A provided name must be a valid secret name like any other.
+    write(dir.path(), "bad.yaml", "version: 1\nprovidedSecrets: [Not_Valid]\n");
+    let output = run_in(dir.path(), &["rules", "validate", "bad.yaml"]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(stderr(&output).contains("bad.yaml:2:"), "{}", describe(&output));
+}
