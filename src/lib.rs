@@ -14,6 +14,7 @@ pub mod edit;
 pub mod emit;
 pub mod fsio;
 pub mod git;
+pub mod init;
 pub mod kustomize;
 pub mod manifest;
 pub mod pipeline;
@@ -67,11 +68,59 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Check { path, diff } => run_files(&global, &path.path, Mode::Check { diff }),
         Command::Apply(path) => run_files(&global, &path.path, Mode::Apply),
         Command::Explain(path) => run_files(&global, &path.path, Mode::Explain),
+        Command::Init { path, stdout } => run_init(&global, &path, stdout),
         Command::Commit { path, branch, message, author, allow_dirty } => {
             let options = CommitOptions { branch, message, author, allow_dirty };
             run_commit(&global, &path.path, &options)
         }
     }
+}
+
+/// `init`: infer rules for the repository holding `path` and write them at
+/// its root, never over anything already there (or print them, `--stdout`).
+fn run_init(global: &GlobalArgs, path: &Path, to_stdout: bool) -> anyhow::Result<Outcome> {
+    if global.rules.is_some() || global.env.is_some() {
+        bail!("`init` infers the rules; it takes neither `--rules` nor `--env`");
+    }
+    if !path.is_dir() {
+        bail!("{}: not a directory", emit::quote::path(&path.display().to_string()));
+    }
+    let root = init::repository_root(path);
+    let target = root.join(RULES_FILE_NAME);
+    let shown_target = emit::quote::path(&target.display().to_string()).into_owned();
+    let exists = |what| init::InitError::Exists { path: shown_target.clone(), what };
+    // Checked before the walk so a refusal is quick; `create_new` checks again.
+    if !to_stdout {
+        if let Ok(metadata) = std::fs::symlink_metadata(&target) {
+            return Err(exists(fsio::kind_of(metadata.file_type())).into());
+        }
+    }
+    let inference = init::infer(&root, global.max_file_size)?;
+    let text = inference.rules_text();
+    if to_stdout {
+        std::io::stdout().lock().write_all(text.as_bytes())?;
+        std::io::stderr().lock().write_all(inference.summary().as_bytes())?;
+        return Ok(Outcome::Clean);
+    }
+    if inference.is_empty() {
+        let root = emit::quote::path(&root.display().to_string()).into_owned();
+        return Err(init::InitError::NothingInferred { root }.into());
+    }
+    // A temporary file, then link(2) to the name: whatever takes the name
+    // meanwhile (a file, a dangling link) is never replaced.
+    if let Err(err) = emit::write::create_new(&target, text.as_bytes()) {
+        return match std::fs::symlink_metadata(&target) {
+            Ok(metadata) => Err(exists(fsio::kind_of(metadata.file_type())).into()),
+            Err(_) => Err(anyhow::Error::from(err).context(format!("{shown_target}: cannot write"))),
+        };
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(inference.summary().as_bytes())?;
+    writeln!(
+        stdout,
+        "pullsmith: wrote {shown_target}; no pull secrets were set (see its commented `imagePullSecrets` lines). Next: `pullsmith diff`"
+    )?;
+    Ok(Outcome::Clean)
 }
 
 /// `commit`'s own options.
