@@ -10,6 +10,7 @@ mod commit;
 mod file_safety;
 mod fixtures;
 mod formats;
+mod init;
 mod kustomize;
 mod kustomize_render;
 mod output_safety;
