@@ -7,6 +7,7 @@ mod action;
 mod bad_input;
 mod commands;
 mod commit;
+mod docs;
 mod file_safety;
 mod fixtures;
 mod formats;
