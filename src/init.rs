@@ -16,6 +16,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use rayon::prelude::*;
 
 use crate::discover::{self, PathFilter};
 use crate::kustomize::{Graph, Target};
@@ -32,8 +33,9 @@ pub enum InitError {
     /// embedded default from picking up environment directories added later.
     #[error("{root}: found no environment (no directory named like one, such as `dev`, `staging` or `prod`, and no kustomize overlay holds a manifest with containers); nothing written (`pullsmith init --stdout` prints a template to start from)")]
     NothingInferred { root: String },
-    /// The inferred rules failed their own check; a bug, never the user's input.
-    #[error("internal error: the inferred rules {problem}; nothing written")]
+    /// The inferred rules failed their own check (a path longer than a
+    /// glob may be, or a bug): never written.
+    #[error("the inferred rules {problem}; nothing written")]
     Inconsistent { problem: String },
 }
 
@@ -269,12 +271,16 @@ pub fn infer(root: &Path, max_file_size: u64) -> Result<Inference, InitError> {
 
     let all_paths: BTreeSet<String> =
         discovery.files.iter().map(|c| c.rel_path.clone()).chain(discovery.kustomizations.iter().cloned()).collect();
-    let mut workloads: BTreeMap<String, Vec<Option<String>>> = BTreeMap::new();
-    for candidate in &discovery.files {
-        if let Some(namespaces) = workload_namespaces(&candidate.abs_path, max_file_size) {
-            workloads.insert(candidate.rel_path.clone(), namespaces);
-        }
-    }
+    // Reading and parsing is most of the work: in parallel, as a run does.
+    let workloads: BTreeMap<String, Vec<Option<String>>> = discovery
+        .files
+        .par_iter()
+        .filter_map(|candidate| {
+            workload_namespaces(&candidate.abs_path, max_file_size).map(|ns| (candidate.rel_path.clone(), ns))
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect();
 
     // Every file's anchor: the outermost environment directory on its path.
     let mut anchors: BTreeMap<String, Anchor> = BTreeMap::new();
@@ -297,8 +303,10 @@ pub fn infer(root: &Path, max_file_size: u64) -> Result<Inference, InitError> {
             .take_while(|path| path.starts_with(&prefix))
             .cloned()
             .collect();
-        let below = graph.kustomizations.range(dir.clone()..).take_while(|(k_dir, _)| is_below(k_dir, dir));
-        for (_, kustomization) in below {
+        // `dir` itself, then what sorts below `dir/` (`dir-x` sorts between the two).
+        let at_dir = graph.kustomizations.get(dir).into_iter();
+        let below = graph.kustomizations.range(prefix.clone()..).take_while(|(k_dir, _)| k_dir.starts_with(&prefix));
+        for kustomization in at_dir.chain(below.map(|(_, k)| k)) {
             reached.extend(
                 graph.reach(&kustomization.dir).into_iter().map(|r| r.file).filter(|f| workloads.contains_key(f)),
             );
@@ -316,7 +324,7 @@ pub fn infer(root: &Path, max_file_size: u64) -> Result<Inference, InitError> {
         let environment = environments.entry(anchor.env.clone()).or_insert_with(|| new_environment(&anchor.env));
         let count = plural(reached.len(), "file", "files");
         let what = match anchor.why {
-            Why::Word if !facts.holding.contains(*dir) => "directory",
+            Why::Word if !graph.kustomizations.contains_key(*dir) => "directory",
             Why::Word | Why::OverlayDir => "kustomize overlay",
             Why::TopKustomization => "kustomize overlay (no other kustomization includes it)",
         };
@@ -348,8 +356,10 @@ pub fn infer(root: &Path, max_file_size: u64) -> Result<Inference, InitError> {
             for namespace in namespaces.iter().flatten() {
                 if let Some(env) = namespace_environment(namespace) {
                     let environment = environments.entry(env.to_string()).or_insert_with(|| new_environment(env));
-                    if !environment.namespaces.contains(namespace) {
-                        environment.namespaces.push(namespace.clone());
+                    // Exact names: a `*` in one (not a valid namespace, but written) is no glob.
+                    let glob = escape_glob(namespace);
+                    if !environment.namespaces.contains(&glob) {
+                        environment.namespaces.push(glob);
                     }
                     reached_by_env.entry(env.to_string()).or_default().insert(path.clone());
                     covered = true;
@@ -706,5 +716,51 @@ impl Inference {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_words_in_directory_names() {
+        for (name, env) in [
+            ("dev", Some("dev")),
+            ("Development", Some("dev")),
+            ("us-dev", Some("dev")),
+            ("dev1", Some("dev")),
+            ("prod-eu", Some("prod")),
+            ("production", Some("prod")),
+            ("stage", Some("staging")),
+            ("qa2", Some("qa")),
+            ("pre-prod", Some("preprod")),
+            ("preprod_eu", Some("preprod")),
+            ("uat.west", Some("uat")),
+            ("live", Some("live")),
+            ("latest", None),
+            ("devops", None),
+            ("tests", None),
+            ("base", None),
+        ] {
+            assert_eq!(environment_word(name), env, "{name}");
+        }
+    }
+
+    #[test]
+    fn namespaces_name_an_environment_only_by_their_start() {
+        assert_eq!(namespace_environment("dev"), Some("dev"));
+        assert_eq!(namespace_environment("dev-tools"), Some("dev"));
+        assert_eq!(namespace_environment("prod-eu-1"), Some("prod"));
+        assert_eq!(namespace_environment("shop-dev"), None);
+    }
+
+    #[test]
+    fn keys_and_scalars_that_yaml_would_read_otherwise_are_quoted() {
+        assert_eq!(key("prod-eu"), "prod-eu");
+        assert_eq!(key("true"), "\"true\"");
+        assert_eq!(key("1a"), "\"1a\"");
+        assert_eq!(quoted("a\"b\\c\n\u{2028}"), "\"a\\\"b\\\\c\\u000a\\u2028\"");
+        assert_eq!(escape_glob_path("we*ird/[x]"), "we\\*ird/\\[x\\]");
     }
 }

@@ -99,7 +99,11 @@ fn run_init(global: &GlobalArgs, path: &Path, to_stdout: bool) -> anyhow::Result
     let text = inference.rules_text();
     if to_stdout {
         std::io::stdout().lock().write_all(text.as_bytes())?;
-        std::io::stderr().lock().write_all(inference.summary().as_bytes())?;
+        let mut stderr = std::io::stderr().lock();
+        stderr.write_all(inference.summary().as_bytes())?;
+        if std::fs::symlink_metadata(&target).is_ok() {
+            writeln!(stderr, "pullsmith: note: {shown_target} exists and is what runs use; init never replaces it")?;
+        }
         return Ok(Outcome::Clean);
     }
     if inference.is_empty() {

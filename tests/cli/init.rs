@@ -313,3 +313,35 @@ fn init_quotes_what_directory_names_could_break() {
     expect_exit(&run(repo.path(), &["rules", "validate", ".pullsmith.yaml"]), 0);
     expect_exit(&run(repo.path(), &["apply"]), 0);
 }
+
+#[test]
+fn init_takes_overlays_by_their_place_in_the_kustomize_tree() {
+    let repo = tempfile::tempdir().expect("temp dir");
+    let overlay = "resources:\n  - ../../base\n";
+    write(repo.path(), "base/kustomization.yaml", "resources:\n  - web.yaml\n");
+    write(repo.path(), "base/web.yaml", deployment("shop"));
+    write(repo.path(), "overlays/eu/kustomization.yaml", overlay);
+    write(repo.path(), "overlays/us/kustomization.yaml", overlay);
+    // Built on nothing outside: an application, not an overlay.
+    write(repo.path(), "apps/tool/kustomization.yaml", "resources:\n  - tool.yaml\n");
+    write(repo.path(), "apps/tool/tool.yaml", deployment("tools"));
+    // No other kustomization includes it, and it builds on base: an overlay.
+    write(repo.path(), "edge/kustomization.yaml", "resources:\n  - ../base\n");
+    // `deploy/dev-eu` sorts between `deploy/dev` and `deploy/dev/app`.
+    write(repo.path(), "deploy/dev/app/kustomization.yaml", "resources:\n  - ../../../base\n");
+    write(repo.path(), "deploy/dev-eu/kustomization.yaml", "resources:\n  - ../../base\n");
+    git_init(repo.path());
+    let rules = init_then_apply(repo.path());
+    assert_eq!(
+        environments(&rules),
+        vec![
+            env("dev", &["deploy/dev-eu/**", "deploy/dev/**"], "Always"),
+            env("edge", &["edge/**"], "IfNotPresent"),
+            env("eu", &["overlays/eu/**"], "IfNotPresent"),
+            env("us", &["overlays/us/**"], "IfNotPresent"),
+        ],
+        "{rules}"
+    );
+    assert!(rules.contains("#   apps/tool/tool.yaml\n"), "{rules}");
+    assert!(repo.path().join("overlays/eu/pullsmith.patch.yaml").is_file(), "the shared base is patched per overlay");
+}
