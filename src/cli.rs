@@ -151,7 +151,8 @@ replaced: init refuses, exit 2, and writes nothing. When no environment is
 found it writes nothing either (exit 2), since an empty rules file would stop
 the embedded default from picking up environment directories added later;
 --stdout then prints a template to start from. With --stdout the rules go to
-stdout and the summary to stderr, and nothing is written.";
+stdout and the summary to stderr, and nothing is written. --rules, --env,
+--include and --exclude are refused: init looks at the whole repository.";
 
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {

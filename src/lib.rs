@@ -79,8 +79,13 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
 /// `init`: infer rules for the repository holding `path` and write them at
 /// its root, never over anything already there (or print them, `--stdout`).
 fn run_init(global: &GlobalArgs, path: &Path, to_stdout: bool) -> anyhow::Result<Outcome> {
-    if global.rules.is_some() || global.env.is_some() {
-        bail!("`init` infers the rules; it takes neither `--rules` nor `--env`");
+    // Each would change what the inferred rules mean, or what they are inferred from.
+    if global.rules.is_some() || global.env.is_some() || !global.include.is_empty() || !global.exclude.is_empty() {
+        bail!("`init` infers the rules from the whole repository; it takes no `--rules`, `--env`, `--include` or `--exclude`");
+    }
+    if let Some(jobs) = global.jobs {
+        // As in `run_config`: a pool that exists already (in tests) is kept.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(usize::from(jobs)).build_global();
     }
     if !path.is_dir() {
         bail!("{}: not a directory", emit::quote::path(&path.display().to_string()));

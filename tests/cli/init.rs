@@ -345,3 +345,13 @@ fn init_takes_overlays_by_their_place_in_the_kustomize_tree() {
     assert!(rules.contains("#   apps/tool/tool.yaml\n"), "{rules}");
     assert!(repo.path().join("overlays/eu/pullsmith.patch.yaml").is_file(), "the shared base is patched per overlay");
 }
+
+#[test]
+fn init_refuses_options_that_would_change_what_it_infers() {
+    let repo = example_repo("plain");
+    for args in [&["init", "--include", "dev/**"][..], &["init", "--rules", "x.yaml"], &["init", "--env", "dev"]] {
+        let output = run(repo.path(), args);
+        expect_exit(&output, 2);
+        assert!(!repo.path().join(".pullsmith.yaml").exists(), "{args:?}");
+    }
+}
