@@ -6,7 +6,8 @@
 //! (wanted changes as byte splices) → `edit` (apply splices) → `verify`
 //! (re-parse) → `emit` (diff, report, write). `pipeline` runs the steps over
 //! files in parallel; this file turns command-line arguments into a run and
-//! a run into an exit status.
+//! a run into an exit status. `init` (a first rules file, inferred from the
+//! repository) stands beside the pipeline and is used from here only.
 
 pub mod cli;
 pub mod discover;

@@ -355,3 +355,39 @@ fn init_refuses_options_that_would_change_what_it_infers() {
         assert!(!repo.path().join(".pullsmith.yaml").exists(), "{args:?}");
     }
 }
+
+/// `init` is a layer of its own: it uses the walk, the kustomize graph, the
+/// manifests' shapes and the rules, and only the edge (`lib.rs`) uses it.
+#[test]
+fn init_is_a_layer_that_only_the_edge_uses() {
+    const ALLOWED: &[&str] = &["discover", "fsio", "kustomize", "manifest", "rules", "yaml"];
+    let src = project_root().join("src");
+    let init = std::fs::read_to_string(src.join("init.rs")).expect("src/init.rs");
+    for (at, _) in init.match_indices("crate::") {
+        let module: String =
+            init[at + "crate::".len()..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        assert!(ALLOWED.contains(&module.as_str()), "src/init.rs uses `crate::{module}`");
+    }
+    let mut sources = Vec::new();
+    let mut dirs = vec![src.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                sources.push(path);
+            }
+        }
+    }
+    for path in sources {
+        let rel = path.strip_prefix(&src).expect("below src").to_string_lossy().into_owned();
+        if rel == "lib.rs" || rel == "init.rs" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read source");
+        for name in ["crate::init", "super::init", "pullsmith::init"] {
+            assert!(!text.contains(name), "src/{rel} uses `{name}`");
+        }
+    }
+}
