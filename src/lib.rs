@@ -93,7 +93,9 @@ fn run_init(global: &GlobalArgs, path: &Path, to_stdout: bool) -> anyhow::Result
     }
     let root = init::repository_root(path);
     let target = root.join(RULES_FILE_NAME);
-    let shown_target = emit::quote::path(&target.display().to_string()).into_owned();
+    // `.pullsmith.yaml`, not `./.pullsmith.yaml`, for the usual `pullsmith init`.
+    let target_name = if root == Path::new(".") { PathBuf::from(RULES_FILE_NAME) } else { target.clone() };
+    let shown_target = emit::quote::path(&target_name.display().to_string()).into_owned();
     let exists = |what| init::InitError::Exists { path: shown_target.clone(), what };
     // Checked before the walk so a refusal is quick; `create_new` checks again.
     if !to_stdout {
