@@ -110,10 +110,49 @@ pub enum Command {
     },
     /// Show, per manifest and container, the environment, the deciding rule and the values
     Explain(PathArg),
+    /// Write a first .pullsmith.yaml, inferred from the repository's directories
+    #[command(long_about = INIT_ABOUT)]
+    Init {
+        /// A directory of the repository; the rules file goes at the root of the git work tree holding it
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// Print the rules instead of writing them (nothing is written)
+        #[arg(long)]
+        stdout: bool,
+    },
     /// Work with rules files
     #[command(subcommand)]
     Rules(RulesCommand),
 }
+
+/// `init --help`: what it infers and what it never does.
+const INIT_ABOUT: &str = "\
+Write a first .pullsmith.yaml, inferred from the repository's directories.
+
+The file goes at the repository root: the work tree of the git repository
+that holds PATH, else PATH itself. The whole repository is looked at,
+whatever PATH is, and every path glob is relative to that root.
+
+Environments come from directories named like one (dev, development, test,
+qa, stage, staging, preprod, uat, prod, production, live, or names holding
+one such as prod-eu or us-dev; dev and development are one environment, as
+are prod and production, stage and staging), from kustomize overlays
+(overlays/<name>, envs/<name>, environments/<name>, clusters/<name>, and
+kustomizations that no other includes), and from namespaces that start with
+an environment word, for manifests that no path covers. Only directories
+that hold (or whose overlays render) a manifest with containers count. The
+globs are the narrowest that match what is there, and no file is matched by
+two environments. dev gets imagePullPolicy Always, every other environment
+IfNotPresent, and `*:latest` images Always everywhere. No pull secret is
+guessed: each environment has a commented-out imagePullSecrets line.
+
+An existing .pullsmith.yaml (or a link, or anything by that name) is never
+replaced: init refuses, exit 2, and writes nothing. When no environment is
+found it writes nothing either (exit 2), since an empty rules file would stop
+the embedded default from picking up environment directories added later;
+--stdout then prints a template to start from. With --stdout the rules go to
+stdout and the summary to stderr, and nothing is written. --rules, --env,
+--include and --exclude are refused: init looks at the whole repository.";
 
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {

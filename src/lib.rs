@@ -6,7 +6,8 @@
 //! (wanted changes as byte splices) → `edit` (apply splices) → `verify`
 //! (re-parse) → `emit` (diff, report, write). `pipeline` runs the steps over
 //! files in parallel; this file turns command-line arguments into a run and
-//! a run into an exit status.
+//! a run into an exit status. `init` (a first rules file, inferred from the
+//! repository) stands beside the pipeline and is used from here only.
 
 pub mod cli;
 pub mod coverage;
@@ -15,6 +16,7 @@ pub mod edit;
 pub mod emit;
 pub mod fsio;
 pub mod git;
+pub mod init;
 pub mod kustomize;
 pub mod manifest;
 pub mod pipeline;
@@ -68,11 +70,70 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Check { path, diff } => run_files(&global, &path.path, Mode::Check { diff }),
         Command::Apply(path) => run_files(&global, &path.path, Mode::Apply),
         Command::Explain(path) => run_files(&global, &path.path, Mode::Explain),
+        Command::Init { path, stdout } => run_init(&global, &path, stdout),
         Command::Commit { path, branch, message, author, allow_dirty } => {
             let options = CommitOptions { branch, message, author, allow_dirty };
             run_commit(&global, &path.path, &options)
         }
     }
+}
+
+/// `init`: infer rules for the repository holding `path` and write them at
+/// its root, never over anything already there (or print them, `--stdout`).
+fn run_init(global: &GlobalArgs, path: &Path, to_stdout: bool) -> anyhow::Result<Outcome> {
+    // Each would change what the inferred rules mean, or what they are inferred from.
+    if global.rules.is_some() || global.env.is_some() || !global.include.is_empty() || !global.exclude.is_empty() {
+        bail!("`init` infers the rules from the whole repository; it takes no `--rules`, `--env`, `--include` or `--exclude`");
+    }
+    if let Some(jobs) = global.jobs {
+        // As in `run_config`: a pool that exists already (in tests) is kept.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(usize::from(jobs)).build_global();
+    }
+    if !path.is_dir() {
+        bail!("{}: not a directory", emit::quote::path(&path.display().to_string()));
+    }
+    let root = init::repository_root(path);
+    let target = root.join(RULES_FILE_NAME);
+    // `.pullsmith.yaml`, not `./.pullsmith.yaml`, for the usual `pullsmith init`.
+    let target_name = if root == Path::new(".") { PathBuf::from(RULES_FILE_NAME) } else { target.clone() };
+    let shown_target = emit::quote::path(&target_name.display().to_string()).into_owned();
+    let exists = |what| init::InitError::Exists { path: shown_target.clone(), what };
+    // Checked before the walk so a refusal is quick; `create_new` checks again.
+    if !to_stdout {
+        if let Ok(metadata) = std::fs::symlink_metadata(&target) {
+            return Err(exists(fsio::kind_of(metadata.file_type())).into());
+        }
+    }
+    let inference = init::infer(&root, global.max_file_size)?;
+    let text = inference.rules_text();
+    if to_stdout {
+        std::io::stdout().lock().write_all(text.as_bytes())?;
+        let mut stderr = std::io::stderr().lock();
+        stderr.write_all(inference.summary().as_bytes())?;
+        if std::fs::symlink_metadata(&target).is_ok() {
+            writeln!(stderr, "pullsmith: note: {shown_target} exists and is what runs use; init never replaces it")?;
+        }
+        return Ok(Outcome::Clean);
+    }
+    if inference.is_empty() {
+        let root = emit::quote::path(&root.display().to_string()).into_owned();
+        return Err(init::InitError::NothingInferred { root }.into());
+    }
+    // A temporary file, then link(2) to the name: whatever takes the name
+    // meanwhile (a file, a dangling link) is never replaced.
+    if let Err(err) = emit::write::create_new(&target, text.as_bytes()) {
+        return match std::fs::symlink_metadata(&target) {
+            Ok(metadata) => Err(exists(fsio::kind_of(metadata.file_type())).into()),
+            Err(_) => Err(anyhow::Error::from(err).context(format!("{shown_target}: cannot write"))),
+        };
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(inference.summary().as_bytes())?;
+    writeln!(
+        stdout,
+        "pullsmith: wrote {shown_target}; no pull secrets were set (see its commented `imagePullSecrets` lines). Next: `pullsmith diff`"
+    )?;
+    Ok(Outcome::Clean)
 }
 
 /// `commit`'s own options.
