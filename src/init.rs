@@ -249,10 +249,11 @@ fn workload_namespaces(abs_path: &Path, max_file_size: u64) -> Option<Vec<Option
         let mut objects = Vec::new();
         root.flatten(&mut objects);
         for object in objects {
-            let Some(path) = manifest::pod_spec_path(&object, &[]) else { continue };
-            let Some(pod_spec) = manifest::pod_spec(&object, &path) else { continue };
-            let has_image = manifest::containers(pod_spec)
-                .is_ok_and(|containers| containers.iter().any(|container| container.image().is_some()));
+            let Some(shape) = manifest::workload_shape(&object, &[]) else { continue };
+            let has_image = manifest::pod_specs(&object, &shape).pod_specs.iter().any(|pod_spec| {
+                manifest::shape_containers(pod_spec.node, &shape)
+                    .is_ok_and(|containers| containers.iter().any(|container| container.image().is_some()))
+            });
             if has_image {
                 namespaces.push(object.namespace().map(str::to_string));
             }
@@ -266,7 +267,7 @@ fn workload_namespaces(abs_path: &Path, max_file_size: u64) -> Option<Vec<Option
 pub fn infer(root: &Path, max_file_size: u64) -> Result<Inference, InitError> {
     let discovery = discover::discover(root, &PathFilter::default());
     let no_rules = Rules::parse("version: 1\n", RulesOrigin::Embedded).expect("an empty rules file is valid");
-    let graph = Graph::load(root, &discovery.kustomizations, &no_rules, None);
+    let graph = Graph::load(root, &discovery.kustomizations, &no_rules, None, &|_| false);
     let facts = KustomizeFacts::of(&graph);
 
     let all_paths: BTreeSet<String> =
