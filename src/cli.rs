@@ -22,7 +22,7 @@ pub struct Cli {
 
 #[derive(Debug, Args, Clone)]
 pub struct GlobalArgs {
-    /// Rules file (default: .pullsmith.yaml in PATH if present, else the embedded default rules)
+    /// Rules file (default: the first .pullsmith.yaml from PATH up to the repository root, else the embedded default rules)
     #[arg(long, global = true, value_name = "FILE")]
     pub rules: Option<PathBuf>,
     /// Treat every manifest as environment NAME
