@@ -125,33 +125,8 @@ pr_number() {
     printf '%s' "$number"
 }
 
-# Annotations must name files relative to the repository root; pullsmith names
-# them relative to PATH. Prefix PATH where that is what makes them exist.
-annotation_prefix=""
-if [ "$path" != "." ]; then
-    annotation_prefix="${path#./}"
-    annotation_prefix="${annotation_prefix%/}/"
-    workspace="${GITHUB_WORKSPACE:-$PWD}"
-    case "$annotation_prefix" in
-        "$workspace"/*) annotation_prefix="${annotation_prefix#"$workspace"/}" ;;
-    esac
-fi
-fix_annotation_paths() {
-    local line file
-    if [ -z "$annotation_prefix" ]; then
-        cat
-        return
-    fi
-    while IFS= read -r line || [ -n "$line" ]; do
-        if [[ "$line" =~ ^::(warning|error|notice)\ file=([^,:]*)(.*)$ ]]; then
-            file="${BASH_REMATCH[2]}"
-            if [ ! -e "$file" ] && [ -e "$annotation_prefix$file" ]; then
-                line="::${BASH_REMATCH[1]} file=$annotation_prefix$file${BASH_REMATCH[3]}"
-            fi
-        fi
-        printf '%s\n' "$line"
-    done
-}
+# Annotations name files relative to the repository root, as GitHub wants them:
+# pullsmith names every path relative to the git work tree, whatever `path` is.
 
 # ---------------------------------------------------------------------------
 # check: annotations, job summary, optional pull-request comment
@@ -217,8 +192,8 @@ update_comment() {
 run_check() {
     local before=0 rc changed
     [ -f "$outputs" ] && before="$(wc -l < "$outputs")"
-    run_pullsmith --format github --report "$report" check "$path" | fix_annotation_paths
-    rc="${PIPESTATUS[0]}"
+    run_pullsmith --format github --report "$report" check "$path"
+    rc=$?
     if ! tail -n "+$((before + 1))" "$outputs" 2>/dev/null | grep -q '^changed='; then
         outputs_from_report
     fi
