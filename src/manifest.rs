@@ -171,6 +171,12 @@ pub fn workload_shape_of<'w>(kind: &str, api_version: &str, workloads: &'w [Work
             (TEMPLATE_SPEC, &[], POD_SPEC_SLOTS)
         }
         ("ScaledJob", "keda.sh") => (&["spec", "jobTargetRef", "template", "spec"], &[], POD_SPEC_SLOTS),
+        // Argo Rollouts' other pod holders: each template of an Experiment,
+        // and the Job of each `job` metric of an analysis.
+        ("Experiment", "argoproj.io") => (&["spec", "templates", "*", "template", "spec"], &[], POD_SPEC_SLOTS),
+        ("AnalysisTemplate" | "ClusterAnalysisTemplate" | "AnalysisRun", "argoproj.io") => {
+            (&["spec", "metrics", "*", "provider", "job", "spec", "template", "spec"], &[], POD_SPEC_SLOTS)
+        }
         // Argo Workflows: a template has no `imagePullSecrets` of its own; the
         // workflow's spec lists them for every pod the workflow runs, so that
         // spec is the pod spec here, and the templates hold the containers.

@@ -345,3 +345,34 @@ fn provided_secrets_are_not_reported_as_undefined() {
     assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
     assert!(stderr(&output).contains("bad.yaml:2:"), "{}", describe(&output));
 }
+
+#[test]
+fn argo_rollouts_experiments_and_analysis_jobs_are_built_in() {
+    let experiment = "apiVersion: argoproj.io/v1alpha1\nkind: Experiment\nmetadata:\n  name: e\nspec:\n  templates:\n  - name: baseline\n    template:\n      spec:\n        containers:\n        - name: a\n          image: nginx:1.25\n  - name: canary\n    template:\n      spec:\n        containers:\n        - name: a\n          image: nginx:1.26\n";
+    let analysis = "apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata:\n  name: smoke\nspec:\n  metrics:\n  - name: smoke\n    provider:\n      job:\n        spec:\n          template:\n            spec:\n              containers:\n              - name: smoke\n                image: curlimages/curl:8.8.0\n              restartPolicy: Never\n";
+    let dir = git_repo(&[
+        (
+            ".pullsmith.yaml",
+            "version: 1\nenvironments:\n  prod:\n    paths: [\"prod/**\"]\n    imagePullPolicy: IfNotPresent\n",
+        ),
+        ("prod/experiment.yaml", experiment),
+        ("prod/analysis.yaml", analysis),
+    ]);
+    let output = run_in(dir.path(), &["apply", "."]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let read = |rel: &str| std::fs::read_to_string(dir.path().join(rel)).unwrap();
+    assert_eq!(
+        read("prod/experiment.yaml"),
+        experiment
+            .replace("image: nginx:1.25\n", "image: nginx:1.25\n          imagePullPolicy: IfNotPresent\n")
+            .replace("image: nginx:1.26\n", "image: nginx:1.26\n          imagePullPolicy: IfNotPresent\n")
+    );
+    assert_eq!(
+        read("prod/analysis.yaml"),
+        analysis.replace(
+            "image: curlimages/curl:8.8.0\n",
+            "image: curlimages/curl:8.8.0\n                imagePullPolicy: IfNotPresent\n"
+        )
+    );
+    assert!(!stderr(&output).contains("not covered"), "{}", describe(&output));
+}

@@ -543,7 +543,9 @@ fn at_mut<'a>(mut y: &'a mut Yaml, path: &[Seg]) -> Option<&'a mut Yaml> {
     Some(y)
 }
 
-/// Where the pod spec of a kind lives (SPEC "Built-in pod specs", plus the sweep's Rollout).
+/// Where the pod specs of a kind live (SPEC "Built-in pod specs", the sweep's
+/// Rollout, and Argo Rollouts' Experiment and analysis jobs, built in; `*` is
+/// every item of a sequence).
 fn pod_spec_path(kind: &str, api_version: &str) -> Option<&'static [&'static str]> {
     match kind {
         "Pod" => Some(&["spec"]),
@@ -553,6 +555,12 @@ fn pod_spec_path(kind: &str, api_version: &str) -> Option<&'static [&'static str
         }
         "CronJob" => Some(&["spec", "jobTemplate", "spec", "template", "spec"]),
         "Rollout" if api_version == "argoproj.io/v1alpha1" => Some(&["spec", "template", "spec"]),
+        "Experiment" if api_version.starts_with("argoproj.io/") => {
+            Some(&["spec", "templates", "*", "template", "spec"])
+        }
+        "AnalysisTemplate" | "ClusterAnalysisTemplate" | "AnalysisRun" if api_version.starts_with("argoproj.io/") => {
+            Some(&["spec", "metrics", "*", "provider", "job", "spec", "template", "spec"])
+        }
         _ => None,
     }
 }
@@ -577,10 +585,36 @@ fn pod_specs(doc: &Yaml) -> Vec<Vec<Seg>> {
         let Some(path) = pod_spec_path(kind, api) else {
             return;
         };
-        let mut spec = prefix.clone();
-        spec.extend(path.iter().map(|k| Seg::Key(k.to_string())));
-        if matches!(at(node, &spec[prefix.len()..]), Some(Yaml::Hash(_))) {
-            out.push(spec);
+        // Expand `*` over sequence items, then keep the paths that reach a mapping.
+        let mut paths: Vec<Vec<Seg>> = vec![Vec::new()];
+        for key in path {
+            paths = paths
+                .into_iter()
+                .flat_map(|p| match *key {
+                    "*" => match at(node, &p) {
+                        Some(Yaml::Array(items)) => (0..items.len())
+                            .map(|i| {
+                                let mut next = p.clone();
+                                next.push(Seg::Idx(i));
+                                next
+                            })
+                            .collect(),
+                        _ => Vec::new(),
+                    },
+                    key => {
+                        let mut next = p;
+                        next.push(Seg::Key(key.to_string()));
+                        vec![next]
+                    }
+                })
+                .collect();
+        }
+        for relative in paths {
+            if matches!(at(node, &relative), Some(Yaml::Hash(_))) {
+                let mut spec = prefix.clone();
+                spec.extend(relative);
+                out.push(spec);
+            }
         }
     }
     let mut out = Vec::new();
