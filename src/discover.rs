@@ -91,6 +91,11 @@ impl PathFilter {
         !self.is_excluded(rel_path) && (dir.starts_with(&self.scope) || self.scope.starts_with(&dir))
     }
 
+    /// Whether PATH or `--include` leave some of the repository out of the run.
+    pub fn narrows(&self) -> bool {
+        !self.scope.is_empty() || self.include.is_some()
+    }
+
     /// Never read, edited or followed.
     pub fn is_excluded(&self, rel_path: &str) -> bool {
         self.exclude.as_ref().is_some_and(|set| set.is_match(rel_path))

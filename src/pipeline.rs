@@ -196,7 +196,9 @@ pub fn run(config: &RunConfig) -> RunReport {
     let excluded = |path: &str| config.filter.is_excluded(path);
     let mut graph =
         Graph::load(&config.root, &discovery.kustomizations, &config.rules, config.forced_environment, &excluded);
-    graph.retain_relevant(&|path| config.filter.allows(path));
+    if config.filter.narrows() {
+        graph.retain_relevant(&|path| config.filter.allows(path));
+    }
     let pulled_in = read_pulled_in(config, &graph);
     let carriers = graph.carriers();
     let no_plans = BTreeMap::new();
