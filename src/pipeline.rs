@@ -124,6 +124,8 @@ pub struct RunReport {
     pub not_covered: Vec<NotCovered>,
     /// Containers (per environment that renders them) whose policy the rules decided.
     pub containers_covered: usize,
+    /// Containers seen in manifests that no environment claims.
+    pub containers_without_environment: usize,
     /// The rules file used, as shown to people; `None` for the embedded default.
     pub rules: Option<String>,
 }
@@ -459,7 +461,17 @@ pub fn run(config: &RunConfig) -> RunReport {
     not_covered.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
     let containers_covered = files.iter().filter_map(|f| f.plan.as_ref()).map(|p| p.containers_covered).sum::<usize>()
         + overlays.iter().map(|o| o.containers_covered).sum::<usize>();
-    RunReport { files, warnings, overlays, not_covered, containers_covered, rules: None }
+    let containers_without_environment =
+        files.iter().filter_map(|f| f.plan.as_ref()).map(|p| p.containers_without_environment).sum();
+    RunReport {
+        files,
+        warnings,
+        overlays,
+        not_covered,
+        containers_covered,
+        containers_without_environment,
+        rules: None,
+    }
 }
 
 /// Generated patches for every overlay that carries them (in the order

@@ -241,6 +241,8 @@ pub struct FilePlan {
     pub uncovered: Vec<Uncovered>,
     /// Containers whose policy the rules decided (they have an environment).
     pub containers_covered: usize,
+    /// Containers seen that no environment claims: left alone on purpose.
+    pub containers_without_environment: usize,
     pub containers_changed: usize,
     pub pod_specs_changed: usize,
     /// Original start offsets of the mappings whose two pull fields may
@@ -800,6 +802,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             line: 0,
         };
         let Some(env) = self.environment() else {
+            self.plan.containers_without_environment += 1;
             self.plan.containers.push(report);
             return Ok(());
         };

@@ -67,6 +67,7 @@ pub fn render(report: &RunReport, commit: Option<&str>) -> String {
             "podSpecsChanged": report.n_pod_specs_changed(),
             "errors": report.errors().count(),
             "containersCovered": report.containers_covered,
+            "containersWithoutEnvironment": report.containers_without_environment,
             "notCovered": report.not_covered.len(),
         },
         "commit": commit,

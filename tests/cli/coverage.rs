@@ -234,9 +234,12 @@ fn a_flux_repository_of_helm_releases_is_not_called_compliant() {
         deployment("web", "nginx:1.25")
             .replace("image: nginx:1.25", "image: nginx:1.25\n        imagePullPolicy: IfNotPresent"),
     );
+    write(dir.path(), "tools/debug.yaml", deployment("debug", "busybox:1.36"));
     let output = run_in(dir.path(), &["check", "."]);
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
-    assert!(stderr(&output).contains("pullsmith: compliant: 1 container under the rules have the pull settings their environment calls for; 1 thing seen is not covered"), "{}", describe(&output));
+    assert!(stderr(&output).contains("pullsmith: compliant: 1 container under the rules have the pull settings their environment calls for; 1 container has no environment (`pullsmith explain` shows why); 1 thing seen is not covered"), "{}", describe(&output));
+    let report = json(&run_in(dir.path(), &["--format", "json", "check", "."]));
+    assert_eq!(report["summary"]["containersWithoutEnvironment"], 1);
     assert!(stderr(&output).contains("containers_covered=1 not_covered=1"), "{}", describe(&output));
 }
 
