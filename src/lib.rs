@@ -295,7 +295,7 @@ fn run_config(global: &GlobalArgs, path: &Path, mode: Mode) -> anyhow::Result<Ru
 
 fn run_files(global: &GlobalArgs, root: &Path, mode: Mode) -> anyhow::Result<Outcome> {
     let config = run_config(global, root, mode)?;
-    check_report_path(global, root, &[])?;
+    check_report_path(global, &config.root, &[])?;
     let progress = emit::progress::Progress::start(global.quiet);
     let mut report = pipeline::run(&config);
     report.rules = pipeline::rules_shown(&config.rules, &config.root);

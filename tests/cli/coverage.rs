@@ -384,3 +384,22 @@ fn argo_rollouts_experiments_and_analysis_jobs_are_built_in() {
     );
     assert!(!stderr(&output).contains("not covered"), "{}", describe(&output));
 }
+
+#[test]
+fn a_report_path_among_the_repository_manifests_is_refused_whatever_path_is() {
+    // The run reads the kustomizations and bases of the whole repository, not
+    // only PATH: a report must not overwrite any of them.
+    let dir = git_repo(&[
+        (".pullsmith.yaml", ROOT_RULES),
+        ("deploy/prod/web.yaml", &deployment("web", "nginx:1.25")),
+        ("other/README.md", "not a manifest\n"),
+    ]);
+    let output = run_in(dir.path(), &["--report", "other/report.yaml", "check", "deploy"]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(stderr(&output).contains("pullsmith reads that file"), "{}", describe(&output));
+    assert!(!dir.path().join("other/report.yaml").exists());
+    // Outside the repository's manifests it is written.
+    let output = run_in(dir.path(), &["--report", "other/report.json", "check", "deploy"]);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert!(dir.path().join("other/report.json").is_file());
+}
