@@ -11,6 +11,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// hundred threads only memory grows.
 pub const MAX_JOBS: u16 = 256;
 
+/// `--max-file-size` when not given: 16 MiB.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
+
 #[derive(Debug, Parser)]
 #[command(name = "pullsmith", version, about = "Keeps image pull policies and pull secrets right, per environment")]
 pub struct Cli {
@@ -51,7 +54,7 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true)]
     pub quiet: bool,
     /// Files larger than this many bytes are reported and left alone
-    #[arg(long, global = true, value_name = "BYTES", default_value_t = 16 * 1024 * 1024)]
+    #[arg(long, global = true, value_name = "BYTES", default_value_t = DEFAULT_MAX_FILE_SIZE)]
     pub max_file_size: u64,
 }
 
@@ -154,15 +157,27 @@ the embedded default from picking up environment directories added later;
 stdout and the summary to stderr, and nothing is written. --rules, --env,
 --include and --exclude are refused: init looks at the whole repository.";
 
+/// The help of a command that takes no option. The options are global
+/// (`pullsmith --rules F check` and `pullsmith check --rules F` both work),
+/// so clap would list every one of them in every subcommand's help; these
+/// templates list only what applies, and `lib.rs` refuses the others.
+const NO_OPTIONS_HELP: &str = "{about-with-newline}\n{usage-heading} {usage}\n\nOptions:\n  -h, --help  Print help\n";
+
+/// The help of `rules validate`: its file, `--rules` and `--env`.
+const VALIDATE_HELP: &str = "{about-with-newline}\n{usage-heading} {usage}\n\nArguments:\n{positionals}\n\nOptions:\n      --rules <FILE>  Rules file to check when FILE is not given\n      --env <NAME>    Also check that the rules define environment NAME\n  -h, --help          Print help\n";
+
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
     /// Check a rules file (default: the one PATH would use)
+    #[command(help_template = VALIDATE_HELP)]
     Validate {
         /// Rules file
         file: Option<PathBuf>,
     },
     /// Print the JSON Schema of the rules file
+    #[command(help_template = NO_OPTIONS_HELP)]
     Schema,
     /// Print the embedded default rules
+    #[command(help_template = NO_OPTIONS_HELP)]
     Default,
 }

@@ -154,6 +154,12 @@ enum Mode {
 }
 
 fn run_rules(command: RulesCommand, global: &GlobalArgs) -> anyhow::Result<Outcome> {
+    let (name, allowed): (&str, &[&str]) = match &command {
+        RulesCommand::Schema => ("rules schema", &[]),
+        RulesCommand::Default => ("rules default", &[]),
+        RulesCommand::Validate { .. } => ("rules validate", &["--rules", "--env"]),
+    };
+    refuse_options(global, name, allowed)?;
     let mut stdout = std::io::stdout().lock();
     match command {
         RulesCommand::Schema => stdout.write_all(rules::RULES_SCHEMA.as_bytes())?,
@@ -178,6 +184,30 @@ fn run_rules(command: RulesCommand, global: &GlobalArgs) -> anyhow::Result<Outco
         }
     }
     Ok(Outcome::Clean)
+}
+
+/// Refuses (exit 2) a global option that `command` does not take, rather
+/// than ignoring it: `rules schema --format json` would otherwise print
+/// YAML-looking JSON Schema text and let the user think the option worked.
+fn refuse_options(global: &GlobalArgs, command: &str, allowed: &[&str]) -> anyhow::Result<()> {
+    let given = [
+        ("--rules", global.rules.is_some()),
+        ("--env", global.env.is_some()),
+        ("--include", !global.include.is_empty()),
+        ("--exclude", !global.exclude.is_empty()),
+        ("--jobs", global.jobs.is_some()),
+        ("--format", global.format != Format::Text),
+        ("--report", global.report.is_some()),
+        ("--color", global.color != ColorChoice::Auto),
+        ("--quiet", global.quiet),
+        ("--max-file-size", global.max_file_size != cli::DEFAULT_MAX_FILE_SIZE),
+    ];
+    let refused: Vec<&str> =
+        given.iter().filter(|(name, on)| *on && !allowed.contains(name)).map(|(n, _)| *n).collect();
+    if !refused.is_empty() {
+        bail!("`{command}` takes no {} option", refused.join(", "));
+    }
+    Ok(())
 }
 
 /// `--rules FILE`, else the first `.pullsmith.yaml` from `path` up to the
@@ -458,6 +488,18 @@ fn print_report(
     Ok(())
 }
 
+/// The lines of an error that ends the run (exit 2): the error, then, for
+/// invalid rules, every other mistake of the file at its own line and column.
+pub fn error_lines(err: &anyhow::Error) -> Vec<String> {
+    let mut lines = vec![error_message(err)];
+    if let Some(rules::RulesError::Invalid { origin, more, .. }) = err.downcast_ref::<rules::RulesError>() {
+        for (line, column, message) in more {
+            lines.push(emit::quote::one_line(&format!("{origin}:{line}:{column}: {message}")).into_owned());
+        }
+    }
+    lines
+}
+
 /// The text of an error that ends the run (exit 2), on one line: the error
 /// and its causes joined by `: `, each said once. Layers that already print their
 /// cause (`git: {0}` over a `#[from]` source) or that add a context the
@@ -622,4 +664,34 @@ fn default_message(report: &RunReport) -> String {
         }
     }
     message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_message;
+
+    fn is_a_directory() -> std::io::Error {
+        std::io::Error::from_raw_os_error(21)
+    }
+
+    #[test]
+    fn an_error_message_says_each_cause_once() {
+        let cause = is_a_directory().to_string();
+        // A context that already quotes its cause.
+        let err = anyhow::Error::from(is_a_directory()).context(format!("cannot read rules file: {cause}"));
+        assert_eq!(error_message(&err), format!("cannot read rules file: {cause}"));
+        // A cause that repeats the context's last part.
+        let err = anyhow::Error::from(is_a_directory()).context(format!("x.yaml: {cause}"));
+        assert_eq!(error_message(&err), format!("x.yaml: {cause}"));
+        // Nested contexts, each adding something new, are all kept, once each.
+        let err = anyhow::Error::from(is_a_directory()).context("cannot write").context("x.yaml");
+        assert_eq!(error_message(&err), format!("x.yaml: cannot write: {cause}"));
+        assert_eq!(error_message(&err).matches(&cause).count(), 1);
+    }
+
+    #[test]
+    fn an_error_message_is_one_line() {
+        let err = anyhow::anyhow!("two\nlines");
+        assert!(!error_message(&err).contains('\n'));
+    }
 }

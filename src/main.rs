@@ -8,7 +8,9 @@ fn main() -> ExitCode {
     match pullsmith::run(cli) {
         Ok(outcome) => outcome.into(),
         Err(err) => {
-            eprintln!("pullsmith: {}", pullsmith::error_message(&err));
+            for line in pullsmith::error_lines(&err) {
+                eprintln!("pullsmith: {line}");
+            }
             ExitCode::from(2)
         }
     }

@@ -11,6 +11,7 @@
 //! characters, cut with `…`, control characters escaped, never a whole line.
 
 mod image;
+mod lint;
 mod model;
 
 pub use image::{image_forms, is_latest_or_untagged};
@@ -29,6 +30,9 @@ pub const MAX_RULES_BYTES: u64 = 1024 * 1024;
 /// characters are refused: globset turns a glob into a regular expression and
 /// panics when that outgrows the regex size limit.
 pub const MAX_GLOB_CHARS: usize = 1024;
+
+/// At most this many mistakes of a rules file are listed beside the first.
+const MAX_MISTAKES_LISTED: usize = 50;
 
 /// At most this many characters of the input are quoted in a message.
 pub const TOKEN_CHARS: usize = 32;
@@ -74,8 +78,10 @@ pub enum RulesError {
     #[error("{path}: refused as rules file: {reason}")]
     Refused { path: PathBuf, reason: &'static str },
     /// The rules file was read but says something invalid, at a known place.
+    /// The first mistake is the error; `more` holds the others, each as
+    /// (line, column, message), for a listing of every mistake.
     #[error("{origin}:{line}:{column}: {message}")]
-    Invalid { origin: RulesOrigin, line: usize, column: usize, message: String },
+    Invalid { origin: RulesOrigin, line: usize, column: usize, message: String, more: Vec<(usize, usize, String)> },
     /// `--env` names no environment of the rules. Both fields are already [`token`]s.
     #[error("unknown environment `{name}` (the rules define: {known})")]
     UnknownEnvironment { name: String, known: String },
@@ -209,7 +215,38 @@ impl Rules {
         Rules::parse(&text, RulesOrigin::File(path.clone()))
     }
 
+    /// Parses and validates rules. When they are invalid, the error is the
+    /// first mistake, and lists every other one the file holds.
     pub fn parse(text: &str, origin: RulesOrigin) -> Result<Rules, RulesError> {
+        let first = Rules::parse_first(text, origin);
+        let Err(RulesError::Invalid { origin, line, column, message, .. }) = first else { return first };
+        // The typed parse stops at the first mistake; the walk finds the
+        // others. Only in a file that says it is a rules file (`version:` at
+        // its top): a listing of every "unknown field" of any other file
+        // (`--rules /etc/shadow`) would quote a piece of each of its lines.
+        let mut more: Vec<(usize, usize, String)> = Vec::new();
+        let root = crate::yaml::parse(text).ok().and_then(|docs| docs.into_iter().next()).map(|d| d.root);
+        if let Some(root) = root.filter(|root| root.get("version").is_some()) {
+            let lines = crate::yaml::LineIndex::new(text);
+            for (offset, found) in lint::mistakes(&root) {
+                let (l, c) = lines.line_col(text, offset.min(text.len()));
+                // One mistake per line: the typed parse's own wording wins where both found it.
+                if l != line && !more.iter().any(|(ml, ..)| *ml == l) {
+                    more.push((l, c, sanitize(&found)));
+                }
+            }
+        }
+        more.sort();
+        more.truncate(MAX_MISTAKES_LISTED);
+        let (before, after): (Vec<_>, Vec<_>) = more.into_iter().partition(|(l, c, _)| (*l, *c) < (line, column));
+        let mut all: Vec<(usize, usize, String)> = before;
+        all.push((line, column, message));
+        all.extend(after);
+        let (line, column, message) = all.remove(0);
+        Err(RulesError::Invalid { origin, line, column, message, more: all })
+    }
+
+    fn parse_first(text: &str, origin: RulesOrigin) -> Result<Rules, RulesError> {
         // Every message passes through `sanitize`, whatever built it: the rules
         // file may be any file, and its text must not reach the output.
         let invalid_at = |line: usize, column: usize, message: String| RulesError::Invalid {
@@ -217,6 +254,7 @@ impl Rules {
             line,
             column,
             message: sanitize(&message),
+            more: Vec::new(),
         };
         if text.len() as u64 > MAX_RULES_BYTES {
             return Err(invalid_at(

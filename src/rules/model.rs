@@ -97,6 +97,13 @@ fn compile<E: de::Error>(text: String, literal_separator: bool) -> Result<Patter
     Ok(Pattern { matcher, text })
 }
 
+/// Whether `text` compiles as a glob (on paths when `paths`), with the
+/// message the typed parse would give.
+pub(super) fn check_glob(text: &str, paths: bool) -> Result<(), String> {
+    let text = if paths { text.strip_prefix("./").unwrap_or(text) } else { text };
+    compile::<serde::de::value::Error>(text.to_string(), paths).map(|_| ()).map_err(|err| err.to_string())
+}
+
 impl<'de> Deserialize<'de> for PathPattern {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;

@@ -1,0 +1,85 @@
+//! Messages a user acts on (issue 11, item 6): every mistake of a rules file
+//! at once, help that lists only the options that apply, no option silently
+//! ignored.
+
+use crate::util::{describe, pullsmith};
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn rules_validate_reports_every_mistake_at_its_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rules = "version: 1\nenvironments:\n  dev:\n    paths: [\"dev/**\", \"dev/[\"]\n    imagePullPolicy: always\n    pullPolicy: Always\n  prod:\n    imagePullPolicy: IfNotPresnt\n    imagePullSecrets: [Reg_Cred]\nimages:\n  - match: \"*:latest\"\nworkloads:\n  - kind: Rollout\ndefaultEnvironment: qa\nfrobnicate: true\n";
+    std::fs::write(dir.path().join("rules.yaml"), rules).expect("write");
+    let output = pullsmith().current_dir(dir.path()).args(["rules", "validate", "rules.yaml"]).output().expect("runs");
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    let lines: Vec<String> = stderr(&output).lines().map(str::to_string).collect();
+    let at: Vec<&str> = lines.iter().map(|l| l.split(": ").nth(1).unwrap_or_default()).collect();
+    assert_eq!(
+        at,
+        vec![
+            "rules.yaml:4:23",
+            "rules.yaml:5:22",
+            "rules.yaml:6:5",
+            "rules.yaml:8:22",
+            "rules.yaml:9:24",
+            "rules.yaml:11:5",
+            "rules.yaml:13:5",
+            "rules.yaml:14:1",
+            "rules.yaml:15:1"
+        ],
+        "{lines:#?}"
+    );
+    for (line, word) in lines.iter().zip([
+        "dev/[",
+        "always",
+        "pullPolicy",
+        "IfNotPresnt",
+        "Reg_Cred",
+        "must set",
+        "podSpecPath",
+        "qa",
+        "frobnicate",
+    ]) {
+        assert!(line.contains(word), "`{line}` names `{word}`");
+    }
+    // The same listing stops any other command, before anything is read.
+    let output =
+        pullsmith().current_dir(dir.path()).args(["--rules", "rules.yaml", "check", "."]).output().expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(stderr(&output).lines().count(), lines.len(), "{}", describe(&output));
+}
+
+#[test]
+fn help_lists_only_the_options_that_apply() {
+    let help = |args: &[&str]| {
+        let output = pullsmith().args(args).arg("--help").output().expect("runs");
+        assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    for command in [&["rules", "schema"][..], &["rules", "default"]] {
+        let text = help(command);
+        for option in ["--include", "--format", "--rules", "--jobs"] {
+            assert!(!text.contains(option), "{command:?} --help lists {option}:\n{text}");
+        }
+    }
+    let validate = help(&["rules", "validate"]);
+    assert!(validate.contains("--rules") && validate.contains("--env") && validate.contains("[FILE]"), "{validate}");
+    assert!(!validate.contains("--include") && !validate.contains("--format"), "{validate}");
+    let check = help(&["check"]);
+    for option in ["--include", "--format", "--rules", "--diff", "--max-file-size"] {
+        assert!(check.contains(option), "check --help lists {option}:\n{check}");
+    }
+}
+
+#[test]
+fn an_option_a_command_does_not_take_is_refused() {
+    let output = pullsmith().args(["rules", "schema", "--format", "json"]).output().expect("runs");
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(stderr(&output).contains("`rules schema` takes no --format option"), "{}", describe(&output));
+    assert!(output.stdout.is_empty());
+    let output = pullsmith().args(["--include", "x/**", "rules", "default"]).output().expect("runs");
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+}
