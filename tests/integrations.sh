@@ -169,6 +169,10 @@ set +e
         echo "pullsmith-check did not fail as it should on examples/plain, which needs changes"
         exit 1
     fi
+    # It shows what to change: the diff, and no warnings.
+    grep -q '^diff --git a/dev/web.yaml b/dev/web.yaml' "$log" || { echo "pullsmith-check showed no diff"; exit 1; }
+    grep -q '^+ *imagePullPolicy: ' "$log" || { echo "pullsmith-check's diff adds no policy"; exit 1; }
+    if grep -q '^warning: ' "$log"; then echo "pullsmith-check printed warnings"; exit 1; fi
     echo "-- pullsmith-apply: rewrites the files (pre-commit reports them as modified)"
     try pullsmith-apply || true
     grep -q "files were modified by this hook" "$log" || { echo "pullsmith-apply modified nothing"; exit 1; }
