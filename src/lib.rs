@@ -441,6 +441,10 @@ fn print_report(
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr().lock();
     match global.format {
+        Format::Json if mode == Mode::Explain => {
+            stdout.write_all(emit::explain::render_json(report, rules).as_bytes())?;
+            return stderr.write_all(emit::diagnostics(report, true).as_bytes());
+        }
         Format::Json => {
             stdout.write_all(emit::json::render(report, commit).as_bytes())?;
             return stderr.write_all(emit::diagnostics(report, true).as_bytes());

@@ -222,3 +222,127 @@ fn shared_status(path: &str, overlays: &[OverlayPlan]) -> String {
 fn quoted(names: &[String]) -> String {
     names.iter().map(|name| format!("`{}`", quote::one_line(name))).collect::<Vec<_>>().join(", ")
 }
+
+/// `explain --format json`: the reasons, as data. One document, version 1
+/// (docs/explain.schema.json): per file and document, each container's and
+/// pod's environment and how it was chosen, the rule that decided, the
+/// image as written and as rendered, current and wanted values; per
+/// overlay, the files it pulls in and the settings its generated patches
+/// carry; then warnings and what is not covered.
+pub fn render_json(report: &RunReport, rules: &Rules) -> String {
+    use serde_json::{json, Value};
+    let environment = |env: &Option<(String, crate::rules::EnvReason)>| -> Value {
+        match env {
+            None => Value::Null,
+            Some((name, reason)) => {
+                use crate::rules::EnvReason;
+                let (by, matched) = match reason {
+                    EnvReason::Path(glob) => ("path", Some(glob.as_str())),
+                    EnvReason::Namespace(glob) => ("namespace", Some(glob.as_str())),
+                    EnvReason::Default => ("defaultEnvironment", None),
+                    EnvReason::Forced => ("--env", None),
+                    EnvReason::Overlay(dir) => ("overlay", Some(dir.as_str())),
+                };
+                json!({ "name": name, "by": by, "match": matched, "reason": reason.to_string() })
+            }
+        }
+    };
+    let mut files = Vec::new();
+    for file in &report.files {
+        let Some(plan) = &file.plan else { continue };
+        if plan.containers.is_empty() && plan.pods.is_empty() {
+            continue;
+        }
+        let containers: Vec<Value> = plan
+            .containers
+            .iter()
+            .map(|c| {
+                json!({
+                    "document": c.document + 1,
+                    "kind": c.kind,
+                    "name": c.name,
+                    "list": c.list,
+                    "container": c.container,
+                    "line": c.line,
+                    "image": c.image,
+                    "rendered": c.rendered.as_ref().map(|(image, overlay)| json!({ "image": image, "by": overlay })),
+                    "environment": environment(&c.environment),
+                    "decidedBy": c.decided_by,
+                    "current": c.current,
+                    "wanted": c.wanted,
+                    "action": c.action,
+                })
+            })
+            .collect();
+        let pods: Vec<Value> = plan
+            .pods
+            .iter()
+            .map(|p| {
+                json!({
+                    "document": p.document + 1,
+                    "kind": p.kind,
+                    "name": p.name,
+                    "line": p.line,
+                    "environment": environment(&p.environment),
+                    "existing": p.existing,
+                    "wanted": p.wanted,
+                    "inherited": p.inherited.as_ref().map(|(account, names)| json!({ "serviceAccount": account, "secrets": names })),
+                    "target": p.target,
+                })
+            })
+            .collect();
+        files.push(json!({ "path": file.path, "containers": containers, "pods": pods }));
+    }
+    let overlays: Vec<Value> = report
+        .overlays
+        .iter()
+        .map(|overlay| {
+            let settings: Vec<Value> = overlay
+                .settings
+                .iter()
+                .map(|s| {
+                    json!({
+                        "kind": s.kind,
+                        "name": s.name,
+                        "container": s.container,
+                        "list": s.list,
+                        "basePath": s.base_file,
+                        "baseLine": s.base_line,
+                        "image": s.image,
+                        "field": s.field.as_str(),
+                        "from": s.from.as_ref().map(crate::emit::json::value),
+                        "to": crate::emit::json::value(&s.to),
+                        "patchFile": s.patch_file,
+                    })
+                })
+                .collect();
+            json!({
+                "overlay": overlay.overlay,
+                "environment": rules.environments[overlay.environment].name,
+                "ownedFiles": overlay.owned_files,
+                "sharedFiles": overlay.shared_files,
+                "settings": settings,
+                "warnings": overlay.warnings,
+                "errors": overlay.errors.iter().map(|(_, message)| message).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let warnings: Vec<Value> =
+        report.warnings.iter().map(|w| json!({ "path": w.path, "line": w.line, "message": w.message })).collect();
+    let not_covered: Vec<Value> = report
+        .not_covered
+        .iter()
+        .map(|n| json!({ "path": n.path, "line": n.line, "kind": n.kind, "name": n.name, "reason": n.reason }))
+        .collect();
+    let document = json!({
+        "version": 1,
+        "rules": report.rules,
+        "files": files,
+        "overlays": overlays,
+        "warnings": warnings,
+        "notCovered": not_covered,
+    });
+    let mut text = serde_json::to_string_pretty(&document).expect("JSON values always serialize");
+    text.push('\n');
+    text
+}

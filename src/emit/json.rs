@@ -5,7 +5,8 @@ use serde_json::{json, Value};
 use crate::pipeline::{FileStatus, RunReport};
 use crate::plan::FieldValue;
 
-fn value(field: &FieldValue) -> Value {
+/// A field's value as JSON: a policy string, or a list of secret names.
+pub(crate) fn value(field: &FieldValue) -> Value {
     match field {
         FieldValue::Policy(policy) => json!(policy),
         FieldValue::Secrets(names) => json!(names),

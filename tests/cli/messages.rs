@@ -83,3 +83,28 @@ fn an_option_a_command_does_not_take_is_refused() {
     let output = pullsmith().args(["--include", "x/**", "rules", "default"]).output().expect("runs");
     assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
 }
+
+#[test]
+fn explain_json_carries_the_reasons() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    crate::util::copy_tree(&crate::util::project_root().join("examples/kustomize"), dir.path());
+    let output = pullsmith().args(["--format", "json", "explain"]).arg(dir.path()).output().expect("runs");
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON document");
+    let text = std::fs::read_to_string(crate::util::project_root().join("docs/explain.schema.json")).expect("schema");
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let validator = jsonschema::draft202012::new(&schema).expect("a valid schema");
+    let problems: Vec<String> = validator.iter_errors(&report).map(|e| format!("{}: {e}", e.instance_path)).collect();
+    assert!(problems.is_empty(), "{problems:?}\n{report:#}");
+    // Not a copy of check's report: environments with how they were chosen, rules, images.
+    assert!(report.get("summary").is_none(), "{report:#}");
+    let toolbox = &report["files"][0]["containers"][0];
+    assert_eq!(toolbox["environment"]["by"], "overlay", "{report:#}");
+    assert_eq!(toolbox["environment"]["name"], "dev");
+    assert_eq!(toolbox["decidedBy"], "images[0] match `*:latest`");
+    let dev = report["overlays"].as_array().unwrap().iter().find(|o| o["overlay"] == "overlays/dev").expect("dev");
+    let migrate = dev["settings"].as_array().unwrap().iter().find(|s| s["container"] == "migrate").expect("migrate");
+    assert_eq!(migrate["list"], "initContainers");
+    assert_eq!(migrate["basePath"], "base/web.yaml");
+    assert_eq!(migrate["to"], "Always");
+}
