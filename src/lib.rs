@@ -247,21 +247,21 @@ pub struct Repository {
 impl Repository {
     pub fn locate(path: &Path) -> Repository {
         let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-        let workdir = git2::Repository::discover(&canonical)
-            .ok()
-            .and_then(|repo| repo.workdir().and_then(|dir| dir.canonicalize().ok()));
-        match workdir {
-            Some(root) if canonical.starts_with(&root) => {
-                let scope = canonical
-                    .strip_prefix(&root)
-                    .unwrap_or(Path::new(""))
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy())
-                    .collect::<Vec<_>>()
-                    .join("/");
-                Repository { root, scope, path: canonical }
+        let repo = git2::Repository::discover(&canonical).ok();
+        let workdir = repo.as_ref().and_then(|repo| repo.workdir().and_then(|dir| dir.canonicalize().ok()));
+        let in_work_tree = |root: &Path| -> Option<String> {
+            let relative = canonical.strip_prefix(root).ok()?;
+            // A PATH that the work tree ignores (a checkout kept in another
+            // repository's `vendor/` or `.cache/`) is not part of it: the
+            // walk of that work tree would skip it whole.
+            if !relative.as_os_str().is_empty() && repo.as_ref()?.is_path_ignored(relative).unwrap_or(false) {
+                return None;
             }
-            _ => Repository { root: path.to_path_buf(), scope: String::new(), path: path.to_path_buf() },
+            Some(relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"))
+        };
+        match workdir.and_then(|root| in_work_tree(&root).map(|scope| (root, scope))) {
+            Some((root, scope)) => Repository { root, scope, path: canonical },
+            None => Repository { root: path.to_path_buf(), scope: String::new(), path: path.to_path_buf() },
         }
     }
 

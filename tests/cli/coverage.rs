@@ -403,3 +403,12 @@ fn a_report_path_among_the_repository_manifests_is_refused_whatever_path_is() {
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
     assert!(dir.path().join("other/report.json").is_file());
 }
+
+#[test]
+fn a_path_the_surrounding_work_tree_ignores_is_a_repository_of_its_own() {
+    // A GitOps checkout kept in another repository's ignored `vendor/`.
+    let dir = git_repo(&[(".gitignore", "vendor/\n"), ("vendor/fleet/dev/web.yaml", &deployment("web", "nginx:1.25"))]);
+    let output = run_in(dir.path(), &["diff", "vendor/fleet"]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert!(stdout(&output).contains("diff --git a/dev/web.yaml b/dev/web.yaml"), "{}", describe(&output));
+}
