@@ -604,7 +604,7 @@ fn overlay_pass(
                 (Some(_), false) => FileAction::Create,
             };
             let (original, new_text) = (original.unwrap_or_default(), new_text.unwrap_or_default());
-            let file_plan = overlay_file_plan(plan, &path, &new_text, &config.rules);
+            let file_plan = overlay_file_plan(plan, &overlay.file, &path, &new_text, &config.rules);
             let mut written = false;
             if config.write {
                 if let Err(err) = write::write_change(&abs_path, action, new_text.as_bytes()) {
@@ -651,24 +651,37 @@ fn read_pulled_in(config: &RunConfig, graph: &Graph) -> BTreeMap<String, Vec<Val
 }
 
 /// The report view of a generated file: the settings it makes, as changes.
-fn overlay_file_plan(plan: &OverlayPlan, path: &str, text: &str, rules: &Rules) -> FilePlan {
+/// Each is located where the pull request can show it: at the container's
+/// (or pod spec's) line in the shared base, never in the generated file,
+/// which may not exist before this run writes it. (A base that is itself a
+/// generated file, an overlay built on another's patches, is shown at the
+/// overlay's kustomization instead.)
+fn overlay_file_plan(plan: &OverlayPlan, overlay_file: &str, path: &str, text: &str, rules: &Rules) -> FilePlan {
     let environment = rules.environments[plan.environment].name.clone();
     let changes = plan
         .settings
         .iter()
         .filter(|s| s.patch_file == path)
-        .map(|s| plan::Change {
-            offset: 0,
-            line: overlay_patch::line_of_setting(text, s),
-            kind: s.kind.clone(),
-            name: s.name.clone(),
-            namespace: s.namespace.clone(),
-            container: s.container.clone(),
-            environment: environment.clone(),
-            field: s.field,
-            from: s.from.clone(),
-            to: s.to.clone(),
-            splice: edit::Splice::insert_at(0, String::new()),
+        .map(|s| {
+            let (base_file, base_line) = if overlay_patch::is_generated_path(&s.base_file) {
+                (overlay_file.to_string(), 1)
+            } else {
+                (s.base_file.clone(), s.base_line.max(1))
+            };
+            plan::Change {
+                offset: 0,
+                line: overlay_patch::line_of_setting(text, s),
+                kind: s.kind.clone(),
+                name: s.name.clone(),
+                namespace: s.namespace.clone(),
+                container: s.container.clone(),
+                environment: environment.clone(),
+                field: s.field,
+                from: s.from.clone(),
+                to: s.to.clone(),
+                splice: edit::Splice::insert_at(0, String::new()),
+                carried: Some(plan::Carried { overlay: plan.overlay.clone(), base_file, base_line }),
+            }
         })
         .collect::<Vec<_>>();
     let containers_changed = changes.iter().filter(|c| c.field == plan::Field::ImagePullPolicy).count();

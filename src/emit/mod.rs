@@ -7,6 +7,7 @@
 
 pub mod diff;
 pub mod explain;
+pub mod finding;
 pub mod github;
 pub mod json;
 pub mod progress;
