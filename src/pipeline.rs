@@ -94,6 +94,10 @@ pub struct FileResult {
     pub values_after: Option<Vec<Value>>,
     /// What in this file was seen and not brought under the rules.
     pub not_covered: Vec<NotCovered>,
+    /// For a file that failed, when its text was read: how many lines it
+    /// has. A parse error at the end of the file is on the line after its
+    /// last line break, which annotations must not point at.
+    pub n_lines: Option<usize>,
 }
 
 /// What `run` needs, validated before any file is read.
@@ -169,6 +173,7 @@ impl FileResult {
             shared_service_accounts: Vec::new(),
             values_after: None,
             not_covered: Vec::new(),
+            n_lines: None,
         }
     }
 }
@@ -864,7 +869,10 @@ fn failed(candidate: &Candidate, text: Option<&str>, offset: Option<usize>, mess
         _ => (None, None),
     };
     let diagnostic = Diagnostic { path: candidate.rel_path.clone(), line, column, message, rule: "file-error" };
-    FileResult::new(candidate.rel_path.clone(), candidate.abs_path.clone(), FileStatus::Failed(diagnostic))
+    let mut result =
+        FileResult::new(candidate.rel_path.clone(), candidate.abs_path.clone(), FileStatus::Failed(diagnostic));
+    result.n_lines = text.map(|text| text.lines().count());
+    result
 }
 
 fn skipped(candidate: &Candidate, reason: &str) -> FileResult {

@@ -100,7 +100,17 @@ pub fn findings(report: &RunReport) -> Vec<Finding<'_>> {
                     });
                 }
             }
-            FileStatus::Failed(diagnostic) => out.push(diagnostic_finding(diagnostic, Level::Error, What::FileError)),
+            FileStatus::Failed(diagnostic) => {
+                let mut finding = diagnostic_finding(diagnostic, Level::Error, What::FileError);
+                // An error at the end of the file (`3:1` of a two-line file) is shown on its last line.
+                if let (Some(line), Some(n_lines)) = (finding.line, file.n_lines) {
+                    if line > n_lines.max(1) {
+                        finding.line = Some(n_lines.max(1));
+                        finding.column = None;
+                    }
+                }
+                out.push(finding);
+            }
             FileStatus::Skipped(_) | FileStatus::Unchanged => {}
         }
     }
