@@ -117,7 +117,10 @@ pub fn render(report: &RunReport) -> String {
                 }
             }
             FileStatus::Failed(d) => {
-                results.push(result("file-error", "error", d.message.clone(), &d.path, d.line, d.column))
+                // An error at the end of the file is on the line after its last: shown on the last.
+                let past_end = matches!((d.line, file.n_lines), (Some(line), Some(n)) if line > n.max(1));
+                let (line, column) = if past_end { (file.n_lines.map(|n| n.max(1)), None) } else { (d.line, d.column) };
+                results.push(result("file-error", "error", d.message.clone(), &d.path, line, column))
             }
             FileStatus::Skipped(_) | FileStatus::Unchanged => {}
         }

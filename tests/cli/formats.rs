@@ -306,15 +306,23 @@ const PODINFO_LIKE: &[(&str, &str)] = &[
 fn on_kustomize_trees_every_location_is_a_line_of_a_file_in_the_repository() {
     let kustomize = git_repo_of(Some(&project_root().join("examples/kustomize")), &[]);
     let podinfo = git_repo_of(None, PODINFO_LIKE);
-    for repo in [&kustomize, &podinfo] {
+    // And a plain tree with a file whose parse error is at its end, the line after its last.
+    let broken =
+        git_repo_of(Some(&project_root().join("examples/plain")), &[("dev/broken.yaml", "kind: Pod\nspec: [x\n")]);
+    for (repo, is_kustomize) in [(&kustomize, true), (&podinfo, true), (&broken, false)] {
         let root = repo.path();
         let tracked = tracked_files(root);
         let mut in_bases = 0;
         for format in ["github", "sarif", "json", "rdjson", "gitlab"] {
             let output = check_as(root, format);
-            assert_eq!(output.status.code(), Some(1), "{format}: {}", describe(&output));
+            let expected_code = if is_kustomize { 1 } else { 3 };
+            assert_eq!(output.status.code(), Some(expected_code), "{format}: {}", describe(&output));
             let stdout = String::from_utf8_lossy(&output.stdout);
             let found = locations(format, &stdout);
+            // (The JSON report's `errors` keep the parser's position, as the text output does.)
+            if !is_kustomize && format != "json" {
+                assert!(found.iter().any(|(path, _)| path == "dev/broken.yaml"), "{format}: {stdout}");
+            }
             assert!(found.len() >= 4, "{format}: {stdout}");
             for (path, line) in found {
                 assert!(tracked.contains(&path), "{format}: `{path}` is not a file of the repository: {stdout}");
@@ -334,7 +342,7 @@ fn on_kustomize_trees_every_location_is_a_line_of_a_file_in_the_repository() {
                     }
                 }
             }
-            if format == "json" {
+            if format == "json" && is_kustomize {
                 let report: Value = serde_json::from_str(&stdout).expect("JSON");
                 // files[] still says which file is written: the generated patch, with its line there.
                 let generated = report["files"]
@@ -346,7 +354,7 @@ fn on_kustomize_trees_every_location_is_a_line_of_a_file_in_the_repository() {
                 assert!(generated >= 3, "an overlay patch per environment: {report:#}");
             }
         }
-        assert!(in_bases > 0, "changes carried by overlay patches are shown in the shared base");
+        assert!(in_bases > 0 || !is_kustomize, "changes carried by overlay patches are shown in the shared base");
     }
 }
 
