@@ -79,6 +79,16 @@ fn json_schema_rejects_what_it_should() {
         assert_eq!(schema_problems(&change(from.clone())), Vec::<String>::new(), "from {from}");
     }
     assert_eq!(schema_problems(&change(serde_json::json!(3))).len(), 1);
+    // A change a generated overlay patch carries names the base it is shown in, the overlay and its patch line.
+    let mut carried = change(Value::Null);
+    let located = serde_json::json!({"path": "base/web.yaml", "overlay": "overlays/prod", "patchLine": 9});
+    for (key, value) in located.as_object().expect("an object") {
+        carried["files"][0]["changes"][0][key] = value.clone();
+    }
+    assert_eq!(schema_problems(&carried), Vec::<String>::new());
+    let mut half = carried.clone();
+    half["files"][0]["changes"][0].as_object_mut().expect("an object").remove("patchLine");
+    assert_eq!(schema_problems(&half).len(), 1, "an overlay without its patch line: {:?}", schema_problems(&half));
 }
 
 #[test]
@@ -399,8 +409,11 @@ fn github_shows_ten_annotations_of_a_kind_and_sums_up_the_rest() {
         }
     }
     for error in report["errors"].as_array().expect("errors") {
-        let line = error["line"].as_u64().unwrap_or(1) as usize;
-        expected.push(("error", error["path"].as_str().expect("path").to_string(), line));
+        // The report keeps the parser's position, past the last line; annotations show the last line.
+        let path = error["path"].as_str().expect("path");
+        let n_lines = std::fs::read_to_string(root.join(path)).expect("read").lines().count();
+        let line = (error["line"].as_u64().unwrap_or(1) as usize).min(n_lines);
+        expected.push(("error", path.to_string(), line));
     }
     for warning in report["warnings"].as_array().expect("warnings") {
         let line = warning["line"].as_u64().unwrap_or(1) as usize;
@@ -420,10 +433,16 @@ fn github_shows_ten_annotations_of_a_kind_and_sums_up_the_rest() {
     }
     assert!(summary.contains("### Not shown as annotations"), "{summary}");
     // Never lost silently: each is an annotation or a line of the job summary.
-    let annotated = locations("github", &stdout);
+    let annotated: Vec<(&str, &str, usize)> = stdout
+        .lines()
+        .filter_map(|l| {
+            let kind = l.strip_prefix("::")?.split(' ').next()?;
+            Some((kind, property(l, "file")?, property(l, "line")?.parse().ok()?))
+        })
+        .collect();
     for (kind, path, line) in &expected {
         let listed = summary.contains(&format!("- {kind} {path}:{line}: "));
-        let shown = annotated.contains(&(path.clone(), *line));
+        let shown = annotated.contains(&(*kind, path.as_str(), *line));
         assert!(listed || shown, "{kind} {path}:{line} is neither annotated nor in the summary:\n{summary}");
         assert!(!(listed && shown), "{kind} {path}:{line} is both annotated and listed as not shown");
     }
