@@ -1,6 +1,11 @@
 //! `--format github`: workflow-command annotations on the lines that need a
 //! change, so that they show inline in a pull request's diff.
 //!
+//! GitHub shows at most 10 annotations of each kind per step and drops the
+//! rest without a word, so past 10 of a kind the nine most useful are
+//! annotations, one more sums up the rest, and the job summary lists them:
+//! nothing is lost silently.
+//!
 //! Workflow commands are lines on stdout that the runner obeys, so every
 //! value is escaped as GitHub's rules say (`%`, `\r`, `\n` in the message;
 //! also `:` and `,` in properties): no file name or message can end a
