@@ -64,6 +64,10 @@ pub enum Format {
     Json,
     Github,
     Sarif,
+    /// Reviewdog Diagnostic Format (`reviewdog -f=rdjson`), with suggested fixes
+    Rdjson,
+    /// GitLab Code Quality report (`artifacts:reports:codequality`)
+    Gitlab,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

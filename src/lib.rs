@@ -318,7 +318,9 @@ fn run_config(global: &GlobalArgs, path: &Path, mode: Mode) -> anyhow::Result<Ru
         filter,
         max_file_size: global.max_file_size,
         write: mode == Mode::Apply,
-        keep_texts: matches!(mode, Mode::Diff | Mode::Check { diff: true }) || global.format == Format::Github,
+        // rdjson suggests each fix as the new text of its lines, so it needs the old.
+        keep_texts: matches!(mode, Mode::Diff | Mode::Check { diff: true })
+            || matches!(global.format, Format::Github | Format::Rdjson),
         explain: mode == Mode::Explain,
     })
 }
@@ -451,6 +453,14 @@ fn print_report(
         }
         Format::Sarif => {
             stdout.write_all(emit::sarif::render(report).as_bytes())?;
+            return stderr.write_all(emit::diagnostics(report, true).as_bytes());
+        }
+        Format::Rdjson => {
+            stdout.write_all(emit::rdjson::render(report).as_bytes())?;
+            return stderr.write_all(emit::diagnostics(report, true).as_bytes());
+        }
+        Format::Gitlab => {
+            stdout.write_all(emit::gitlab::render(report).as_bytes())?;
             return stderr.write_all(emit::diagnostics(report, true).as_bytes());
         }
         Format::Text | Format::Github => {}

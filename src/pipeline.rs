@@ -94,6 +94,10 @@ pub struct FileResult {
     pub values_after: Option<Vec<Value>>,
     /// What in this file was seen and not brought under the rules.
     pub not_covered: Vec<NotCovered>,
+    /// For a file that failed, when its text was read: how many lines it
+    /// has. A parse error at the end of the file is on the line after its
+    /// last line break, which annotations must not point at.
+    pub n_lines: Option<usize>,
 }
 
 /// What `run` needs, validated before any file is read.
@@ -169,6 +173,7 @@ impl FileResult {
             shared_service_accounts: Vec::new(),
             values_after: None,
             not_covered: Vec::new(),
+            n_lines: None,
         }
     }
 }
@@ -604,7 +609,7 @@ fn overlay_pass(
                 (Some(_), false) => FileAction::Create,
             };
             let (original, new_text) = (original.unwrap_or_default(), new_text.unwrap_or_default());
-            let file_plan = overlay_file_plan(plan, &path, &new_text, &config.rules);
+            let file_plan = overlay_file_plan(plan, &overlay.file, &path, &new_text, &config.rules);
             let mut written = false;
             if config.write {
                 if let Err(err) = write::write_change(&abs_path, action, new_text.as_bytes()) {
@@ -651,24 +656,37 @@ fn read_pulled_in(config: &RunConfig, graph: &Graph) -> BTreeMap<String, Vec<Val
 }
 
 /// The report view of a generated file: the settings it makes, as changes.
-fn overlay_file_plan(plan: &OverlayPlan, path: &str, text: &str, rules: &Rules) -> FilePlan {
+/// Each is located where the pull request can show it: at the container's
+/// (or pod spec's) line in the shared base, never in the generated file,
+/// which may not exist before this run writes it. (A base that is itself a
+/// generated file, an overlay built on another's patches, is shown at the
+/// overlay's kustomization instead.)
+fn overlay_file_plan(plan: &OverlayPlan, overlay_file: &str, path: &str, text: &str, rules: &Rules) -> FilePlan {
     let environment = rules.environments[plan.environment].name.clone();
     let changes = plan
         .settings
         .iter()
         .filter(|s| s.patch_file == path)
-        .map(|s| plan::Change {
-            offset: 0,
-            line: overlay_patch::line_of_setting(text, s),
-            kind: s.kind.clone(),
-            name: s.name.clone(),
-            namespace: s.namespace.clone(),
-            container: s.container.clone(),
-            environment: environment.clone(),
-            field: s.field,
-            from: s.from.clone(),
-            to: s.to.clone(),
-            splice: edit::Splice::insert_at(0, String::new()),
+        .map(|s| {
+            let (base_file, base_line) = if overlay_patch::is_generated_path(&s.base_file) {
+                (overlay_file.to_string(), 1)
+            } else {
+                (s.base_file.clone(), s.base_line.max(1))
+            };
+            plan::Change {
+                offset: 0,
+                line: overlay_patch::line_of_setting(text, s),
+                kind: s.kind.clone(),
+                name: s.name.clone(),
+                namespace: s.namespace.clone(),
+                container: s.container.clone(),
+                environment: environment.clone(),
+                field: s.field,
+                from: s.from.clone(),
+                to: s.to.clone(),
+                splice: edit::Splice::insert_at(0, String::new()),
+                carried: Some(plan::Carried { overlay: plan.overlay.clone(), base_file, base_line }),
+            }
         })
         .collect::<Vec<_>>();
     let containers_changed = changes.iter().filter(|c| c.field == plan::Field::ImagePullPolicy).count();
@@ -851,7 +869,10 @@ fn failed(candidate: &Candidate, text: Option<&str>, offset: Option<usize>, mess
         _ => (None, None),
     };
     let diagnostic = Diagnostic { path: candidate.rel_path.clone(), line, column, message, rule: "file-error" };
-    FileResult::new(candidate.rel_path.clone(), candidate.abs_path.clone(), FileStatus::Failed(diagnostic))
+    let mut result =
+        FileResult::new(candidate.rel_path.clone(), candidate.abs_path.clone(), FileStatus::Failed(diagnostic));
+    result.n_lines = text.map(|text| text.lines().count());
+    result
 }
 
 fn skipped(candidate: &Candidate, reason: &str) -> FileResult {

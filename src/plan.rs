@@ -64,6 +64,25 @@ impl std::fmt::Display for FieldValue {
 }
 
 impl Change {
+    /// Where reports show the change: `(path, line)` of the file that holds
+    /// it (`file_path`, the file the change is made in), or of the shared
+    /// base for a change a generated overlay patch carries.
+    pub fn location<'a>(&'a self, file_path: &'a str) -> (&'a str, usize) {
+        match &self.carried {
+            Some(carried) => (&carried.base_file, carried.base_line),
+            None => (file_path, self.line),
+        }
+    }
+
+    /// ` in overlay `o` (generated patch `p`)` for a carried change, else empty:
+    /// what a message adds so that a reader knows which render changes.
+    pub fn overlay_note(&self, file_path: &str) -> String {
+        match &self.carried {
+            Some(carried) => format!(" in overlay `{}` (generated patch `{file_path}`)", carried.overlay),
+            None => String::new(),
+        }
+    }
+
     /// What a message says the change is for: a container of an object, or the object.
     pub fn subject(&self) -> String {
         let name = self.name.as_deref().unwrap_or("");
@@ -93,6 +112,22 @@ pub struct Change {
     pub from: Option<FieldValue>,
     pub to: FieldValue,
     pub splice: Splice,
+    /// For a change a generated overlay patch carries: the file that exists
+    /// in the pull request, where reports locate it.
+    pub carried: Option<Carried>,
+}
+
+/// Where a change that a generated overlay patch carries is shown: the
+/// generated file may not exist yet (it is created by this run), so reports
+/// point at the container's (or pod spec's) line in the shared base and name
+/// the overlay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Carried {
+    /// The overlay's directory, relative to the repository root.
+    pub overlay: String,
+    /// The shared file that holds the container or pod spec, and its 1-based line.
+    pub base_file: String,
+    pub base_line: usize,
 }
 
 /// A note about a file that does not stop it from being rewritten.
@@ -760,6 +795,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             from,
             to,
             splice,
+            carried: None,
         }
     }
 

@@ -1,6 +1,11 @@
 //! `--format github`: workflow-command annotations on the lines that need a
 //! change, so that they show inline in a pull request's diff.
 //!
+//! GitHub shows at most 10 annotations of each kind per step and drops the
+//! rest without a word, so past 10 of a kind the nine most useful are
+//! annotations, one more sums up the rest, and the job summary lists them:
+//! nothing is lost silently.
+//!
 //! Workflow commands are lines on stdout that the runner obeys, so every
 //! value is escaped as GitHub's rules say (`%`, `\r`, `\n` in the message;
 //! also `:` and `,` in properties): no file name or message can end a
@@ -15,8 +20,8 @@ use std::path::Path;
 
 use crate::rules::Rules;
 
+use crate::emit::finding::{self, Finding, Level, What};
 use crate::pipeline::{FileStatus, RunReport};
-use crate::plan::FieldValue;
 
 /// Escapes a workflow-command property value.
 fn escape_property(text: &str) -> String {
@@ -27,51 +32,162 @@ fn escape_data(text: &str) -> String {
     text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
 }
 
-pub fn annotations(report: &RunReport) -> String {
-    let mut out = String::new();
-    for file in &report.files {
-        match &file.status {
-            FileStatus::Changed { .. } => {
-                let Some(plan) = &file.plan else { continue };
-                for change in &plan.changes {
-                    let line = change.line;
-                    let subject = change.subject();
-                    let message = format!(
-                        "{}: {} -> {} for {subject} (environment `{}`)",
-                        change.field.as_str(),
-                        FieldValue::show(change.from.as_ref()),
-                        change.to,
-                        change.environment
-                    );
-                    let _ = writeln!(
-                        out,
-                        "::warning file={},line={line},title={}::{}",
-                        escape_property(&file.path),
-                        escape_property(&format!("pullsmith: {}", change.field.as_str())),
-                        escape_data(&message)
-                    );
-                }
-            }
-            FileStatus::Failed(d) => {
-                let _ = writeln!(
-                    out,
-                    "::error file={},line={},col={},title=pullsmith::{}",
-                    escape_property(&d.path),
-                    d.line.unwrap_or(1),
-                    d.column.unwrap_or(1),
-                    escape_data(&crate::emit::message(&d.path, &d.message))
-                );
-            }
-            _ => {}
+/// GitHub shows at most this many annotations of each kind (`error`,
+/// `warning`, `notice`) per step, and drops the rest without a word.
+pub const ANNOTATIONS_PER_KIND: usize = 10;
+
+/// The kind of a workflow-command annotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Error,
+    Warning,
+    Notice,
+}
+
+impl Kind {
+    fn command(self) -> &'static str {
+        match self {
+            Kind::Error => "error",
+            Kind::Warning => "warning",
+            Kind::Notice => "notice",
         }
     }
-    for warning in &report.warnings {
+
+    fn plural(self) -> &'static str {
+        match self {
+            Kind::Error => "errors",
+            Kind::Warning => "warnings",
+            Kind::Notice => "notices",
+        }
+    }
+
+    /// Files that failed are errors, changes to make are warnings, and the
+    /// run's warnings are notices (they do not fail the check).
+    fn of(finding: &Finding<'_>) -> Kind {
+        match finding.what {
+            What::FileError => Kind::Error,
+            What::Change { .. } => Kind::Warning,
+            What::Warning => Kind::Notice,
+        }
+    }
+}
+
+/// Which findings are annotations and which GitHub would drop: per kind, at
+/// most `ANNOTATIONS_PER_KIND`, and when there are more, one fewer plus one
+/// annotation that sums up the rest.
+struct Selection<'a> {
+    /// In report order.
+    shown: Vec<(Kind, Finding<'a>)>,
+    /// In report order.
+    hidden: Vec<(Kind, Finding<'a>)>,
+}
+
+/// The most useful annotations of each kind come first: one per file before
+/// a second in the same file (so every file with findings shows inline),
+/// and among the run's warnings those of `warning` level before notes.
+fn select(report: &RunReport) -> Selection<'_> {
+    let findings: Vec<(Kind, Finding<'_>)> = finding::findings(report).into_iter().map(|f| (Kind::of(&f), f)).collect();
+    let mut rank_in_file: BTreeMap<(Kind, &str), usize> = BTreeMap::new();
+    let mut priority: Vec<(Kind, u8, usize, usize)> = Vec::with_capacity(findings.len());
+    for (index, (kind, finding)) in findings.iter().enumerate() {
+        let rank = rank_in_file.entry((*kind, finding.path)).or_default();
+        let level = u8::from(*kind == Kind::Notice && finding.level != Level::Warning);
+        priority.push((*kind, level, *rank, index));
+        *rank += 1;
+    }
+    priority.sort();
+    let mut shown_indices = std::collections::BTreeSet::new();
+    for kind in [Kind::Error, Kind::Warning, Kind::Notice] {
+        let of_kind: Vec<usize> = priority.iter().filter(|p| p.0 == kind).map(|p| p.3).collect();
+        let room = if of_kind.len() > ANNOTATIONS_PER_KIND { ANNOTATIONS_PER_KIND - 1 } else { of_kind.len() };
+        shown_indices.extend(of_kind.into_iter().take(room));
+    }
+    let (mut shown, mut hidden) = (Vec::new(), Vec::new());
+    for (index, item) in findings.into_iter().enumerate() {
+        if shown_indices.contains(&index) {
+            shown.push(item);
+        } else {
+            hidden.push(item);
+        }
+    }
+    Selection { shown, hidden }
+}
+
+pub fn annotations(report: &RunReport) -> String {
+    let selection = select(report);
+    let mut out = String::new();
+    for (kind, finding) in &selection.shown {
+        let line = finding.line.unwrap_or(1);
+        let col = match (kind, finding.column) {
+            (Kind::Error, column) => format!(",col={}", column.unwrap_or(1)),
+            _ => String::new(),
+        };
+        let title = match finding.change() {
+            Some(change) => format!("pullsmith: {}", change.field.as_str()),
+            None => "pullsmith".to_string(),
+        };
         let _ = writeln!(
             out,
-            "::notice file={},line={},title=pullsmith::{}",
-            escape_property(&warning.path),
-            warning.line.unwrap_or(1),
-            escape_data(&crate::emit::message(&warning.path, &warning.message))
+            "::{} file={},line={line}{col},title={}::{}",
+            kind.command(),
+            escape_property(finding.path),
+            escape_property(&title),
+            escape_data(&finding.message)
+        );
+    }
+    for kind in [Kind::Error, Kind::Warning, Kind::Notice] {
+        let n_hidden = selection.hidden.iter().filter(|(k, _)| *k == kind).count();
+        if n_hidden > 0 {
+            let _ = writeln!(
+                out,
+                "::{} title=pullsmith::… and {n_hidden} more pullsmith {}: see the job summary (GitHub shows at most {ANNOTATIONS_PER_KIND} {} per step)",
+                kind.command(),
+                kind.plural(),
+                kind.plural(),
+            );
+        }
+    }
+    out
+}
+
+/// The job summary's section on what GitHub would not show as annotations.
+fn hidden_section(report: &RunReport) -> String {
+    let selection = select(report);
+    let hidden = &selection.hidden;
+    if hidden.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    let n = hidden.len();
+    let _ = writeln!(
+        out,
+        "\n### Not shown as annotations\n\nGitHub shows at most {ANNOTATIONS_PER_KIND} annotations of each kind per step; {n} finding{} {} not shown as annotations:\n",
+        plural(n),
+        if n == 1 { "was" } else { "were" }
+    );
+    for (kind, finding) in hidden.iter().take(SUMMARY_LIST_LIMIT) {
+        let at = match finding.line {
+            Some(line) => format!("{}:{line}", finding.path),
+            None => finding.path.to_string(),
+        };
+        let _ = writeln!(out, "- {} {}: {}", kind.command(), markdown_text(&at), markdown_text(&finding.message));
+    }
+    if n > SUMMARY_LIST_LIMIT {
+        let rest = &hidden[SUMMARY_LIST_LIMIT..];
+        let counts: Vec<String> = [Kind::Error, Kind::Warning, Kind::Notice]
+            .iter()
+            .filter_map(|kind| {
+                let count = rest.iter().filter(|(k, _)| k == kind).count();
+                let files: std::collections::BTreeSet<&str> =
+                    rest.iter().filter(|(k, _)| k == kind).map(|(_, f)| f.path).collect();
+                (count > 0).then(|| format!("{count} {} in {} file{}", kind.plural(), files.len(), plural(files.len())))
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "- … and {} more ({}; `pullsmith check --format json` lists every one)",
+            rest.len(),
+            counts.join(", ")
         );
     }
     out
@@ -167,6 +283,7 @@ pub fn step_summary(report: &RunReport, rules: &Rules) -> String {
             let _ = writeln!(out, "- … and {} more (see the JSON report's `notCovered`)", n - SUMMARY_LIST_LIMIT);
         }
     }
+    out.push_str(&hidden_section(report));
     let errors = report.errors().count();
     if errors > 0 {
         let _ = writeln!(out, "\n{errors} file{} could not be processed:\n", plural(errors));

@@ -25,8 +25,13 @@ pub fn render(report: &RunReport, commit: Option<&str>) -> String {
                     .changes
                     .iter()
                     .map(|c| {
-                        json!({
-                            "line": c.line,
+                        // Located where the pull request shows it: for a change a generated
+                        // overlay patch carries, the shared base (the entry's `path` is the
+                        // file written; `patchLine` is the line in it).
+                        let (path, line) = c.location(&file.path);
+                        let mut change = json!({
+                            "path": path,
+                            "line": line,
                             "kind": c.kind,
                             "name": c.name,
                             "namespace": c.namespace,
@@ -34,7 +39,12 @@ pub fn render(report: &RunReport, commit: Option<&str>) -> String {
                             "field": c.field.as_str(),
                             "from": c.from.as_ref().map(value),
                             "to": value(&c.to),
-                        })
+                        });
+                        if let Some(carried) = &c.carried {
+                            change["overlay"] = json!(carried.overlay);
+                            change["patchLine"] = json!(c.line);
+                        }
+                        change
                     })
                     .collect();
                 files.push(json!({ "path": file.path, "environment": plan.environment, "changes": changes }));

@@ -7,10 +7,13 @@
 
 pub mod diff;
 pub mod explain;
+pub mod finding;
 pub mod github;
+pub mod gitlab;
 pub mod json;
 pub mod progress;
 pub mod quote;
+pub mod rdjson;
 pub mod redact;
 pub mod sarif;
 pub mod write;

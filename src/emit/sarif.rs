@@ -46,6 +46,16 @@ const RULES: [(&str, &str, &str, &str); 11] = [
     ("file-error", "FileError", "A file could not be processed and was left untouched", "error"),
 ];
 
+/// The level (`error`, `warning`, `note`) of a rule id; `note` for one not in the table.
+pub fn rule_level(rule: &str) -> &'static str {
+    RULES.iter().find(|(id, ..)| *id == rule).map_or("note", |r| r.3)
+}
+
+/// The ids of every rule, with their short descriptions.
+pub fn rule_descriptions() -> impl Iterator<Item = (&'static str, &'static str)> {
+    RULES.iter().map(|(id, _, text, _)| (*id, *text))
+}
+
 fn result(rule: &str, level: &str, message: String, path: &str, line: Option<usize>, column: Option<usize>) -> Value {
     let rule_index = RULES.iter().position(|(id, ..)| *id == rule).unwrap_or(RULES.len() - 1);
     let mut region = json!({ "startLine": line.unwrap_or(1).max(1) });
@@ -94,24 +104,29 @@ pub fn render(report: &RunReport) -> String {
                     };
                     let subject = change.subject();
                     let message = format!(
-                        "{}: {} should be {} for {subject} in environment `{}`",
+                        "{}: {} should be {} for {subject} in environment `{}`{}",
                         change.field.as_str(),
                         FieldValue::show(change.from.as_ref()),
                         change.to,
-                        change.environment
+                        change.environment,
+                        change.overlay_note(&file.path),
                     );
-                    let line = Some(change.line);
-                    results.push(result(rule, "warning", message, &file.path, line, None));
+                    // A carried change is shown in the shared base: the generated patch may not exist yet.
+                    let (path, line) = change.location(&file.path);
+                    results.push(result(rule, "warning", message, path, Some(line), None));
                 }
             }
             FileStatus::Failed(d) => {
-                results.push(result("file-error", "error", d.message.clone(), &d.path, d.line, d.column))
+                // An error at the end of the file is on the line after its last: shown on the last.
+                let past_end = matches!((d.line, file.n_lines), (Some(line), Some(n)) if line > n.max(1));
+                let (line, column) = if past_end { (file.n_lines.map(|n| n.max(1)), None) } else { (d.line, d.column) };
+                results.push(result("file-error", "error", d.message.clone(), &d.path, line, column))
             }
             FileStatus::Skipped(_) | FileStatus::Unchanged => {}
         }
     }
     for warning in &report.warnings {
-        let level = RULES.iter().find(|(id, ..)| *id == warning.rule).map_or("note", |r| r.3);
+        let level = rule_level(warning.rule);
         results.push(result(warning.rule, level, warning.message.clone(), &warning.path, warning.line, warning.column));
     }
     let rules: Vec<Value> = RULES

@@ -1645,8 +1645,11 @@ fn kustomize_secret_generators_define_pull_secrets() {
     assert!(stderr.contains("`regcred-dev` is not defined"), "nothing defines the dev secret\n{stderr}");
 }
 
+/// A change a generated patch carries is located at the shared base (the
+/// file a pull request holds) and names its overlay; `patchLine` still
+/// points into the generated patch, as written.
 #[test]
-fn kustomize_json_lines_point_into_the_generated_patches() {
+fn kustomize_json_changes_are_located_in_the_base_and_point_into_the_generated_patches() {
     let dir = tempfile::tempdir().expect("temp dir");
     copy_tree(&project_root().join("examples/kustomize"), dir.path());
     let output = pullsmith().args(["apply", "--format", "json"]).arg(dir.path()).output().expect("pullsmith runs");
@@ -1659,8 +1662,15 @@ fn kustomize_json_lines_point_into_the_generated_patches() {
             continue;
         }
         let text = std::fs::read_to_string(dir.path().join(path)).expect("generated file written");
+        let overlay = path.trim_end_matches("/pullsmith.patch.yaml");
         for change in file["changes"].as_array().expect("changes") {
-            let line = change["line"].as_u64().expect("line") as usize;
+            assert_eq!(change["overlay"], overlay, "{change}");
+            let base = change["path"].as_str().expect("a located change names its file");
+            assert!(!base.contains("pullsmith.") && base != path, "{change}");
+            let base_text = std::fs::read_to_string(dir.path().join(base)).expect("the base exists");
+            let base_line = change["line"].as_u64().expect("line") as usize;
+            assert!(base_line >= 1 && base_text.lines().nth(base_line - 1).is_some(), "{base}:{base_line}");
+            let line = change["patchLine"].as_u64().expect("patchLine") as usize;
             let field = change["field"].as_str().expect("field");
             let at = text.lines().nth(line - 1).expect("line exists");
             assert!(at.contains(field), "{path}:{line} `{at}` should set {field}");
