@@ -95,9 +95,14 @@ pub enum Command {
     Commit {
         #[command(flatten)]
         path: PathArg,
-        /// Commit on this branch (created from HEAD when missing)
+        /// Commit on this branch: created from HEAD (and checked out) when missing, continued when HEAD is on it
         #[arg(long, value_name = "NAME")]
         branch: Option<String>,
+        /// When --branch exists and HEAD is not on it, rebuild it from HEAD: the new commit's parent is HEAD, the branch
+        /// moves to it (its earlier commits leave it), and HEAD, the index and the working tree stay as they were.
+        /// Without it that case is refused, unless the branch already holds this exact rewrite (then nothing is done)
+        #[arg(long, requires = "branch")]
+        reset_branch: bool,
         /// Commit message
         #[arg(long, value_name = "TEXT")]
         message: Option<String>,
