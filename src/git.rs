@@ -19,6 +19,7 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::{Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -45,6 +46,14 @@ pub enum CommitError {
     /// git's porcelain refuses to commit then, and so does pullsmith.
     #[error("{operation} is in progress: finish it or abort it first ({hint})")]
     InProgress { operation: &'static str, hint: &'static str },
+    /// Nothing to change in the work tree, but HEAD's version of these files
+    /// would be rewritten: the rewrite is in the work tree, not committed.
+    /// A refusal (exit 2) like [`CommitError::Dirty`], whose case it is
+    /// (files to rewrite at HEAD with uncommitted changes), not a success: a
+    /// script that runs `apply`, `commit`, then `git push` must stop rather
+    /// than push nothing. `--allow-dirty` does not commit them for the user.
+    #[error("nothing to change in the working tree, but HEAD is not compliant: the working tree already holds the rewrite, not committed (after `pullsmith apply`?) in {}; commit it with `git add -- {} && git commit`, or `git stash` and re-run `pullsmith commit`", .paths.join(", "), shell_words(.paths))]
+    RewriteNotCommitted { paths: Vec<String> },
     /// `--branch` names a branch that exists, HEAD is not on it, and it does
     /// not hold the commit this run would make: adding to it would build on
     /// a base other than HEAD, so pullsmith asks which one the user means.
@@ -234,6 +243,62 @@ impl Checkout {
             let repo = Repository::open_from_worktree(&worktree).ok()?;
             on_branch(&repo)
         })
+    }
+
+    /// The tracked paths (relative to the work tree) whose index or
+    /// work-tree version differs from HEAD's.
+    pub fn dirty_tracked(&self) -> Result<Vec<String>, CommitError> {
+        let mut options = git2::StatusOptions::new();
+        options.include_untracked(false).include_ignored(false).exclude_submodules(true);
+        let statuses = self.repo.statuses(Some(&mut options)).doing("read the status of the work tree")?;
+        Ok(statuses.iter().filter_map(|entry| entry.path().map(str::to_string)).collect())
+    }
+
+    /// HEAD's files, as committed, in a new temporary directory that is
+    /// removed when the snapshot is dropped. Blobs are written as stored
+    /// (no line-ending conversion or filter), links as links; submodules are
+    /// left out. This is what "HEAD is compliant" is checked against when
+    /// the work tree is: running the same rules on it tells whether the
+    /// rewrite is already in the work tree but not committed.
+    pub fn head_snapshot(&self) -> Result<HeadSnapshot, CommitError> {
+        let tree = self.repo.head().and_then(|head| head.peel_to_tree()).doing("read HEAD's tree")?;
+        let dir = HeadSnapshot::create().map_err(|err| CommitError::Git {
+            action: "create a temporary directory for HEAD's files".to_string(),
+            error: git2::Error::from_str(&err.to_string()),
+        })?;
+        let mut failure = None;
+        tree.walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
+            let Some(name) = entry.name() else { return git2::TreeWalkResult::Skip };
+            let path = dir.path.join(parent).join(name);
+            let result = match entry.kind() {
+                Some(git2::ObjectType::Tree) => std::fs::create_dir_all(&path),
+                Some(git2::ObjectType::Blob) => match self.repo.find_blob(entry.id()) {
+                    Ok(blob) if entry.filemode() == 0o120000 => {
+                        let target = std::ffi::OsStr::from_bytes(blob.content());
+                        std::os::unix::fs::symlink(target, &path)
+                    }
+                    Ok(blob) => std::fs::write(&path, blob.content()),
+                    Err(err) => Err(std::io::Error::other(err.message().to_string())),
+                },
+                _ => return git2::TreeWalkResult::Skip,
+            };
+            match result {
+                Ok(()) => git2::TreeWalkResult::Ok,
+                Err(err) => {
+                    failure = Some(format!("{}: {err}", path.display()));
+                    git2::TreeWalkResult::Abort
+                }
+            }
+        })
+        .or_else(|error| if failure.is_some() { Ok(()) } else { Err(error) })
+        .doing("copy HEAD's files")?;
+        if let Some(message) = failure {
+            return Err(CommitError::Git {
+                action: "copy HEAD's files".to_string(),
+                error: git2::Error::from_str(&message),
+            });
+        }
+        Ok(dir)
     }
 
     /// The author: `--author`, else the repository's configuration, else the
@@ -610,6 +675,55 @@ impl Prepared<'_> {
         transaction.commit().doing(&format!("move `{}`", self.target)).map_err(staged)?;
         Ok(id)
     }
+}
+
+/// A temporary directory holding HEAD's files ([`Checkout::head_snapshot`]),
+/// removed on drop.
+pub struct HeadSnapshot {
+    path: PathBuf,
+}
+
+impl HeadSnapshot {
+    fn create() -> std::io::Result<HeadSnapshot> {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        for attempt in 0..100u32 {
+            let name = format!("pullsmith-head-{}-{nanos}-{attempt}", std::process::id());
+            let path = std::env::temp_dir().join(name);
+            match std::fs::create_dir(&path) {
+                Ok(()) => return Ok(HeadSnapshot { path }),
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(err) => return Err(err),
+            }
+        }
+        Err(std::io::Error::other("no free temporary directory name"))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for HeadSnapshot {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// `paths` as words a POSIX shell reads back as they are: plain when made
+/// of safe characters only, else in single quotes.
+fn shell_words(paths: &[String]) -> String {
+    let word = |path: &String| {
+        let safe = !path.is_empty()
+            && path
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-' | b'+' | b'@' | b':'));
+        if safe {
+            path.clone()
+        } else {
+            format!("'{}'", path.replace('\'', "'\\''"))
+        }
+    };
+    paths.iter().map(word).collect::<Vec<_>>().join(" ")
 }
 
 /// Why `--message` cannot be a commit message: empty or only whitespace.

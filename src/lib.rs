@@ -25,6 +25,7 @@ pub mod rules;
 pub mod verify;
 pub mod yaml;
 
+use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -525,10 +526,23 @@ fn run_commit(global: &GlobalArgs, root: &Path, options: &CommitOptions) -> anyh
     report.rules = pipeline::rules_shown(&config.rules, &config.root);
     progress.finish();
 
-    // Only tracked files are rewritten (and the overlay patches pullsmith generates).
+    // Only tracked files are rewritten, and the overlay patches pullsmith
+    // generates, which are part of the rewrite even while untracked (left by
+    // an earlier `apply`, say): a kustomization is never committed naming a
+    // patch file that the commit does not hold.
+    let generated: BTreeSet<String> = report
+        .overlays
+        .iter()
+        .filter(|plan| plan.errors.is_empty())
+        .flat_map(|plan| {
+            let planned = plan.planned.iter().map(|patch| patch.file.clone());
+            planned.chain(plan.files.iter().filter(|(_, content)| content.is_some()).map(|(path, _)| path.clone()))
+        })
+        .collect();
     for file in &mut report.files {
         let untracked =
             matches!(file.status, pipeline::FileStatus::Changed { action: pipeline::FileAction::Modify, .. })
+                && !generated.contains(&file.path)
                 && !checkout.is_tracked(&file.path);
         if untracked {
             file.status = pipeline::FileStatus::Unchanged;
@@ -560,8 +574,24 @@ fn run_commit(global: &GlobalArgs, root: &Path, options: &CommitOptions) -> anyh
         }
     }
     if changed.is_empty() {
+        let not_committed = rewrite_not_committed(&checkout, &config, &report)?;
+        if !not_committed.is_empty() {
+            return Err(git::CommitError::RewriteNotCommitted { paths: not_committed }.into());
+        }
         print_report(global, Mode::Commit, &report, &config.rules, None, None)?;
         return Ok(if report.errors().next().is_some() { Outcome::SomeFilesFailed } else { Outcome::Clean });
+    }
+    let mut changed = changed;
+    for path in &generated {
+        if changed.iter().any(|(file, _)| &file.path == path) || checkout.is_tracked(path) {
+            continue;
+        }
+        // Not planned, so on disk already as the rewrite wants it: committed,
+        // and written again unchanged.
+        let abs_path = config.root.join(path);
+        let Ok(Some(text)) = fsio::read_existing_text(&abs_path, config.max_file_size) else { continue };
+        let file = git::CommitFile { path: path.clone(), abs_path, content: Some(text.into_bytes()) };
+        changed.push((file, pipeline::FileAction::Modify));
     }
     let files: Vec<git::CommitFile> = changed.iter().map(|(file, _)| file.clone()).collect();
     let prepared = match checkout.prepare(options.branch.as_deref(), options.reset_branch, &files)? {
@@ -639,6 +669,41 @@ fn run_commit(global: &GlobalArgs, root: &Path, options: &CommitOptions) -> anyh
         return Ok(Outcome::SomeFilesFailed);
     }
     Ok(if failed_after_write || report.errors().next().is_some() { Outcome::SomeFilesFailed } else { Outcome::Clean })
+}
+
+/// When the work tree needs no change: the files pullsmith would rewrite in
+/// HEAD's version of the repository, if the work tree holds their rewrite
+/// uncommitted (`pullsmith apply`, then `pullsmith commit`). Empty when HEAD
+/// is compliant too.
+///
+/// How: only when some tracked file that the run read differs from HEAD (a
+/// clean work tree is HEAD, and it was just found compliant), the same run
+/// (rules, PATH, `--include`/`--exclude`, `--env`) is made on a temporary
+/// copy of HEAD's files. That is exact, kustomize overlays and shared bases
+/// included, and costs nothing in the usual case of a clean tree.
+fn rewrite_not_committed(
+    checkout: &git::Checkout,
+    config: &RunConfig,
+    report: &RunReport,
+) -> anyhow::Result<Vec<String>> {
+    let dirty = checkout.dirty_tracked()?;
+    let read: std::collections::BTreeSet<&str> = report.files.iter().map(|file| file.path.as_str()).collect();
+    if !dirty.iter().any(|path| read.contains(path.as_str())) {
+        return Ok(Vec::new());
+    }
+    let snapshot = checkout.head_snapshot()?;
+    let mut head_config = config.clone();
+    head_config.root = snapshot.path().to_path_buf();
+    head_config.write = false;
+    head_config.keep_texts = false;
+    head_config.explain = false;
+    let head_report = pipeline::run(&head_config);
+    Ok(head_report
+        .files
+        .iter()
+        .filter(|file| matches!(file.status, pipeline::FileStatus::Changed { .. }))
+        .map(|file| file.path.clone())
+        .collect())
 }
 
 /// A one-line summary, then per environment the containers and pod specs

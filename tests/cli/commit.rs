@@ -1483,6 +1483,118 @@ fn reset_branch_needs_branch() {
     assert_eq!(sb.state(&repo), before);
 }
 
+#[test]
+fn apply_then_commit_says_the_working_tree_holds_the_rewrite_and_how_to_commit_it() {
+    let sb = Sandbox::new();
+    let repo = sb.plain_repo("repo");
+    sb.configure_user(&repo);
+    let expected = sb.diffed_files(&repo);
+    let output = sb.run(&["apply", path_str(&repo)]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+
+    for extra in [&[][..], &["--allow-dirty"][..], &["--branch", "weekly"][..]] {
+        let before = sb.state(&repo);
+        let mut args = vec!["commit"];
+        args.extend_from_slice(extra);
+        args.push(path_str(&repo));
+        let output = sb.run(&args);
+        assert_eq!(output.status.code(), Some(2), "{extra:?}: refused, nothing committed: {}", describe(&output));
+        let err = stderr(&output);
+        assert!(!stdout(&output).contains("compliant"), "{extra:?}: {}", describe(&output));
+        assert!(err.contains("the working tree already holds the rewrite"), "{extra:?}:\n{err}");
+        assert!(
+            err.contains(&format!("git add -- {} && git commit", expected.join(" "))),
+            "{extra:?}: the files:\n{err}"
+        );
+        assert!(err.contains("git stash"), "{err}");
+        assert_eq!(sb.state(&repo), before, "{extra:?}: nothing written");
+    }
+
+    // Doing what it says works both ways.
+    sb.git(&repo, &["stash", "-q"]);
+    let id = committed_id(&sb.run(&["commit", path_str(&repo)]));
+    assert_eq!(sb.commit_files(&repo, &id), expected);
+    sb.git(&repo, &["reset", "-q", "--hard", "HEAD~1"]);
+    sb.git(&repo, &["stash", "pop", "-q"]);
+    let mut add = vec!["add", "--"];
+    add.extend(expected.iter().map(String::as_str));
+    sb.git(&repo, &add);
+    sb.git(&repo, &["commit", "-q", "-m", "comply"]);
+    let output = sb.run(&["commit", path_str(&repo)]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert!(stdout(&output).contains("compliant"), "{}", describe(&output));
+}
+
+/// A base shared by a dev and a prod overlay: the rewrite is two generated patches and two kustomizations.
+fn shared_base_repo(sb: &Sandbox) -> PathBuf {
+    let repo = sb.path("repo");
+    sb.init(&repo);
+    write(&repo, ".pullsmith.yaml", KUSTOMIZE_RULES);
+    write(
+        &repo,
+        "base/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - web.yaml\n",
+    );
+    write(&repo, "base/web.yaml", BASE_WEB);
+    for env in ["dev", "prod"] {
+        write(
+            &repo,
+            &format!("overlays/{env}/kustomization.yaml"),
+            &format!(
+                "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: {env}\nresources:\n  - ../../base\n"
+            ),
+        );
+    }
+    sb.commit_all(&repo, "initial");
+    sb.configure_user(&repo);
+    repo
+}
+
+#[test]
+fn apply_then_commit_of_kustomize_patches_names_them_and_stash_then_commit_holds_them() {
+    let sb = Sandbox::new();
+    let repo = shared_base_repo(&sb);
+    let output = sb.run(&["apply", path_str(&repo)]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let applied = work_tree(&repo);
+
+    let before = sb.state(&repo);
+    let output = sb.run(&["commit", path_str(&repo)]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    let files = "overlays/dev/kustomization.yaml overlays/dev/pullsmith.patch.yaml \
+                 overlays/prod/kustomization.yaml overlays/prod/pullsmith.patch.yaml";
+    let files = files.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(stderr(&output).contains(&format!("git add -- {files} && git commit")), "{}", describe(&output));
+    assert_eq!(sb.state(&repo), before);
+
+    // `git stash` leaves the untracked patches behind; the commit holds them with the kustomizations
+    // that name them, never a kustomization naming a file it does not hold.
+    sb.git(&repo, &["stash", "-q"]);
+    let id = committed_id(&sb.run(&["commit", path_str(&repo)]));
+    let mut expected: Vec<String> = files.split(' ').map(str::to_string).collect();
+    expected.sort();
+    assert_eq!(sb.commit_files(&repo, &id), expected);
+    assert_eq!(work_tree(&repo), applied, "the same rewrite as `apply`");
+    assert_eq!(sb.status(&repo), Vec::<String>::new());
+}
+
+#[test]
+fn an_unrelated_uncommitted_edit_of_a_compliant_manifest_is_still_compliant() {
+    let sb = Sandbox::new();
+    let repo = sb.plain_repo("repo");
+    sb.configure_user(&repo);
+    committed_id(&sb.run(&["commit", path_str(&repo)]));
+    let mut web = read(&repo, "dev/web.yaml");
+    web.extend_from_slice(b"# a local note\n");
+    std::fs::write(repo.join("dev/web.yaml"), &web).expect("write");
+    let before = sb.state(&repo);
+
+    let output = sb.run(&["commit", path_str(&repo)]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert!(stdout(&output).contains("the repository is compliant"), "{}", describe(&output));
+    assert_eq!(sb.state(&repo), before);
+}
+
 // ---------------------------------------------------------------------------
 // The README's scheduled maintenance script, as written (issue 11, item 3)
 
