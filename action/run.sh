@@ -16,8 +16,9 @@
 # and the runner's own: GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, GITHUB_EVENT_PATH,
 # GITHUB_REPOSITORY, GITHUB_HEAD_REF, GITHUB_REF, RUNNER_TEMP, ...
 #
-# Outputs: report (path of the JSON report), changed, files-changed,
-# containers-changed, commit. The exit code is pullsmith's: in check mode 1
+# Outputs (each one declared in action.yml; tests/cli/action.rs checks it):
+# report (path of the JSON report), changed, files-changed,
+# containers-changed, pod-specs-changed, commit, pull-request. The exit code is pullsmith's: in check mode 1
 # when changes are needed; 2 for a usage or configuration error; 3 when some
 # files could not be processed.
 # shellcheck disable=SC2016 # Markdown backticks in single-quoted printf formats
@@ -84,11 +85,13 @@ report_commit() {
 # changed / files-changed / containers-changed from the report, for when
 # pullsmith did not write them itself (commit, or an early error).
 outputs_from_report() {
-    local files containers
+    local files containers pods
     files="$(report_number filesChanged)"
     containers="$(report_number containersChanged)"
+    pods="$(report_number podSpecsChanged)"
     [ -n "$files" ] || return 0
     [ -n "$containers" ] || containers=0
+    [ -n "$pods" ] || pods=0
     if [ "$files" -gt 0 ] || [ "$containers" -gt 0 ]; then
         set_output changed true
     else
@@ -96,6 +99,7 @@ outputs_from_report() {
     fi
     set_output files-changed "$files"
     set_output containers-changed "$containers"
+    set_output pod-specs-changed "$pods"
 }
 
 # One value of the event payload (a jq path such as .pull_request.number).
@@ -221,7 +225,8 @@ run_check() {
 commit=""
 make_commit() {
     local target="$1" out rc
-    local args=(--report "$report" commit --branch "$target" --author "$BOT")
+    shift
+    local args=(--report "$report" commit --branch "$target" "$@" --author "$BOT")
     [ -n "$message" ] && args+=(--message "$message")
     out="$(run_pullsmith "${args[@]}" "$path")"
     rc=$?
@@ -233,10 +238,14 @@ make_commit() {
         set_output changed true
         set_output files-changed "$(report_number filesChanged)"
         set_output containers-changed "$(report_number containersChanged)"
+        set_output pod-specs-changed "$(report_number podSpecsChanged)"
     elif [ "$rc" -eq 0 ]; then
+        # No commit: compliant, or (pull-request) the branch already holds the
+        # rewrite, whose counts the report keeps.
         set_output changed false
-        set_output files-changed 0
-        set_output containers-changed 0
+        set_output files-changed "$(report_number filesChanged)"
+        set_output containers-changed "$(report_number containersChanged)"
+        set_output pod-specs-changed "$(report_number podSpecsChanged)"
     else
         outputs_from_report
     fi
@@ -287,8 +296,16 @@ run_fix() {
     return "$rc"
 }
 
+# pull-request: the rewrite of the checked-out base, committed on `branch`
+# and pushed only when its tree differs from the remote branch's, so a re-run
+# on an unchanged repository pushes nothing (no new CI run, no dismissed
+# approval) and leaves the open pull request alone. HEAD, the index and the
+# work tree stay as the workflow left them: the local branch is set to the
+# remote one (or to HEAD when there is none) and `pullsmith commit
+# --reset-branch` rebuilds it beside HEAD, or says that it already holds the
+# rewrite.
 run_pull_request() {
-    local base title details body number url run_url rc
+    local base title details body line number url run_url rc remote_sha had_local before after lease
     base="$(git_ symbolic-ref --short -q HEAD || true)"
     [ -n "$base" ] || base="${GITHUB_REF_NAME:-}"
     [ -n "$base" ] || base="$(event_value .repository.default_branch)"
@@ -296,27 +313,62 @@ run_pull_request() {
     [ "$base" != "$branch" ] || die "HEAD is on $branch itself; check out the base branch instead"
     [ -n "$repo" ] || die "GITHUB_REPOSITORY is not set"
 
-    # The branch is rebuilt from the base on every run (and force-pushed).
-    if git_ show-ref --verify -q "refs/heads/$branch"; then
-        say "pull-request: deleting the local branch $branch to rebuild it from $base"
-        git_ branch -q -D "$branch" || die "could not delete the local branch $branch"
+    # Where the remote branch is: the tree to compare with, and the lease of the push.
+    remote_sha="$(git_ ls-remote origin "refs/heads/$branch")" \
+        || die "git ls-remote origin failed (can the workflow read the repository?)"
+    remote_sha="${remote_sha%%[[:space:]]*}"
+    had_local=false
+    git_ show-ref --verify -q "refs/heads/$branch" && had_local=true
+    if [ -n "$remote_sha" ]; then
+        local depth=()
+        [ "$(git_ rev-parse --is-shallow-repository)" = true ] && depth=(--depth=1)
+        git_ fetch -q ${depth[@]+"${depth[@]}"} origin "+refs/heads/$branch:refs/remotes/origin/$branch" \
+            || die "git fetch of $branch failed"
+        git_ branch -q -f "$branch" "$remote_sha" || die "could not set the local branch $branch to origin's"
+    else
+        git_ branch -q -f "$branch" HEAD || die "could not create the local branch $branch"
     fi
+    before="$(git_ rev-parse "refs/heads/$branch")"
 
-    make_commit "$branch"
+    make_commit "$branch" --reset-branch
     rc=$?
-    if [ -z "$commit" ]; then
+    after="$(git_ rev-parse -q --verify "refs/heads/$branch" || true)"
+    if [ -z "$commit" ] || [ "$after" = "$before" ]; then
+        [ "$had_local" = true ] || [ -n "$remote_sha" ] || git_ branch -q -D "$branch" 2>/dev/null || true
         [ "$rc" -ne 0 ] && return "$rc"
-        say "pull-request: compliant; no push and no pull request"
-        printf '### pullsmith\n\n`%s` is compliant: no pull request needed.\n' "$base" >> "$summary"
-        return 0
+        if [ -z "$remote_sha" ] || [ "$(report_number filesChanged)" = 0 ]; then
+            say "pull-request: compliant; no push and no pull request"
+            printf '### pullsmith\n\n`%s` is compliant: no pull request needed.\n' "$base" >> "$summary"
+            return 0
+        fi
+        # The remote branch already holds this rewrite: nothing is pushed, and
+        # an open pull request is left as it is (a closed one is opened again).
+        say "pull-request: $branch already holds this rewrite of $base; nothing pushed"
+        commit=""
+    else
+        lease="refs/heads/$branch:$remote_sha"
+        say "pull-request: git push --force-with-lease origin $branch"
+        git_ push -q --force-with-lease="$lease" origin "refs/heads/$branch:refs/heads/$branch" \
+            || die "git push to $branch failed (does the workflow have contents: write? did someone else push to it?)"
     fi
 
-    say "pull-request: git push --force origin $branch"
-    git_ push --force origin "refs/heads/$branch:refs/heads/$branch" \
-        || die "git push to $branch failed (does the workflow have contents: write?)"
+    line="$(gh pr list --repo "$repo" --head "$branch" --state open --json number,url \
+        --jq '.[0] // empty | "\(.number) \(.url // "")"')" \
+        || die "gh pr list failed (does the token have pull-requests: write?)"
+    number="${line%% *}"
+    url="${line#* }"
+    [ -n "$number" ] && [ -z "$url" ] && url="${GITHUB_SERVER_URL:-https://github.com}/$repo/pull/$number"
+    if [ -z "$commit" ] && [ -n "$number" ]; then
+        say "pull-request: pull request #$number is open and up to date; left alone"
+        set_output pull-request "$url"
+        printf '### pullsmith\n\n`%s` already holds the rewrite of `%s`: nothing pushed; pull request %s is up to date.\n' \
+            "$branch" "$base" "$url" >> "$summary"
+        return "$rc"
+    fi
 
-    title="$(git_ log -1 --format=%s "$commit")"
-    details="$(git_ log -1 --format=%b "$commit")"
+    local tip="${commit:-$after}"
+    title="$(git_ log -1 --format=%s "$tip")"
+    details="$(git_ log -1 --format=%b "$tip")"
     run_url=""
     if [ -n "${GITHUB_RUN_ID:-}" ]; then
         run_url="${GITHUB_SERVER_URL:-https://github.com}/$repo/actions/runs/$GITHUB_RUN_ID"
@@ -325,14 +377,11 @@ run_pull_request() {
         "pullsmith set image pull policies and pull secrets as the rules call for." \
         "" '```text' "$details" '```' "" \
         "Made by the pullsmith GitHub Action${run_url:+ in [this run]($run_url)}." \
-        "The branch \`$branch\` is rebuilt from \`$base\` on every run: changes pushed to it are replaced.")"
+        "The branch \`$branch\` is rebuilt from \`$base\` when the rewrite changes: changes pushed to it are replaced.")"
 
-    number="$(gh pr list --repo "$repo" --head "$branch" --state open --json number --jq '.[0].number // empty')" \
-        || die "gh pr list failed (does the token have pull-requests: write?)"
     if [ -n "$number" ]; then
         say "pull-request: updating pull request #$number"
-        gh pr edit "$number" --repo "$repo" --title "$title" --body "$body" || die "gh pr edit failed"
-        url="#$number"
+        gh pr edit "$number" --repo "$repo" --title "$title" --body "$body" > /dev/null || die "gh pr edit failed"
     else
         say "pull-request: opening a pull request from $branch into $base"
         url="$(gh pr create --repo "$repo" --head "$branch" --base "$base" --title "$title" --body "$body")" \
@@ -340,8 +389,13 @@ run_pull_request() {
         printf '%s\n' "$url"
     fi
     set_output pull-request "$url"
-    printf '### pullsmith\n\nCommitted %s (%s file(s)) to `%s` and pushed it: pull request %s.\n' \
-        "$commit" "$(report_number filesChanged)" "$branch" "$url" >> "$summary"
+    if [ -n "$commit" ]; then
+        printf '### pullsmith\n\nCommitted %s (%s file(s)) to `%s` and pushed it: pull request %s.\n' \
+            "$commit" "$(report_number filesChanged)" "$branch" "$url" >> "$summary"
+    else
+        printf '### pullsmith\n\n`%s` already held the rewrite: nothing pushed; opened pull request %s.\n' \
+            "$branch" "$url" >> "$summary"
+    fi
     return "$rc"
 }
 

@@ -102,9 +102,17 @@ pub enum Command {
     Commit {
         #[command(flatten)]
         path: PathArg,
-        /// Commit on this branch (created from HEAD when missing)
+        /// Commit on this branch: created from HEAD (and checked out) when missing, continued when HEAD is on it
         #[arg(long, value_name = "NAME")]
         branch: Option<String>,
+        /// If --branch exists and HEAD is not on it, rebuild the branch from HEAD; HEAD and the working tree stay
+        ///
+        /// The new commit's parent is HEAD and the branch moves to it (its earlier commits leave it); HEAD, the index
+        /// and the working tree stay exactly as they were. Without this flag that case is refused (exit 2), unless the
+        /// branch already holds this exact rewrite: then nothing is done (exit 0). A branch checked out in another
+        /// worktree is refused
+        #[arg(long, requires = "branch")]
+        reset_branch: bool,
         /// Commit message
         #[arg(long, value_name = "TEXT")]
         message: Option<String>,

@@ -19,6 +19,7 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::{Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -45,9 +46,22 @@ pub enum CommitError {
     /// git's porcelain refuses to commit then, and so does pullsmith.
     #[error("{operation} is in progress: finish it or abort it first ({hint})")]
     InProgress { operation: &'static str, hint: &'static str },
-    /// `--branch` names a branch that exists and is not checked out.
-    #[error("branch `{branch}` exists but HEAD is not on it; check it out first, or choose another --branch")]
+    /// Nothing to change in the work tree, but HEAD's version of these files
+    /// would be rewritten: the rewrite is in the work tree, not committed.
+    /// A refusal (exit 2) like [`CommitError::Dirty`], whose case it is
+    /// (files to rewrite at HEAD with uncommitted changes), not a success: a
+    /// script that runs `apply`, `commit`, then `git push` must stop rather
+    /// than push nothing. `--allow-dirty` does not commit them for the user.
+    #[error("nothing to change in the working tree, but HEAD is not compliant: the working tree already holds the rewrite, not committed (after `pullsmith apply`?) in {}; commit it with `git add -- {} && git commit`, or `git stash` and re-run `pullsmith commit`", .paths.join(", "), shell_words(.paths))]
+    RewriteNotCommitted { paths: Vec<String> },
+    /// `--branch` names a branch that exists, HEAD is not on it, and it does
+    /// not hold the commit this run would make: adding to it would build on
+    /// a base other than HEAD, so pullsmith asks which one the user means.
+    #[error("branch `{branch}` exists, HEAD is not on it, and it does not hold this rewrite; pass --reset-branch to rebuild it from HEAD (its commits are replaced), or `git checkout {branch}` and re-run to commit on top of it")]
     BranchElsewhere { branch: String },
+    /// `--reset-branch` would move a branch that another worktree has checked out.
+    #[error("branch `{branch}` is checked out in the worktree `{}`; git does not move a branch checked out elsewhere, and neither does pullsmith", .worktree.display())]
+    BranchCheckedOutElsewhere { branch: String, worktree: PathBuf },
     /// `--branch` is not a name `git branch` accepts.
     #[error("`{branch}` is not a valid branch name ({reason})")]
     BadBranch { branch: String, reason: &'static str },
@@ -186,18 +200,105 @@ impl Checkout {
         Ok(dirty)
     }
 
-    /// Checks `--branch`: a name `git branch` accepts, and a branch that is
-    /// either missing (it will be created from HEAD) or checked out here.
-    pub fn check_branch(&self, branch: &str) -> Result<(), CommitError> {
-        if let Some(reason) = invalid_branch_reason(branch) {
-            return Err(CommitError::BadBranch { branch: branch.to_string(), reason });
+    /// Checks that `--branch` is a name `git branch` accepts. What the
+    /// branch holds and where HEAD is are looked at later, under the ref
+    /// locks, and only when there is something to commit: a run with nothing
+    /// to change is exit 0 whatever state the branch is in.
+    pub fn check_branch_name(&self, branch: &str) -> Result<(), CommitError> {
+        match invalid_branch_reason(branch) {
+            Some(reason) => Err(CommitError::BadBranch { branch: branch.to_string(), reason }),
+            None => Ok(()),
         }
+    }
+
+    /// The commit `refs/heads/{branch}` points at, `None` when it does not exist.
+    fn branch_tip(&self, branch: &str) -> Result<Option<git2::Commit<'_>>, CommitError> {
         match self.repo.find_branch(branch, BranchType::Local) {
-            Ok(existing) if existing.is_head() => Ok(()),
-            Ok(_) => Err(CommitError::BranchElsewhere { branch: branch.to_string() }),
-            Err(err) if err.code() == ErrorCode::NotFound => Ok(()),
+            Ok(existing) => {
+                existing.get().peel_to_commit().map(Some).doing(&format!("read the commit of branch `{branch}`"))
+            }
+            Err(err) if err.code() == ErrorCode::NotFound => Ok(None),
             Err(error) => Err(CommitError::Git { action: format!("look up branch `{branch}`"), error }),
         }
+    }
+
+    /// The other worktree (the main one, or a linked one) whose HEAD is on
+    /// `refs/heads/{branch}`, if any.
+    fn checked_out_elsewhere(&self, branch: &str) -> Option<PathBuf> {
+        let refname = format!("refs/heads/{branch}");
+        let own = self.repo.path().canonicalize().ok();
+        let on_branch = |repo: &Repository| {
+            let is_other = repo.path().canonicalize().ok() != own;
+            let head_is_branch =
+                repo.find_reference("HEAD").ok().and_then(|head| head.symbolic_target().map(str::to_string))
+                    == Some(refname.clone());
+            (is_other && head_is_branch).then(|| repo.workdir().unwrap_or(repo.path()).to_path_buf())
+        };
+        if let Some(found) = Repository::open(self.repo.commondir()).ok().as_ref().and_then(on_branch) {
+            return Some(found);
+        }
+        let names = self.repo.worktrees().ok()?;
+        names.iter().flatten().find_map(|name| {
+            let worktree = self.repo.find_worktree(name).ok()?;
+            let repo = Repository::open_from_worktree(&worktree).ok()?;
+            on_branch(&repo)
+        })
+    }
+
+    /// The tracked paths (relative to the work tree) whose index or
+    /// work-tree version differs from HEAD's.
+    pub fn dirty_tracked(&self) -> Result<Vec<String>, CommitError> {
+        let mut options = git2::StatusOptions::new();
+        options.include_untracked(false).include_ignored(false).exclude_submodules(true);
+        let statuses = self.repo.statuses(Some(&mut options)).doing("read the status of the work tree")?;
+        Ok(statuses.iter().filter_map(|entry| entry.path().map(str::to_string)).collect())
+    }
+
+    /// HEAD's files, as committed, in a new temporary directory that is
+    /// removed when the snapshot is dropped. Blobs are written as stored
+    /// (no line-ending conversion or filter), links as links; submodules are
+    /// left out. This is what "HEAD is compliant" is checked against when
+    /// the work tree is: running the same rules on it tells whether the
+    /// rewrite is already in the work tree but not committed.
+    pub fn head_snapshot(&self) -> Result<HeadSnapshot, CommitError> {
+        let tree = self.repo.head().and_then(|head| head.peel_to_tree()).doing("read HEAD's tree")?;
+        let dir = HeadSnapshot::create().map_err(|err| CommitError::Git {
+            action: "create a temporary directory for HEAD's files".to_string(),
+            error: git2::Error::from_str(&err.to_string()),
+        })?;
+        let mut failure = None;
+        tree.walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
+            let Some(name) = entry.name() else { return git2::TreeWalkResult::Skip };
+            let path = dir.path.join(parent).join(name);
+            let result = match entry.kind() {
+                Some(git2::ObjectType::Tree) => std::fs::create_dir_all(&path),
+                Some(git2::ObjectType::Blob) => match self.repo.find_blob(entry.id()) {
+                    Ok(blob) if entry.filemode() == 0o120000 => {
+                        let target = std::ffi::OsStr::from_bytes(blob.content());
+                        std::os::unix::fs::symlink(target, &path)
+                    }
+                    Ok(blob) => std::fs::write(&path, blob.content()),
+                    Err(err) => Err(std::io::Error::other(err.message().to_string())),
+                },
+                _ => return git2::TreeWalkResult::Skip,
+            };
+            match result {
+                Ok(()) => git2::TreeWalkResult::Ok,
+                Err(err) => {
+                    failure = Some(format!("{}: {err}", path.display()));
+                    git2::TreeWalkResult::Abort
+                }
+            }
+        })
+        .or_else(|error| if failure.is_some() { Ok(()) } else { Err(error) })
+        .doing("copy HEAD's files")?;
+        if let Some(message) = failure {
+            return Err(CommitError::Git {
+                action: "copy HEAD's files".to_string(),
+                error: git2::Error::from_str(&message),
+            });
+        }
+        Ok(dir)
     }
 
     /// The author: `--author`, else the repository's configuration, else the
@@ -228,37 +329,52 @@ impl Checkout {
 
     /// Everything that can refuse, before the caller writes a file: the
     /// index must not be locked, the refs the commit moves are locked (and
-    /// stay locked until [`Prepared::commit`] or the drop), and the blobs of
-    /// `files` are stored as `git add` would store them. Only objects are
-    /// written, which nothing refers to yet.
-    pub fn prepare(&self, branch: Option<&str>, files: &[CommitFile]) -> Result<Prepared<'_>, CommitError> {
-        let index = self.repo.index().doing("open the index")?;
-        if let Some(index_path) = index.path() {
-            let mut lock = OsString::from(index_path.as_os_str());
-            lock.push(".lock");
-            let lock = PathBuf::from(lock);
-            if lock.exists() {
-                return Err(CommitError::Locked { lock });
-            }
-        }
-
+    /// stay locked until [`Prepared::commit`] or the drop), the blobs of
+    /// `files` are stored as `git add` would store them, and `--branch` is
+    /// placed (see [`Placement`]). Only objects are written, which nothing
+    /// refers to yet.
+    ///
+    /// When `branch` exists, HEAD is elsewhere and the branch's tree is
+    /// already the tree this commit would have (the same rewrite of the same
+    /// HEAD, committed by an earlier run), there is nothing to do:
+    /// [`Preparation::AlreadyOnBranch`], so that a scheduled job re-run on an
+    /// unchanged repository makes no new commit and pushes nothing. Otherwise
+    /// an existing branch with HEAD elsewhere is refused, unless
+    /// `reset_branch`.
+    pub fn prepare(
+        &self,
+        branch: Option<&str>,
+        reset_branch: bool,
+        files: &[CommitFile],
+    ) -> Result<Preparation<'_>, CommitError> {
         let mut transaction = self.repo.transaction().doing("start a ref transaction")?;
         let head = self.repo.head().doing("read HEAD")?;
-        let on_branch = branch.filter(|name| head.name() != Some(format!("refs/heads/{name}").as_str()));
-        let (target, switch_to) = match on_branch {
-            Some(name) => (format!("refs/heads/{name}"), Some(name.to_string())),
-            None => (head.name().unwrap_or("HEAD").to_string(), None),
+        let other_branch = branch.filter(|name| head.name() != Some(format!("refs/heads/{name}").as_str()));
+        let target = match other_branch {
+            Some(name) => format!("refs/heads/{name}"),
+            None => head.name().unwrap_or("HEAD").to_string(),
         };
         self.lock(&mut transaction, &target)?;
-        if switch_to.is_some() {
+        if other_branch.is_some() {
+            // Locked even when the branch turns out to exist: a lock that
+            // sets nothing is released unchanged.
             self.lock(&mut transaction, "HEAD")?;
         }
         // Read under the locks: nobody moves HEAD or the branch between here and the commit.
-        if let Some(name) = &switch_to {
-            self.check_branch(name)?;
-        }
         let parent = self.repo.head().and_then(|head| head.peel_to_commit()).doing("read HEAD's commit")?;
         let head_name = self.repo.head().ok().and_then(|head| head.shorthand().map(str::to_string));
+        let existing_tip = match other_branch {
+            Some(name) => self.branch_tip(name)?.map(|tip| (tip.id(), tip.tree_id())),
+            None => None,
+        };
+        let placement = match (other_branch, existing_tip) {
+            (None, _) => Placement::OnHead,
+            (Some(name), None) => Placement::NewBranch(name.to_string()),
+            (Some(name), Some(_)) => Placement::ResetBranch(name.to_string()),
+        };
+        if placement.touches_work_tree() {
+            self.check_index_unlocked()?;
+        }
 
         let mut blobs = BTreeMap::new();
         for file in files {
@@ -269,7 +385,35 @@ impl Checkout {
             };
             blobs.insert(file.path.clone(), blob);
         }
-        Ok(Prepared { checkout: self, transaction, parent, target, switch_to, head_name, blobs })
+        let prepared = Prepared { checkout: self, transaction, parent, target, placement, head_name, blobs };
+
+        if let (Some(name), Some((tip, tip_tree))) = (other_branch, existing_tip) {
+            let (tree, _) = prepared.build_tree(files, false)?;
+            if tree == tip_tree {
+                return Ok(Preparation::AlreadyOnBranch { branch: name.to_string(), commit: tip });
+            }
+            if !reset_branch {
+                return Err(CommitError::BranchElsewhere { branch: name.to_string() });
+            }
+            if let Some(worktree) = self.checked_out_elsewhere(name) {
+                return Err(CommitError::BranchCheckedOutElsewhere { branch: name.to_string(), worktree });
+            }
+        }
+        Ok(Preparation::Ready(prepared))
+    }
+
+    /// Refuses when `index.lock` exists: the commit updates the index entries of the files it wrote.
+    fn check_index_unlocked(&self) -> Result<(), CommitError> {
+        let index = self.repo.index().doing("open the index")?;
+        if let Some(index_path) = index.path() {
+            let mut lock = OsString::from(index_path.as_os_str());
+            lock.push(".lock");
+            let lock = PathBuf::from(lock);
+            if lock.exists() {
+                return Err(CommitError::Locked { lock });
+            }
+        }
+        Ok(())
     }
 
     /// Locks `refname` in `transaction`; a lock file already there is a refusal that names it.
@@ -369,6 +513,41 @@ impl Checkout {
     }
 }
 
+/// What [`Checkout::prepare`] found.
+pub enum Preparation<'a> {
+    /// Refs locked, blobs stored: write the files (when
+    /// [`Prepared::writes_work_tree`]), then [`Prepared::commit`].
+    Ready(Prepared<'a>),
+    /// `--branch` exists, HEAD is elsewhere, and the branch's tip `commit`
+    /// already has the tree this commit would have: nothing to write or commit.
+    AlreadyOnBranch { branch: String, commit: Oid },
+}
+
+/// Where the commit goes, and so what it touches besides objects and one ref.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// On the branch HEAD is on (or on HEAD itself, detached): the files are
+    /// written and their index entries updated, as `git commit` leaves them.
+    OnHead,
+    /// On a new branch created from HEAD; HEAD moves onto it, as with
+    /// `git checkout -b`, and the files are written as for [`Placement::OnHead`].
+    NewBranch(String),
+    /// `--reset-branch` of an existing branch HEAD is not on: the branch is
+    /// rebuilt from HEAD (the commit's parent is HEAD, the branch ref moves
+    /// to it, its earlier commits are no longer on it). HEAD, the index and
+    /// the work tree stay exactly as they were: they belong to HEAD's
+    /// branch, and writing the rewrite into them would leave HEAD's branch
+    /// with uncommitted changes. `git checkout BRANCH` shows the result.
+    ResetBranch(String),
+}
+
+impl Placement {
+    /// Whether the files are written in the work tree and the index updated.
+    pub fn touches_work_tree(&self) -> bool {
+        !matches!(self, Placement::ResetBranch(_))
+    }
+}
+
 /// A commit made ready by [`Checkout::prepare`]: refs locked, blobs stored.
 /// Dropped without [`Prepared::commit`], it unlocks the refs and leaves
 /// nothing behind but unreferenced objects.
@@ -378,30 +557,32 @@ pub struct Prepared<'a> {
     parent: git2::Commit<'a>,
     /// The ref the commit moves: `refs/heads/…`, or `HEAD` when detached.
     target: String,
-    /// The `--branch` HEAD moves onto.
-    switch_to: Option<String>,
+    placement: Placement,
     /// HEAD's branch (or `HEAD`) before, for the reflog.
     head_name: Option<String>,
     /// Per file (relative to the work tree): its blob, `None` when deleted.
     blobs: BTreeMap<String, Option<Oid>>,
 }
 
+/// An index entry for a committed file (`None`: the file was deleted).
+type CommittedEntry = (String, Option<IndexEntry>);
+
 impl Prepared<'_> {
-    /// Commits `files` (those of [`Checkout::prepare`] that were written)
-    /// on top of HEAD, then updates the index entries of those files, and
-    /// only those, then moves the ref. The files are already written: any
-    /// failure is an [`AfterWriteError`].
-    pub fn commit(
-        self,
-        files: &[CommitFile],
-        message: &str,
-        author: &Signature<'static>,
-    ) -> Result<Oid, AfterWriteError> {
-        let not_committed = |error| AfterWriteError::NotCommitted { error };
+    /// Whether the caller writes the files before [`Prepared::commit`]
+    /// (not for [`Placement::ResetBranch`], which commits objects only).
+    pub fn writes_work_tree(&self) -> bool {
+        self.placement.touches_work_tree()
+    }
+
+    /// HEAD's tree with `files` replaced (those [`Checkout::prepare`] was
+    /// given; others are not committed), written as tree objects; and the
+    /// index entries of the files, with the work-tree files' stat data when
+    /// `with_stat`.
+    fn build_tree(&self, files: &[CommitFile], with_stat: bool) -> Result<(Oid, Vec<CommittedEntry>), CommitError> {
         let repo = &self.checkout.repo;
-        let mut tree_index = git2::Index::new().doing("create an index").map_err(not_committed)?;
-        let parent_tree = self.parent.tree().doing("read HEAD's tree").map_err(not_committed)?;
-        tree_index.read_tree(&parent_tree).doing("read HEAD's tree").map_err(not_committed)?;
+        let mut tree_index = git2::Index::new().doing("create an index")?;
+        let parent_tree = self.parent.tree().doing("read HEAD's tree")?;
+        tree_index.read_tree(&parent_tree).doing("read HEAD's tree")?;
         let modes: BTreeMap<Vec<u8>, u32> = tree_index.iter().map(|entry| (entry.path, entry.mode)).collect();
 
         let mut entries = Vec::new();
@@ -412,21 +593,37 @@ impl Prepared<'_> {
             match blob {
                 Some(id) => {
                     let mode = modes.get(repo_path.as_bytes()).copied().unwrap_or(0o100644);
-                    let metadata = std::fs::symlink_metadata(&file.abs_path).ok();
+                    let metadata = if with_stat { std::fs::symlink_metadata(&file.abs_path).ok() } else { None };
                     let entry = entry(&repo_path, id, mode, metadata.as_ref());
-                    tree_index.add(&entry).doing(&format!("add `{repo_path}` to the tree")).map_err(not_committed)?;
+                    tree_index.add(&entry).doing(&format!("add `{repo_path}` to the tree"))?;
                     entries.push((repo_path, Some(entry)));
                 }
                 None => {
                     tree_index
                         .remove_path(Path::new(&repo_path))
-                        .doing(&format!("remove `{repo_path}` from the tree"))
-                        .map_err(not_committed)?;
+                        .doing(&format!("remove `{repo_path}` from the tree"))?;
                     entries.push((repo_path, None));
                 }
             }
         }
-        let tree_id = tree_index.write_tree_to(repo).doing("write the tree").map_err(not_committed)?;
+        let tree_id = tree_index.write_tree_to(repo).doing("write the tree")?;
+        Ok((tree_id, entries))
+    }
+
+    /// Commits `files` (those of [`Checkout::prepare`] that were written,
+    /// or all of them for [`Placement::ResetBranch`]) on top of HEAD, then
+    /// updates the index entries of those files, and only those (not for
+    /// [`Placement::ResetBranch`]), then moves the ref. The files are
+    /// already written: any failure is an [`AfterWriteError`].
+    pub fn commit(
+        self,
+        files: &[CommitFile],
+        message: &str,
+        author: &Signature<'static>,
+    ) -> Result<Oid, AfterWriteError> {
+        let not_committed = |error| AfterWriteError::NotCommitted { error };
+        let repo = &self.checkout.repo;
+        let (tree_id, entries) = self.build_tree(files, true).map_err(not_committed)?;
         let tree = repo.find_tree(tree_id).doing("read the tree").map_err(not_committed)?;
         let committer = self.checkout.committer(author);
         let id = repo
@@ -434,31 +631,37 @@ impl Prepared<'_> {
             .doing("write the commit")
             .map_err(not_committed)?;
 
-        // The files just committed are clean; everything else in the index stays as the user left it.
-        let mut index = repo.index().doing("open the index").map_err(not_committed)?;
-        index.read(false).doing("read the index").map_err(not_committed)?;
-        for (repo_path, entry) in &entries {
-            match entry {
-                Some(entry) => {
-                    index.add(entry).doing(&format!("update `{repo_path}` in the index")).map_err(not_committed)?
-                }
-                // Not in the index (never added, or already removed): nothing to do.
-                None => {
-                    let _ = index.remove_path(Path::new(repo_path));
+        if self.placement.touches_work_tree() {
+            // The files just committed are clean; everything else in the index stays as the user left it.
+            let mut index = repo.index().doing("open the index").map_err(not_committed)?;
+            index.read(false).doing("read the index").map_err(not_committed)?;
+            for (repo_path, entry) in &entries {
+                match entry {
+                    Some(entry) => {
+                        index.add(entry).doing(&format!("update `{repo_path}` in the index")).map_err(not_committed)?
+                    }
+                    // Not in the index (never added, or already removed): nothing to do.
+                    None => {
+                        let _ = index.remove_path(Path::new(repo_path));
+                    }
                 }
             }
+            index.write().doing("write the index").map_err(not_committed)?;
         }
-        index.write().doing("write the index").map_err(not_committed)?;
 
         let staged = |error| AfterWriteError::StagedNotCommitted { error };
         let subject = message.lines().next().unwrap_or_default();
+        let from = self.head_name.as_deref().unwrap_or("HEAD");
+        let reflog = match &self.placement {
+            Placement::ResetBranch(_) => format!("pullsmith commit --reset-branch: rebuilt from {from}: {subject}"),
+            Placement::OnHead | Placement::NewBranch(_) => format!("commit: {subject}"),
+        };
         let mut transaction = self.transaction;
         transaction
-            .set_target(&self.target, id, Some(&committer), &format!("commit: {subject}"))
+            .set_target(&self.target, id, Some(&committer), &reflog)
             .doing(&format!("move `{}`", self.target))
             .map_err(staged)?;
-        if let Some(branch) = &self.switch_to {
-            let from = self.head_name.as_deref().unwrap_or("HEAD");
+        if let Placement::NewBranch(branch) = &self.placement {
             transaction
                 .set_symbolic_target(
                     "HEAD",
@@ -472,6 +675,55 @@ impl Prepared<'_> {
         transaction.commit().doing(&format!("move `{}`", self.target)).map_err(staged)?;
         Ok(id)
     }
+}
+
+/// A temporary directory holding HEAD's files ([`Checkout::head_snapshot`]),
+/// removed on drop.
+pub struct HeadSnapshot {
+    path: PathBuf,
+}
+
+impl HeadSnapshot {
+    fn create() -> std::io::Result<HeadSnapshot> {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        for attempt in 0..100u32 {
+            let name = format!("pullsmith-head-{}-{nanos}-{attempt}", std::process::id());
+            let path = std::env::temp_dir().join(name);
+            match std::fs::create_dir(&path) {
+                Ok(()) => return Ok(HeadSnapshot { path }),
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(err) => return Err(err),
+            }
+        }
+        Err(std::io::Error::other("no free temporary directory name"))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for HeadSnapshot {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// `paths` as words a POSIX shell reads back as they are: plain when made
+/// of safe characters only, else in single quotes.
+fn shell_words(paths: &[String]) -> String {
+    let word = |path: &String| {
+        let safe = !path.is_empty()
+            && path
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-' | b'+' | b'@' | b':'));
+        if safe {
+            path.clone()
+        } else {
+            format!("'{}'", path.replace('\'', "'\\''"))
+        }
+    };
+    paths.iter().map(word).collect::<Vec<_>>().join(" ")
 }
 
 /// Why `--message` cannot be a commit message: empty or only whitespace.

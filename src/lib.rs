@@ -25,6 +25,7 @@ pub mod rules;
 pub mod verify;
 pub mod yaml;
 
+use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -71,8 +72,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Apply(path) => run_files(&global, &path.path, Mode::Apply),
         Command::Explain(path) => run_files(&global, &path.path, Mode::Explain),
         Command::Init { path, stdout } => run_init(&global, &path, stdout),
-        Command::Commit { path, branch, message, author, allow_dirty } => {
-            let options = CommitOptions { branch, message, author, allow_dirty };
+        Command::Commit { path, branch, reset_branch, message, author, allow_dirty } => {
+            let options = CommitOptions { branch, reset_branch, message, author, allow_dirty };
             run_commit(&global, &path.path, &options)
         }
     }
@@ -139,6 +140,8 @@ fn run_init(global: &GlobalArgs, path: &Path, to_stdout: bool) -> anyhow::Result
 /// `commit`'s own options.
 struct CommitOptions {
     branch: Option<String>,
+    /// Rebuild an existing `--branch` that HEAD is not on from HEAD.
+    reset_branch: bool,
     message: Option<String>,
     author: Option<String>,
     allow_dirty: bool,
@@ -333,7 +336,7 @@ fn run_files(global: &GlobalArgs, root: &Path, mode: Mode) -> anyhow::Result<Out
     report.rules = pipeline::rules_shown(&config.rules, &config.root);
     progress.finish();
     let has_errors = report.errors().next().is_some();
-    if let Err(err) = print_report(global, mode, &report, &config.rules, None) {
+    if let Err(err) = print_report(global, mode, &report, &config.rules, None, None) {
         // Files written are written: a failure now is not a refusal (exit 2).
         let n_written = report
             .files
@@ -429,13 +432,15 @@ fn check_report_path(global: &GlobalArgs, root: &Path, git_dirs: &[PathBuf]) -> 
 
 /// Prints what a run found, in the chosen format, and writes the side
 /// outputs: `--report FILE`, and under `--format github` the job summary and
-/// step outputs. `commit` is the new commit of `commit`, if one was made.
+/// step outputs. `commit` is the new commit of `commit`, if one was made;
+/// `note`, a line `commit` prints after it (or instead of "compliant").
 fn print_report(
     global: &GlobalArgs,
     mode: Mode,
     report: &RunReport,
     rules: &Rules,
     commit: Option<&str>,
+    note: Option<&str>,
 ) -> std::io::Result<()> {
     if let Some(path) = &global.report {
         std::fs::write(path, emit::json::render(report, commit))?;
@@ -477,10 +482,18 @@ fn print_report(
             stdout.write_all(diffs.as_bytes())?;
         }
         Mode::Explain => stdout.write_all(emit::explain::render(report, rules).as_bytes())?,
-        Mode::Commit => match commit {
-            Some(id) => writeln!(stdout, "pullsmith: committed {id}")?,
-            None => writeln!(stdout, "pullsmith: the repository is compliant; nothing to commit")?,
-        },
+        Mode::Commit => {
+            if let Some(id) = commit {
+                writeln!(stdout, "pullsmith: committed {id}")?;
+            }
+            match note {
+                Some(note) => writeln!(stdout, "{note}")?,
+                None if commit.is_none() => {
+                    writeln!(stdout, "pullsmith: the repository is compliant; nothing to commit")?
+                }
+                None => {}
+            }
+        }
         Mode::Check { diff: false } | Mode::Apply => {}
     }
     if global.format == Format::Github {
@@ -542,16 +555,23 @@ pub fn error_message(err: &anyhow::Error) -> String {
 }
 
 /// `commit`: plan as `diff` does, refuse dirty files, prepare the commit
-/// (locks, blobs), write, then commit exactly the files written. Every
-/// refusal (exit 2) comes before the first write; after it, a failure is
-/// exit 3 with a message saying what was written.
+/// (locks, blobs, where `--branch` stands), write, then commit exactly the
+/// files written. Every refusal (exit 2) comes before the first write; after
+/// it, a failure is exit 3 with a message saying what was written.
+///
+/// Re-runnable on a schedule: nothing to change is exit 0 whatever state
+/// `--branch` is in, and an existing `--branch` that HEAD is not on and that
+/// already holds this rewrite is exit 0 with nothing done (see
+/// [`git::Checkout::prepare`]). With `--reset-branch` such a branch that does
+/// not hold it is rebuilt from HEAD without touching HEAD, the index or the
+/// work tree ([`git::Placement::ResetBranch`]).
 fn run_commit(global: &GlobalArgs, root: &Path, options: &CommitOptions) -> anyhow::Result<Outcome> {
     let checkout = git::Checkout::open(root)?;
     if let Some(message) = &options.message {
         git::check_message(message)?;
     }
     if let Some(branch) = &options.branch {
-        checkout.check_branch(branch)?;
+        checkout.check_branch_name(branch)?;
     }
     let author = checkout.author(options.author.as_deref())?;
     let mut config = run_config(global, root, Mode::Diff)?;
@@ -562,10 +582,23 @@ fn run_commit(global: &GlobalArgs, root: &Path, options: &CommitOptions) -> anyh
     report.rules = pipeline::rules_shown(&config.rules, &config.root);
     progress.finish();
 
-    // Only tracked files are rewritten (and the overlay patches pullsmith generates).
+    // Only tracked files are rewritten, and the overlay patches pullsmith
+    // generates, which are part of the rewrite even while untracked (left by
+    // an earlier `apply`, say): a kustomization is never committed naming a
+    // patch file that the commit does not hold.
+    let generated: BTreeSet<String> = report
+        .overlays
+        .iter()
+        .filter(|plan| plan.errors.is_empty())
+        .flat_map(|plan| {
+            let planned = plan.planned.iter().map(|patch| patch.file.clone());
+            planned.chain(plan.files.iter().filter(|(_, content)| content.is_some()).map(|(path, _)| path.clone()))
+        })
+        .collect();
     for file in &mut report.files {
         let untracked =
             matches!(file.status, pipeline::FileStatus::Changed { action: pipeline::FileAction::Modify, .. })
+                && !generated.contains(&file.path)
                 && !checkout.is_tracked(&file.path);
         if untracked {
             file.status = pipeline::FileStatus::Unchanged;
@@ -597,17 +630,50 @@ fn run_commit(global: &GlobalArgs, root: &Path, options: &CommitOptions) -> anyh
         }
     }
     if changed.is_empty() {
-        print_report(global, Mode::Commit, &report, &config.rules, None)?;
+        let not_committed = rewrite_not_committed(&checkout, &config, &report)?;
+        if !not_committed.is_empty() {
+            return Err(git::CommitError::RewriteNotCommitted { paths: not_committed }.into());
+        }
+        print_report(global, Mode::Commit, &report, &config.rules, None, None)?;
         return Ok(if report.errors().next().is_some() { Outcome::SomeFilesFailed } else { Outcome::Clean });
     }
+    let mut changed = changed;
+    for path in &generated {
+        if changed.iter().any(|(file, _)| &file.path == path) || checkout.is_tracked(path) {
+            continue;
+        }
+        // Not planned, so on disk already as the rewrite wants it: committed,
+        // and written again unchanged.
+        let abs_path = config.root.join(path);
+        let Ok(Some(text)) = fsio::read_existing_text(&abs_path, config.max_file_size) else { continue };
+        let file = git::CommitFile { path: path.clone(), abs_path, content: Some(text.into_bytes()) };
+        changed.push((file, pipeline::FileAction::Modify));
+    }
     let files: Vec<git::CommitFile> = changed.iter().map(|(file, _)| file.clone()).collect();
-    let prepared = checkout.prepare(options.branch.as_deref(), &files)?;
+    let prepared = match checkout.prepare(options.branch.as_deref(), options.reset_branch, &files)? {
+        git::Preparation::Ready(prepared) => prepared,
+        git::Preparation::AlreadyOnBranch { branch, commit } => {
+            let short = &commit.to_string()[..12];
+            let note = format!(
+                "pullsmith: branch `{branch}` already holds this rewrite of HEAD (commit {short}); nothing to commit"
+            );
+            print_report(global, Mode::Commit, &report, &config.rules, None, Some(&note))?;
+            return Ok(if report.errors().next().is_some() { Outcome::SomeFilesFailed } else { Outcome::Clean });
+        }
+    };
 
     // From the first write on, nothing is a refusal: a file that cannot be
     // written is a per-file error (it is untouched, the others go on), and
     // a commit that cannot be completed is exit 3 naming what was written.
+    // A branch rebuilt beside HEAD (`--reset-branch`) is made of objects
+    // only: no file is written.
+    let writes_work_tree = prepared.writes_work_tree();
     let mut written = Vec::new();
     for (file, action) in changed {
+        if !writes_work_tree {
+            written.push(file);
+            continue;
+        }
         let contents = file.content.as_deref().unwrap_or_default();
         match emit::write::write_change(&file.abs_path, action, contents) {
             Ok(()) => written.push(file),
@@ -632,6 +698,10 @@ fn run_commit(global: &GlobalArgs, root: &Path, options: &CommitOptions) -> anyh
         let message = options.message.clone().unwrap_or_else(|| default_message(&report));
         match prepared.commit(&written, &message, &author) {
             Ok(id) => commit_id = Some(id.to_string()),
+            Err(err) if !writes_work_tree => {
+                eprintln!("pullsmith: error: nothing was written or committed: {err}");
+                failed_after_write = true;
+            }
             Err(err) => {
                 let paths: Vec<&str> = written.iter().map(|file| file.path.as_str()).collect();
                 eprintln!("pullsmith: error: wrote {}, but {err}", paths.join(", "));
@@ -639,9 +709,15 @@ fn run_commit(global: &GlobalArgs, root: &Path, options: &CommitOptions) -> anyh
             }
         }
     }
+    let note = match (&options.branch, writes_work_tree, &commit_id) {
+        (Some(branch), false, Some(_)) => Some(format!(
+            "pullsmith: branch `{branch}` rebuilt from HEAD (--reset-branch); HEAD, the index and the working tree are unchanged"
+        )),
+        _ => None,
+    };
     // Not "compliant, nothing to commit" when the commit failed: printed as `apply` would.
     let shown_mode = if failed_after_write { Mode::Apply } else { Mode::Commit };
-    if let Err(err) = print_report(global, shown_mode, &report, &config.rules, commit_id.as_deref()) {
+    if let Err(err) = print_report(global, shown_mode, &report, &config.rules, commit_id.as_deref(), note.as_deref()) {
         match &commit_id {
             Some(id) => eprintln!("pullsmith: error: committed {id}, but cannot print the report: {err}"),
             None => eprintln!("pullsmith: error: files were written, but cannot print the report: {err}"),
@@ -649,6 +725,41 @@ fn run_commit(global: &GlobalArgs, root: &Path, options: &CommitOptions) -> anyh
         return Ok(Outcome::SomeFilesFailed);
     }
     Ok(if failed_after_write || report.errors().next().is_some() { Outcome::SomeFilesFailed } else { Outcome::Clean })
+}
+
+/// When the work tree needs no change: the files pullsmith would rewrite in
+/// HEAD's version of the repository, if the work tree holds their rewrite
+/// uncommitted (`pullsmith apply`, then `pullsmith commit`). Empty when HEAD
+/// is compliant too.
+///
+/// How: only when some tracked file that the run read differs from HEAD (a
+/// clean work tree is HEAD, and it was just found compliant), the same run
+/// (rules, PATH, `--include`/`--exclude`, `--env`) is made on a temporary
+/// copy of HEAD's files. That is exact, kustomize overlays and shared bases
+/// included, and costs nothing in the usual case of a clean tree.
+fn rewrite_not_committed(
+    checkout: &git::Checkout,
+    config: &RunConfig,
+    report: &RunReport,
+) -> anyhow::Result<Vec<String>> {
+    let dirty = checkout.dirty_tracked()?;
+    let read: std::collections::BTreeSet<&str> = report.files.iter().map(|file| file.path.as_str()).collect();
+    if !dirty.iter().any(|path| read.contains(path.as_str())) {
+        return Ok(Vec::new());
+    }
+    let snapshot = checkout.head_snapshot()?;
+    let mut head_config = config.clone();
+    head_config.root = snapshot.path().to_path_buf();
+    head_config.write = false;
+    head_config.keep_texts = false;
+    head_config.explain = false;
+    let head_report = pipeline::run(&head_config);
+    Ok(head_report
+        .files
+        .iter()
+        .filter(|file| matches!(file.status, pipeline::FileStatus::Changed { .. }))
+        .map(|file| file.path.clone())
+        .collect())
 }
 
 /// A one-line summary, then per environment the containers and pod specs

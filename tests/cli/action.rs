@@ -1077,3 +1077,222 @@ fn pull_request_mode_on_a_compliant_repository_pushes_nothing_and_calls_nothing(
     assert!(world.origin_ref("pullsmith/maintenance").is_none());
     assert!(world.gh_calls().is_empty(), "{:?}", world.gh_calls());
 }
+
+// ---------------------------------------------------------------------------
+// Every mode twice, and every output declared (issue 11, item 4)
+
+/// Where HEAD is (its branch, or `None` when detached, and its commit) and `git status`.
+fn checkout_state(world: &World) -> (Option<String>, String, String) {
+    let work = world.work();
+    let output = world.git_command(&work).args(["symbolic-ref", "-q", "HEAD"]).output().expect("run git");
+    let branch = output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_string());
+    (branch, world.git(&work, &["rev-parse", "HEAD"]), world.git(&work, &["status", "--porcelain"]))
+}
+
+/// Every ref of origin with its commit.
+fn origin_refs(world: &World) -> String {
+    world.git(world.dir.path(), &["--git-dir", "origin.git", "for-each-ref", "--format=%(refname) %(objectname)"])
+}
+
+#[test]
+fn check_twice_says_the_same_and_pushes_nothing() {
+    let world = World::pull_request();
+    let refs = origin_refs(&world);
+    let state = checkout_state(&world);
+    let first = world.run();
+    let second = world.run();
+    for run in [&first, &second] {
+        assert_eq!(run.code, 1, "{}", run.describe());
+    }
+    let without_report = |run: &Run| {
+        let mut outputs = run.outputs.clone();
+        outputs.remove("report");
+        outputs
+    };
+    assert_eq!(without_report(&first), without_report(&second));
+    assert_eq!(first.report()["files"], second.report()["files"]);
+    assert_eq!(origin_refs(&world), refs, "check pushes nothing");
+    assert_eq!(checkout_state(&world), state, "check leaves the checkout as it was");
+}
+
+#[test]
+fn fix_twice_pushes_once_and_stays_on_the_pull_request_branch() {
+    let world = World::pull_request().input("mode", "fix");
+    let first = world.run();
+    assert_eq!(first.code, 0, "{}", first.describe());
+    let commit = first.output("commit").to_string();
+    let refs = origin_refs(&world);
+    let state = checkout_state(&world);
+    assert_eq!(state, (Some("refs/heads/feature".to_string()), commit.clone(), String::new()));
+
+    let second = world.run();
+    assert_eq!(second.code, 0, "{}", second.describe());
+    assert_eq!(second.output("changed"), "false");
+    assert_eq!(second.output("commit"), "");
+    assert_eq!(origin_refs(&world), refs, "the second fix pushes nothing");
+    assert_eq!(checkout_state(&world), state);
+    assert!(world.gh_calls().is_empty(), "{:?}", world.gh_calls());
+}
+
+#[test]
+fn pull_request_mode_twice_pushes_once_and_leaves_the_open_pull_request_alone() {
+    let world = World::scheduled().input("mode", "pull-request");
+    let files = files_changed(&world.expected_report());
+    let state = checkout_state(&world);
+    assert_eq!(state.0.as_deref(), Some("refs/heads/main"));
+
+    let first = world.run();
+    assert_eq!(first.code, 0, "{}", first.describe());
+    assert_output_counts(&first, true, files);
+    let commit = first.output("commit").to_string();
+    assert_eq!(world.origin_ref("pullsmith/maintenance"), Some(commit.clone()));
+    assert_eq!(first.output("pull-request"), "https://github.com/acme/gitops/pull/77");
+    assert_eq!(checkout_state(&world), state, "HEAD, its commit and the work tree are as the workflow left them");
+
+    // The pull request is open now; nothing changed since.
+    let url = "https://github.com/acme/gitops/pull/77";
+    let world = world.pulls(json!([{"number": 77, "url": url}]));
+    world.forget_gh_calls();
+    let refs = origin_refs(&world);
+    let second = world.run();
+    assert_eq!(second.code, 0, "{}", second.describe());
+    assert_eq!(origin_refs(&world), refs, "the second run pushes nothing");
+    let calls = world.gh_calls();
+    assert_eq!(calls.len(), 1, "only the list, no edit or create: {calls:?}");
+    assert!(calls[0].starts(&["pr", "list"]), "{calls:?}");
+    assert_eq!(second.output("changed"), "false");
+    assert_eq!(second.output("commit"), "");
+    assert_eq!(second.output("files-changed"), files.to_string(), "the files the branch holds changes for");
+    assert_eq!(second.output("pull-request"), url);
+    assert!(second.summary.contains("nothing pushed"), "{}", second.summary);
+    assert_eq!(checkout_state(&world), state);
+
+    // main moves on with a manifest that needs a policy: the branch is rebuilt on it, pushed, the PR edited.
+    let server = world.path("server");
+    world.git(world.dir.path(), &["clone", "-q", "origin.git", "server"]);
+    write(&server, "dev/extra.yaml", EXTRA);
+    world.commit_all(&server, "add extra");
+    world.git(&server, &["push", "-q", "origin", "main"]);
+    world.git(&world.work(), &["pull", "-q", "--ff-only"]);
+    let state = checkout_state(&world);
+    world.forget_gh_calls();
+    let third = world.run();
+    assert_eq!(third.code, 0, "{}", third.describe());
+    let rebuilt = third.output("commit").to_string();
+    assert_eq!(world.origin_ref("pullsmith/maintenance"), Some(rebuilt.clone()));
+    assert_eq!(world.origin_log(&rebuilt, "%P"), world.origin_ref("main").expect("main"));
+    let calls = world.gh_calls();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(calls[1].starts(&["pr", "edit", "77"]), "{calls:?}");
+    assert_eq!(checkout_state(&world), state);
+}
+
+#[test]
+fn pull_request_mode_opens_a_pull_request_for_a_branch_that_holds_the_rewrite_without_pushing() {
+    let world = World::scheduled().input("mode", "pull-request");
+    let first = world.run();
+    assert_eq!(first.code, 0, "{}", first.describe());
+    // The pull request was closed (or its creation failed); the branch is still on origin.
+    world.forget_gh_calls();
+    let refs = origin_refs(&world);
+    let second = world.run();
+    assert_eq!(second.code, 0, "{}", second.describe());
+    assert_eq!(origin_refs(&world), refs, "nothing pushed");
+    let calls = world.gh_calls();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(calls[1].starts(&["pr", "create"]), "{calls:?}");
+    assert_eq!(calls[1].after("--head"), Some("pullsmith/maintenance"));
+    assert_eq!(second.output("pull-request"), "https://github.com/acme/gitops/pull/77");
+}
+
+/// The keys `KEY` of `set_output KEY …` and `echo "KEY=…"` lines of a script.
+fn keys_written_by(script: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    for line in script.lines().map(str::trim) {
+        let rest = line
+            .strip_prefix("set_output ")
+            .map(|rest| rest.split_whitespace().next().unwrap_or("").to_string())
+            .or_else(|| line.strip_prefix("echo \"").and_then(|rest| rest.split_once('=')).map(|(k, _)| k.to_string()));
+        if let Some(key) = rest.filter(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')) {
+            keys.push(key);
+        }
+    }
+    keys
+}
+
+#[test]
+fn action_yml_declares_every_output_the_scripts_and_pullsmith_write() {
+    let action = action_yml();
+    let steps = action["runs"]["steps"].as_sequence().expect("steps");
+    // Which step runs which script.
+    let mut step_of_script = BTreeMap::new();
+    for step in steps {
+        if let (Some(id), Some(run)) = (step["id"].as_str(), step["run"].as_str()) {
+            let script = run.split("/action/").nth(1).and_then(|rest| rest.split('"').next()).expect("a script");
+            step_of_script.insert(script.to_string(), id.to_string());
+        }
+    }
+
+    // Written, by step: what the scripts say they write, and what each mode really wrote.
+    let mut written: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for entry in std::fs::read_dir(project_root().join("action")).expect("read action/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "sh") {
+            let name = path.file_name().expect("name").to_string_lossy().into_owned();
+            let id = step_of_script.get(&name).unwrap_or_else(|| panic!("no step runs action/{name}"));
+            let text = std::fs::read_to_string(&path).expect("read script");
+            written.entry(id.clone()).or_default().extend(keys_written_by(&text));
+        }
+    }
+    let runs = [
+        World::pull_request().run(),
+        World::pull_request().input("mode", "fix").run(),
+        World::scheduled().input("mode", "pull-request").run(),
+    ];
+    for run in &runs {
+        assert!(run.code <= 1, "{}", run.describe());
+        for (id, outputs) in &run.steps {
+            written.entry(id.clone()).or_default().extend(outputs.keys().cloned());
+        }
+    }
+    // pullsmith's own, under --format github.
+    let world = World::new();
+    let github_output = world.path("pullsmith-output");
+    let output = world
+        .pullsmith(&["--format", "github", "diff", "."])
+        .current_dir(world.work())
+        .env("GITHUB_OUTPUT", &github_output)
+        .output()
+        .expect("run pullsmith");
+    assert!(output.status.success(), "{}", describe(&output));
+    let pullsmith_keys = parse_command_file(&std::fs::read_to_string(&github_output).expect("read outputs"));
+    assert!(pullsmith_keys.contains_key("pod-specs-changed"), "{pullsmith_keys:?}");
+    written.entry("run".to_string()).or_default().extend(pullsmith_keys.keys().cloned());
+
+    // The run step's keys are the action's outputs, one for one.
+    let declared: std::collections::BTreeSet<String> = action["outputs"]
+        .as_mapping()
+        .expect("outputs")
+        .iter()
+        .map(|(name, spec)| {
+            let name = name.as_str().expect("name").to_string();
+            let value = spec["value"].as_str().unwrap_or_else(|| panic!("output {name} has a value"));
+            assert_eq!(value, format!("${{{{ steps.run.outputs.{name} }}}}"), "output {name}");
+            assert!(spec["description"].as_str().is_some_and(|d| !d.is_empty()), "output {name} is described");
+            name
+        })
+        .collect();
+    assert_eq!(declared, written["run"], "action.yml's outputs are exactly what the run step writes");
+    for name in
+        ["changed", "files-changed", "report", "commit", "pull-request", "containers-changed", "pod-specs-changed"]
+    {
+        assert!(declared.contains(name), "{name} is declared");
+    }
+    // The other steps' outputs are for later steps of the action: each one is used.
+    let text = std::fs::read_to_string(project_root().join("action.yml")).expect("read action.yml");
+    for (id, keys) in written.iter().filter(|(id, _)| id.as_str() != "run") {
+        for key in keys {
+            assert!(text.contains(&format!("steps.{id}.outputs.{key} }}}}")), "steps.{id}.outputs.{key} is used");
+        }
+    }
+}

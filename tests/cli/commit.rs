@@ -1286,3 +1286,438 @@ fn git_errors_are_printed_once() {
     let err = stderr(&output);
     assert_eq!(err.matches("index.lock").count(), 1, "once:\n{err}");
 }
+
+// ---------------------------------------------------------------------------
+// Re-runs: `--branch` in every state, `--reset-branch`, and `apply` then `commit`
+// (issue 11, items 3 and 5)
+
+/// The branch's tip and tree, and what HEAD, the index and the work tree are: `--reset-branch` beside HEAD
+/// changes the first only.
+fn head_index_work_tree(sb: &Sandbox, repo: &Path) -> (String, Option<String>, String, Vec<String>, Tree) {
+    (sb.head(repo), sb.head_branch(repo), sb.git(repo, &["ls-files", "--stage"]), sb.status(repo), work_tree(repo))
+}
+
+#[test]
+fn nothing_to_change_is_exit_0_whatever_state_the_branch_is_in() {
+    let sb = Sandbox::new();
+    let repo = sb.plain_repo("repo");
+    sb.configure_user(&repo);
+    let first = committed_id(&sb.run(&["commit", "--branch", "weekly", path_str(&repo)]));
+
+    // HEAD on the branch, the branch compliant.
+    let output = sb.run(&["commit", "--branch", "weekly", path_str(&repo)]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert!(stdout(&output).contains("compliant"), "{}", describe(&output));
+
+    // The branch merged into main, HEAD on main: compliant, the branch exists elsewhere.
+    sb.git(&repo, &["checkout", "-q", "main"]);
+    sb.git(&repo, &["merge", "-q", "--ff-only", "weekly"]);
+    for reset in [false, true] {
+        let before = sb.state(&repo);
+        let mut args = vec!["commit", "--branch", "weekly"];
+        if reset {
+            args.push("--reset-branch");
+        }
+        args.push(path_str(&repo));
+        let output = sb.run(&args);
+        assert_eq!(output.status.code(), Some(0), "reset={reset}: {}", describe(&output));
+        assert!(stdout(&output).contains("compliant"), "{}", describe(&output));
+        assert_eq!(sb.state(&repo), before, "reset={reset}: nothing written or committed");
+        assert_eq!(sb.rev(&repo, "refs/heads/weekly"), first);
+    }
+
+    // A branch that never held the rewrite, HEAD elsewhere and compliant: still exit 0.
+    sb.git(&repo, &["branch", "-q", "-f", "weekly", "main~1"]);
+    let before = sb.state(&repo);
+    let output = sb.run(&["commit", "--branch", "weekly", path_str(&repo)]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert_eq!(sb.state(&repo), before);
+}
+
+#[test]
+fn a_branch_that_already_holds_the_rewrite_is_left_alone() {
+    let sb = Sandbox::new();
+    let repo = sb.plain_repo("repo");
+    sb.configure_user(&repo);
+    let first = committed_id(&sb.run(&["commit", "--branch", "weekly", path_str(&repo)]));
+    sb.git(&repo, &["checkout", "-q", "main"]);
+    // An unrelated uncommitted change, to show it is not in the way and stays.
+    write(&repo, "notes.txt", "scratch\n");
+
+    for reset in [false, true] {
+        let before = sb.state(&repo);
+        let mut args = vec!["commit", "--branch", "weekly"];
+        if reset {
+            args.push("--reset-branch");
+        }
+        args.push(path_str(&repo));
+        let output = sb.run(&args);
+        assert_eq!(output.status.code(), Some(0), "reset={reset}: {}", describe(&output));
+        let out = stdout(&output);
+        assert!(
+            out.contains("branch `weekly` already holds this rewrite") && out.contains(&first[..12]),
+            "reset={reset}: says the branch holds it: {}",
+            describe(&output)
+        );
+        assert!(!out.contains("committed "), "{}", describe(&output));
+        assert_eq!(sb.state(&repo), before, "reset={reset}: nothing written, no commit, the branch unmoved");
+        assert_eq!(sb.rev(&repo, "refs/heads/weekly"), first);
+    }
+}
+
+#[test]
+fn a_branch_elsewhere_that_holds_something_else_is_refused_with_what_to_do() {
+    let sb = Sandbox::new();
+    let repo = sb.plain_repo("repo");
+    sb.configure_user(&repo);
+    committed_id(&sb.run(&["commit", "--branch", "weekly", path_str(&repo)]));
+    sb.git(&repo, &["checkout", "-q", "main"]);
+    write(&repo, "dev/extra.yaml", NEEDS_POLICY);
+    sb.commit_all(&repo, "add extra");
+
+    let before = sb.state(&repo);
+    let output = sb.run(&["commit", "--branch", "weekly", path_str(&repo)]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("`weekly` exists, HEAD is not on it")
+            && err.contains("--reset-branch")
+            && err.contains("git checkout weekly"),
+        "the message says what to do:\n{err}"
+    );
+    assert_eq!(sb.state(&repo), before, "nothing written");
+}
+
+#[test]
+fn reset_branch_rebuilds_the_branch_from_head_and_leaves_head_index_and_work_tree() {
+    let sb = Sandbox::new();
+    let repo = sb.plain_repo("repo");
+    sb.configure_user(&repo);
+    let old = committed_id(&sb.run(&["commit", "--branch", "weekly", path_str(&repo)]));
+    sb.git(&repo, &["checkout", "-q", "main"]);
+    write(&repo, "dev/extra.yaml", NEEDS_POLICY);
+    let main = sb.commit_all(&repo, "add extra");
+    let expected = sb.diffed_files(&repo);
+    // Uncommitted work of every kind: it must survive, untouched.
+    write(&repo, "notes.txt", "scratch\n");
+    let mut readme = read(&repo, "README.md");
+    readme.extend_from_slice(b"\nStaged line.\n");
+    std::fs::write(repo.join("README.md"), &readme).expect("write");
+    sb.git(&repo, &["add", "README.md"]);
+    let mut toolbox = read(&repo, "shared/debug-toolbox.yaml");
+    toolbox.extend_from_slice(b"# local note\n");
+    std::fs::write(repo.join("shared/debug-toolbox.yaml"), &toolbox).expect("write");
+    let before = head_index_work_tree(&sb, &repo);
+
+    let output = sb.run(&["commit", "--branch", "weekly", "--reset-branch", path_str(&repo)]);
+    let id = committed_id(&output);
+    assert!(stdout(&output).contains("rebuilt from HEAD"), "{}", describe(&output));
+
+    assert_eq!(sb.rev(&repo, "refs/heads/weekly"), id, "the branch moved to the new commit");
+    assert_eq!(sb.parents(&repo, &id), vec![main.clone()], "its parent is HEAD, not the old branch");
+    assert_ne!(id, old);
+    assert_eq!(sb.commit_files(&repo, &id), expected, "exactly the rewrite of HEAD");
+    assert_eq!(
+        committed_blob(&repo, &id, "README.md"),
+        committed_blob(&repo, &main, "README.md"),
+        "nothing staged slips in"
+    );
+    assert_eq!(head_index_work_tree(&sb, &repo), before, "HEAD, the index and the work tree are as they were");
+    assert_eq!(sb.rev(&repo, "refs/heads/main"), main);
+
+    // Checked out, the branch is the rewrite: nothing left to commit there.
+    sb.git(&repo, &["stash", "-q", "-u"]);
+    sb.git(&repo, &["checkout", "-q", "weekly"]);
+    let output = sb.run(&["commit", "--branch", "weekly", path_str(&repo)]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert!(stdout(&output).contains("compliant"), "{}", describe(&output));
+}
+
+#[test]
+fn reset_branch_with_head_on_the_branch_commits_on_top_and_when_missing_creates_it() {
+    let sb = Sandbox::new();
+    let repo = sb.plain_repo("repo");
+    sb.configure_user(&repo);
+    let start = sb.head(&repo);
+    // Missing: created from HEAD and checked out, as without --reset-branch.
+    let first = committed_id(&sb.run(&["commit", "--branch", "weekly", "--reset-branch", path_str(&repo)]));
+    assert_eq!(sb.head_branch(&repo).as_deref(), Some("refs/heads/weekly"));
+    assert_eq!(sb.parents(&repo, &first), vec![start]);
+    assert_eq!(sb.status(&repo), Vec::<String>::new());
+
+    // HEAD on it: on top of it (HEAD is the base to rebuild from).
+    write(&repo, "dev/extra.yaml", NEEDS_POLICY);
+    let added = sb.commit_all(&repo, "add extra");
+    let second = committed_id(&sb.run(&["commit", "--branch", "weekly", "--reset-branch", path_str(&repo)]));
+    assert_eq!(sb.parents(&repo, &second), vec![added]);
+    assert_eq!(sb.head(&repo), second);
+    assert_eq!(sb.status(&repo), Vec::<String>::new());
+}
+
+#[test]
+fn reset_branch_refuses_a_branch_checked_out_in_another_worktree() {
+    let sb = Sandbox::new();
+    let repo = sb.plain_repo("repo");
+    sb.configure_user(&repo);
+    let wt = sb.path("wt");
+    sb.git(&repo, &["worktree", "add", "-q", "-b", "weekly", path_str(&wt)]);
+    let tip = sb.rev(&repo, "refs/heads/weekly");
+    let before = sb.state(&repo);
+
+    let output = sb.run(&["commit", "--branch", "weekly", "--reset-branch", path_str(&repo)]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(stderr(&output).contains("checked out in the worktree"), "{}", describe(&output));
+    assert_eq!(sb.state(&repo), before);
+    assert_eq!(sb.rev(&repo, "refs/heads/weekly"), tip);
+}
+
+#[test]
+fn reset_branch_needs_branch() {
+    let sb = Sandbox::new();
+    let repo = sb.plain_repo("repo");
+    sb.configure_user(&repo);
+    let before = sb.state(&repo);
+    let output = sb.run(&["commit", "--reset-branch", path_str(&repo)]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(stderr(&output).contains("--branch"), "{}", describe(&output));
+    assert_eq!(sb.state(&repo), before);
+}
+
+#[test]
+fn apply_then_commit_says_the_working_tree_holds_the_rewrite_and_how_to_commit_it() {
+    let sb = Sandbox::new();
+    let repo = sb.plain_repo("repo");
+    sb.configure_user(&repo);
+    let expected = sb.diffed_files(&repo);
+    let output = sb.run(&["apply", path_str(&repo)]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+
+    for extra in [&[][..], &["--allow-dirty"][..], &["--branch", "weekly"][..]] {
+        let before = sb.state(&repo);
+        let mut args = vec!["commit"];
+        args.extend_from_slice(extra);
+        args.push(path_str(&repo));
+        let output = sb.run(&args);
+        assert_eq!(output.status.code(), Some(2), "{extra:?}: refused, nothing committed: {}", describe(&output));
+        let err = stderr(&output);
+        assert!(!stdout(&output).contains("compliant"), "{extra:?}: {}", describe(&output));
+        assert!(err.contains("the working tree already holds the rewrite"), "{extra:?}:\n{err}");
+        assert!(
+            err.contains(&format!("git add -- {} && git commit", expected.join(" "))),
+            "{extra:?}: the files:\n{err}"
+        );
+        assert!(err.contains("git stash"), "{err}");
+        assert_eq!(sb.state(&repo), before, "{extra:?}: nothing written");
+    }
+
+    // Doing what it says works both ways.
+    sb.git(&repo, &["stash", "-q"]);
+    let id = committed_id(&sb.run(&["commit", path_str(&repo)]));
+    assert_eq!(sb.commit_files(&repo, &id), expected);
+    sb.git(&repo, &["reset", "-q", "--hard", "HEAD~1"]);
+    sb.git(&repo, &["stash", "pop", "-q"]);
+    let mut add = vec!["add", "--"];
+    add.extend(expected.iter().map(String::as_str));
+    sb.git(&repo, &add);
+    sb.git(&repo, &["commit", "-q", "-m", "comply"]);
+    let output = sb.run(&["commit", path_str(&repo)]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert!(stdout(&output).contains("compliant"), "{}", describe(&output));
+}
+
+/// A base shared by a dev and a prod overlay: the rewrite is two generated patches and two kustomizations.
+fn shared_base_repo(sb: &Sandbox) -> PathBuf {
+    let repo = sb.path("repo");
+    sb.init(&repo);
+    write(&repo, ".pullsmith.yaml", KUSTOMIZE_RULES);
+    write(
+        &repo,
+        "base/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - web.yaml\n",
+    );
+    write(&repo, "base/web.yaml", BASE_WEB);
+    for env in ["dev", "prod"] {
+        write(
+            &repo,
+            &format!("overlays/{env}/kustomization.yaml"),
+            &format!(
+                "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: {env}\nresources:\n  - ../../base\n"
+            ),
+        );
+    }
+    sb.commit_all(&repo, "initial");
+    sb.configure_user(&repo);
+    repo
+}
+
+#[test]
+fn apply_then_commit_of_kustomize_patches_names_them_and_stash_then_commit_holds_them() {
+    let sb = Sandbox::new();
+    let repo = shared_base_repo(&sb);
+    let output = sb.run(&["apply", path_str(&repo)]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let applied = work_tree(&repo);
+
+    let before = sb.state(&repo);
+    let output = sb.run(&["commit", path_str(&repo)]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    let files = "overlays/dev/kustomization.yaml overlays/dev/pullsmith.patch.yaml \
+                 overlays/prod/kustomization.yaml overlays/prod/pullsmith.patch.yaml";
+    let files = files.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(stderr(&output).contains(&format!("git add -- {files} && git commit")), "{}", describe(&output));
+    assert_eq!(sb.state(&repo), before);
+
+    // `git stash` leaves the untracked patches behind; the commit holds them with the kustomizations
+    // that name them, never a kustomization naming a file it does not hold.
+    sb.git(&repo, &["stash", "-q"]);
+    let id = committed_id(&sb.run(&["commit", path_str(&repo)]));
+    let mut expected: Vec<String> = files.split(' ').map(str::to_string).collect();
+    expected.sort();
+    assert_eq!(sb.commit_files(&repo, &id), expected);
+    assert_eq!(work_tree(&repo), applied, "the same rewrite as `apply`");
+    assert_eq!(sb.status(&repo), Vec::<String>::new());
+}
+
+#[test]
+fn an_unrelated_uncommitted_edit_of_a_compliant_manifest_is_still_compliant() {
+    let sb = Sandbox::new();
+    let repo = sb.plain_repo("repo");
+    sb.configure_user(&repo);
+    committed_id(&sb.run(&["commit", path_str(&repo)]));
+    let mut web = read(&repo, "dev/web.yaml");
+    web.extend_from_slice(b"# a local note\n");
+    std::fs::write(repo.join("dev/web.yaml"), &web).expect("write");
+    let before = sb.state(&repo);
+
+    let output = sb.run(&["commit", path_str(&repo)]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert!(stdout(&output).contains("the repository is compliant"), "{}", describe(&output));
+    assert_eq!(sb.state(&repo), before);
+}
+
+// ---------------------------------------------------------------------------
+// The README's scheduled maintenance script, as written (issue 11, item 3)
+
+/// The script of README.md's "Commit mode and scheduled maintenance"
+/// section: its `sh` block that starts with `#!/bin/sh`.
+fn readme_maintenance_script() -> String {
+    let readme = std::fs::read_to_string(project_root().join("README.md")).expect("read README.md");
+    let section = readme
+        .split("\n## ")
+        .find(|section| section.starts_with("Commit mode and scheduled maintenance"))
+        .expect("README.md has the section");
+    let start = section.find("```sh\n#!/bin/sh\n").expect("a ```sh block starting with #!/bin/sh") + "```sh\n".len();
+    let end = start + section[start..].find("\n```").expect("the block ends");
+    section[start..end].to_string() + "\n"
+}
+
+impl Sandbox {
+    /// Runs `script` with `sh`, with the same isolation as `git`, and the
+    /// built pullsmith first on PATH.
+    fn sh(&self, script: &str) -> Output {
+        let bin_dir = assert_cmd::cargo::cargo_bin("pullsmith").parent().expect("bin dir").to_path_buf();
+        let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+        let mut sh = Process::new("sh");
+        for var in GIT_VARIABLES {
+            sh.env_remove(var);
+        }
+        sh.arg("-c")
+            .arg(script)
+            .current_dir(self.dir.path())
+            .env("PATH", path)
+            .env("NO_COLOR", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", self.home())
+            .env("XDG_CONFIG_HOME", self.home().join(".config"))
+            .env("GIT_TERMINAL_PROMPT", "0");
+        sh.output().expect("run sh")
+    }
+}
+
+#[test]
+fn readme_maintenance_script_runs_again_and_again_and_pushes_once() {
+    let sb = Sandbox::new();
+    let script = readme_maintenance_script();
+    assert!(script.contains("cd /srv/gitops\n"), "the script starts in /srv/gitops:\n{script}");
+    assert!(script.contains("pullsmith commit --branch"), "{script}");
+    sb.plain_repo("seed");
+    sb.git(sb.dir.path(), &["clone", "-q", "--bare", "seed", "origin.git"]);
+    sb.git(sb.dir.path(), &["clone", "-q", "origin.git", "gitops"]);
+    let origin = sb.path("origin.git");
+    let clone = sb.path("gitops");
+    // Only the directory changes; `pullsmith` is found on PATH, as on the host.
+    let script = script.replace("cd /srv/gitops\n", &format!("cd '{}'\n", path_str(&clone)));
+    let origin_refs = || sb.git(&origin, &["for-each-ref", "--format=%(refname) %(objectname)"]);
+    let bot_commits = || {
+        let log = sb.git(&origin, &["log", "--all", "--format=%an <%ae>"]);
+        log.lines().filter(|line| *line == "pullsmith bot <pullsmith@example.com>").count()
+    };
+
+    // First run: the week's branch, committed and pushed.
+    let before = origin_refs();
+    let output = sb.sh(&script);
+    assert_eq!(output.status.code(), Some(0), "first run:\n{}", describe(&output));
+    let after_first = origin_refs();
+    assert_ne!(after_first, before, "the first run pushes the branch");
+    let branch_line = after_first
+        .lines()
+        .find(|line| line.starts_with("refs/heads/pullsmith/maintenance-"))
+        .unwrap_or_else(|| panic!("a maintenance branch on origin:\n{after_first}"))
+        .to_string();
+    let branch = branch_line.split(' ').next().expect("refname").to_string();
+    assert_eq!(bot_commits(), 1);
+
+    // Second run, same week, nothing new: exit 0, nothing pushed.
+    let output = sb.sh(&script);
+    assert_eq!(output.status.code(), Some(0), "second run:\n{}", describe(&output));
+    assert!(stdout(&output).contains("already holds this rewrite"), "{}", describe(&output));
+    assert_eq!(origin_refs(), after_first, "the second run pushes nothing");
+
+    // The pull request is merged on the server, and its branch deleted there; the host pulls.
+    let server = sb.path("server");
+    sb.git(sb.dir.path(), &["clone", "-q", "origin.git", "server"]);
+    let short = branch.trim_start_matches("refs/heads/");
+    sb.git(
+        &server,
+        &[
+            "-c",
+            "user.name=Reviewer",
+            "-c",
+            "user.email=r@example.com",
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            "Merge",
+            &format!("origin/{short}"),
+        ],
+    );
+    sb.git(&server, &["push", "-q", "origin", "main", &format!(":{branch}")]);
+    sb.git(&clone, &["checkout", "-q", "main"]);
+    sb.git(&clone, &["pull", "-q", "--ff-only"]);
+    let merged = origin_refs();
+
+    // Third run: compliant, exit 0, nothing pushed (the deleted branch is not pushed again).
+    let output = sb.sh(&script);
+    assert_eq!(output.status.code(), Some(0), "third run:\n{}", describe(&output));
+    assert!(stdout(&output).contains("compliant"), "{}", describe(&output));
+    assert_eq!(origin_refs(), merged, "the third run pushes nothing");
+    assert_eq!(bot_commits(), 1, "exactly one pullsmith commit in all");
+
+    // main moves on with a manifest that needs a policy: the branch is rebuilt on it and pushed again.
+    write(&server, "dev/extra.yaml", NEEDS_POLICY);
+    sb.commit_all(&server, "add extra");
+    sb.git(&server, &["push", "-q", "origin", "main"]);
+    let main = sb.git(&origin, &["rev-parse", "refs/heads/main"]);
+    let output = sb.sh(&script);
+    assert_eq!(output.status.code(), Some(0), "fourth run:\n{}", describe(&output));
+    let rebuilt = sb.git(&origin, &["rev-parse", "--verify", &branch]);
+    assert_eq!(sb.parents(&origin, &rebuilt), vec![main], "rebuilt on the new main");
+    assert_eq!(sb.commit_files(&origin, &rebuilt), vec!["dev/extra.yaml"]);
+    assert_eq!(bot_commits(), 2);
+    let pushed = origin_refs();
+    let output = sb.sh(&script);
+    assert_eq!(output.status.code(), Some(0), "fifth run:\n{}", describe(&output));
+    assert_eq!(origin_refs(), pushed, "the fifth run pushes nothing");
+}
