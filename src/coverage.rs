@@ -6,8 +6,8 @@
 //!
 //! It reads texts and positional trees only; it never edits and does no IO.
 
+use crate::common::Uncovered;
 use crate::manifest::Object;
-use crate::plan::Uncovered;
 use crate::yaml::Document;
 
 /// One thing seen and not covered, for the report (`notCovered`).

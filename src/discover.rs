@@ -12,6 +12,10 @@ use std::sync::{Arc, Mutex};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use ignore::WalkBuilder;
 
+/// The file names kustomize looks for, in its order of preference: the walk
+/// sets them aside for the kustomization graph.
+pub const KUSTOMIZATION_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
 /// A file to read, by its path relative to the repository (`/`-separated).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
@@ -168,8 +172,7 @@ pub fn discover(root: &Path, filter: &PathFilter) -> Discovery {
             if entry.depth() > 0 && entry.file_name().to_str().is_none() {
                 let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
                 let name = entry.file_name().to_string_lossy();
-                let relevant =
-                    is_dir || is_yaml_name(&name) || crate::kustomize::KUSTOMIZATION_NAMES.contains(&name.as_ref());
+                let relevant = is_dir || is_yaml_name(&name) || KUSTOMIZATION_NAMES.contains(&name.as_ref());
                 if relevant {
                     let mut found = non_utf8_sink.lock().expect("no panic while holding the lock");
                     found.push((entry.path().into(), is_dir));
@@ -208,7 +211,7 @@ pub fn discover(root: &Path, filter: &PathFilter) -> Discovery {
         }
         let name = entry.file_name().to_string_lossy();
         let special = !file_type.is_file() && !file_type.is_symlink();
-        if crate::kustomize::KUSTOMIZATION_NAMES.contains(&name.as_ref()) {
+        if KUSTOMIZATION_NAMES.contains(&name.as_ref()) {
             let rel_path = relative(root, entry.path());
             if filter.is_excluded(&rel_path) {
                 discovery.excluded.push(rel_path);
@@ -338,7 +341,7 @@ fn add_tracked_but_ignored(
         let Ok(rel) = abs_path.strip_prefix(canonical_root) else { continue };
         let Some(rel_path) = rel.to_str().map(str::to_string) else { continue };
         let name = rel_path.rsplit('/').next().unwrap_or(&rel_path);
-        let kustomization = crate::kustomize::KUSTOMIZATION_NAMES.contains(&name);
+        let kustomization = KUSTOMIZATION_NAMES.contains(&name);
         if known.contains(&rel_path)
             || !(is_yaml_name(name) || kustomization)
             || rel_path.split('/').any(|part| part == ".git")

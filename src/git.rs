@@ -5,7 +5,7 @@
 //! It writes only through git2 (objects, refs, the index entries of the
 //! files it committed) and, for paths whose attributes name a filter driver
 //! or a working-tree encoding, `git hash-object -w` (objects only); the
-//! manifests themselves are written by `emit::write`.
+//! manifests themselves are written by `fsio::write`.
 //!
 //! All or nothing: everything that can refuse is checked before the caller
 //! writes a file. [`Checkout::open`] refuses an unfinished merge, rebase,

@@ -10,6 +10,7 @@
 //! repository) stands beside the pipeline and is used from here only.
 
 pub mod cli;
+pub mod common;
 pub mod coverage;
 pub mod discover;
 pub mod edit;
@@ -122,7 +123,7 @@ fn run_init(global: &GlobalArgs, path: &Path, to_stdout: bool) -> anyhow::Result
     }
     // A temporary file, then link(2) to the name: whatever takes the name
     // meanwhile (a file, a dangling link) is never replaced.
-    if let Err(err) = emit::write::create_new(&target, text.as_bytes()) {
+    if let Err(err) = fsio::write::create_new(&target, text.as_bytes()) {
         return match std::fs::symlink_metadata(&target) {
             Ok(metadata) => Err(exists(fsio::kind_of(metadata.file_type())).into()),
             Err(_) => Err(anyhow::Error::from(err).context(format!("{shown_target}: cannot write"))),
@@ -597,12 +598,12 @@ fn run_commit(global: &GlobalArgs, root: &Path, options: &CommitOptions) -> anyh
         .collect();
     for file in &mut report.files {
         let untracked =
-            matches!(file.status, pipeline::FileStatus::Changed { action: pipeline::FileAction::Modify, .. })
+            matches!(file.status, pipeline::FileStatus::Changed { action: crate::common::FileAction::Modify, .. })
                 && !generated.contains(&file.path)
                 && !checkout.is_tracked(&file.path);
         if untracked {
             file.status = pipeline::FileStatus::Unchanged;
-            report.warnings.push(pipeline::Diagnostic {
+            report.warnings.push(crate::common::Diagnostic {
                 path: file.path.clone(),
                 line: None,
                 column: None,
@@ -611,12 +612,12 @@ fn run_commit(global: &GlobalArgs, root: &Path, options: &CommitOptions) -> anyh
             });
         }
     }
-    let changed: Vec<(git::CommitFile, pipeline::FileAction)> = report
+    let changed: Vec<(git::CommitFile, crate::common::FileAction)> = report
         .files
         .iter()
         .filter_map(|file| match &file.status {
             pipeline::FileStatus::Changed { new_text, action, .. } => {
-                let content = (*action != pipeline::FileAction::Delete).then(|| new_text.as_bytes().to_vec());
+                let content = (*action != crate::common::FileAction::Delete).then(|| new_text.as_bytes().to_vec());
                 Some((git::CommitFile { path: file.path.clone(), abs_path: file.abs_path.clone(), content }, *action))
             }
             _ => None,
@@ -647,7 +648,7 @@ fn run_commit(global: &GlobalArgs, root: &Path, options: &CommitOptions) -> anyh
         let abs_path = config.root.join(path);
         let Ok(Some(text)) = fsio::read_existing_text(&abs_path, config.max_file_size) else { continue };
         let file = git::CommitFile { path: path.clone(), abs_path, content: Some(text.into_bytes()) };
-        changed.push((file, pipeline::FileAction::Modify));
+        changed.push((file, crate::common::FileAction::Modify));
     }
     let files: Vec<git::CommitFile> = changed.iter().map(|(file, _)| file.clone()).collect();
     let prepared = match checkout.prepare(options.branch.as_deref(), options.reset_branch, &files)? {
@@ -675,11 +676,11 @@ fn run_commit(global: &GlobalArgs, root: &Path, options: &CommitOptions) -> anyh
             continue;
         }
         let contents = file.content.as_deref().unwrap_or_default();
-        match emit::write::write_change(&file.abs_path, action, contents) {
+        match fsio::write::write_change(&file.abs_path, action, contents) {
             Ok(()) => written.push(file),
             Err(err) => {
                 if let Some(result) = report.files.iter_mut().find(|result| result.path == file.path) {
-                    result.status = pipeline::FileStatus::Failed(pipeline::Diagnostic {
+                    result.status = pipeline::FileStatus::Failed(crate::common::Diagnostic {
                         path: file.path.clone(),
                         line: None,
                         column: None,

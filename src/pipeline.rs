@@ -13,11 +13,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
+use crate::common::{Diagnostic, FileAction};
 use crate::coverage;
 pub use crate::coverage::NotCovered;
 use crate::discover::{self, Candidate, PathFilter};
 use crate::edit;
-use crate::emit::write;
+use crate::fsio::write;
 use crate::kustomize::build::{self as kustomize_build, PlannedPatch, Render};
 use crate::kustomize::patch::{self as overlay_patch, OverlayPlan};
 use crate::kustomize::value::Value;
@@ -27,39 +28,6 @@ use crate::plan::{self, FilePlan, PlanContext, PlanFailure, ServiceAccountKey, S
 use crate::rules::{EnvChoice, EnvReason, Rules};
 use crate::verify;
 use crate::yaml::{self, LineIndex};
-
-/// A problem tied to a file, printed as `path:line:column: message`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
-    pub path: String,
-    pub line: Option<usize>,
-    pub column: Option<usize>,
-    pub message: String,
-    /// What kind of finding this is, for SARIF (`file-error`, `latest-if-not-present`, …).
-    pub rule: &'static str,
-}
-
-impl std::fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (self.line, self.column) {
-            (Some(line), Some(column)) => {
-                write!(f, "{}:{line}:{column}: {}", self.path, self.message)
-            }
-            (Some(line), None) => write!(f, "{}:{line}: {}", self.path, self.message),
-            _ => write!(f, "{}: {}", self.path, self.message),
-        }
-    }
-}
-
-/// What a change does to a file as a whole.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileAction {
-    Modify,
-    /// A generated overlay patch that did not exist.
-    Create,
-    /// A generated overlay patch no longer needed.
-    Delete,
-}
 
 /// How one file ended.
 #[derive(Debug)]
@@ -689,8 +657,8 @@ fn overlay_file_plan(plan: &OverlayPlan, overlay_file: &str, path: &str, text: &
             }
         })
         .collect::<Vec<_>>();
-    let containers_changed = changes.iter().filter(|c| c.field == plan::Field::ImagePullPolicy).count();
-    let pod_specs_changed = changes.iter().filter(|c| c.field == plan::Field::ImagePullSecrets).count();
+    let containers_changed = changes.iter().filter(|c| c.field == crate::common::Field::ImagePullPolicy).count();
+    let pod_specs_changed = changes.iter().filter(|c| c.field == crate::common::Field::ImagePullSecrets).count();
     FilePlan { environment: Some(environment), changes, containers_changed, pod_specs_changed, ..FilePlan::default() }
 }
 
@@ -829,8 +797,8 @@ fn undefined_secret_warnings(
         }
     }
     for overlay in overlays {
-        for setting in overlay.settings.iter().filter(|s| s.field == plan::Field::ImagePullSecrets) {
-            if let plan::FieldValue::Secrets(names) = &setting.to {
+        for setting in overlay.settings.iter().filter(|s| s.field == crate::common::Field::ImagePullSecrets) {
+            if let crate::common::FieldValue::Secrets(names) = &setting.to {
                 for name in names {
                     uses.push((overlay.environment, name.as_str(), setting.base_file.as_str(), setting.base_line));
                 }

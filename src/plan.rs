@@ -18,50 +18,11 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
+use crate::common::{Field, FieldValue, Uncovered};
 use crate::edit::{self, ListStyle, Splice, TextStyle};
-use crate::kustomize::{self, ImageOverride};
 use crate::manifest::{self, Aliases, Container, Object};
-use crate::rules::{self, AttachSecretsTo, EnvChoice, EnvReason, Environment, ImageRule, Policy, Rules};
+use crate::rules::{self, AttachSecretsTo, EnvChoice, EnvReason, Environment, Policy, Rules};
 use crate::yaml::{Document, Node, NodeKind};
-
-/// Which field a change sets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Field {
-    ImagePullPolicy,
-    ImagePullSecrets,
-}
-
-impl Field {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Field::ImagePullPolicy => "imagePullPolicy",
-            Field::ImagePullSecrets => "imagePullSecrets",
-        }
-    }
-}
-
-/// A field's value before or after a change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FieldValue {
-    Policy(String),
-    Secrets(Vec<String>),
-}
-
-impl FieldValue {
-    /// A value for messages, `<unset>` when there is none.
-    pub fn show(value: Option<&FieldValue>) -> String {
-        value.map_or_else(|| "<unset>".to_string(), ToString::to_string)
-    }
-}
-
-impl std::fmt::Display for FieldValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            FieldValue::Policy(policy) => f.write_str(policy),
-            FieldValue::Secrets(names) => write!(f, "[{}]", names.join(", ")),
-        }
-    }
-}
 
 impl Change {
     /// Where reports show the change: `(path, line)` of the file that holds
@@ -245,18 +206,6 @@ pub struct SecretUse {
     pub line: usize,
 }
 
-/// A document pullsmith saw but did not bring under the rules.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Uncovered {
-    pub offset: usize,
-    /// 1-based, set by [`FilePlan::locate`].
-    pub line: usize,
-    pub kind: String,
-    pub name: Option<String>,
-    /// Why it is not covered, for people ("unknown workload kind: …").
-    pub reason: String,
-}
-
 /// Everything planned for one file.
 #[derive(Debug, Clone, Default)]
 pub struct FilePlan {
@@ -370,7 +319,7 @@ pub struct PlanContext<'a> {
     /// The environment of a file owned by one kustomize overlay.
     pub owner: Option<EnvChoice>,
     /// What kustomize's `images:` transformers do to images on the way to that overlay.
-    pub image_overrides: &'a [ImageOverride],
+    pub image_overrides: &'a [rules::ImageOverride],
     /// A kustomize strategic-merge patch: only containers that name an image
     /// are planned, and no pull secrets (the patched workload gets those).
     pub partial: bool,
@@ -755,7 +704,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
     /// The container's image as kustomize renders it for the overlay that owns
     /// the file (as written for every other file): what rules and warnings see.
     fn rendered_image(&self, container: &Container<'a>) -> Option<String> {
-        self.image_of(container).map(|image| kustomize::transform_image(image, self.ctx.image_overrides))
+        self.image_of(container).map(|image| rules::transform_image(image, self.ctx.image_overrides))
     }
 
     /// The overlay whose build renders this file, when the file is owned by one.
@@ -843,7 +792,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             return Ok(());
         };
         self.plan.containers_covered += 1;
-        let (wanted, decided_by) = decide_policy(self.rules, env, forms);
+        let (wanted, decided_by) = rules::decide_policy(self.rules, env, forms);
         if let (Some(_), Some(value)) = (wanted, current_value) {
             if !matches!(value.kind, NodeKind::Scalar { .. }) {
                 return Err(PlanFailure::Error {
@@ -987,7 +936,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             return Ok(());
         };
         let env_index = self.env.as_ref().map_or(0, |c| c.env);
-        let mut wanted = wanted_secrets(self.rules, env, images);
+        let mut wanted = rules::wanted_secrets(self.rules, env, images);
         if self.ctx.partial {
             // A patch brings only the secrets its own images call for; the
             // patched workload gets the environment's.
@@ -1195,50 +1144,6 @@ fn container_subject(container: &Container<'_>, kind: &str, name: Option<&str>) 
         Some(container_name) => format!("container `{container_name}` of {kind} `{}`", name.unwrap_or("")),
         None => format!("container {} of `{}` of {kind} `{}`", container.index, container.list, name.unwrap_or("")),
     }
-}
-
-/// The policy a container should have in `env`: the first image rule that
-/// matches and sets one, else the environment's; and what decided, in words.
-pub fn decide_policy(
-    rules: &Rules,
-    env: &Environment,
-    forms: Option<&[String; 2]>,
-) -> (Option<Policy>, Option<String>) {
-    let rule =
-        forms.and_then(|forms| rules.images.iter().find(|rule| rule.policy.is_some() && rule_matches(rule, forms)));
-    match (rule, env.policy) {
-        (Some(rule), _) => (rule.policy, Some(describe_rule(rule))),
-        (None, Some(policy)) => (Some(policy), Some(format!("environment `{}` imagePullPolicy", env.name))),
-        (None, None) => (None, None),
-    }
-}
-
-/// The environment's secrets plus those of every image rule that matches
-/// any container, in rule order, without duplicates.
-pub fn wanted_secrets(rules: &Rules, env: &Environment, images: &[Option<[String; 2]>]) -> Vec<String> {
-    let mut wanted: Vec<String> = env.secrets.clone();
-    for rule in &rules.images {
-        if rule.secrets.is_empty() {
-            continue;
-        }
-        if images.iter().flatten().any(|forms| rule_matches(rule, forms)) {
-            for secret in &rule.secrets {
-                if !wanted.contains(secret) {
-                    wanted.push(secret.clone());
-                }
-            }
-        }
-    }
-    wanted
-}
-
-fn rule_matches(rule: &ImageRule, forms: &[String; 2]) -> bool {
-    rule.patterns.iter().any(|p| forms.iter().any(|form| p.is_match(form)))
-}
-
-fn describe_rule(rule: &ImageRule) -> String {
-    let globs: Vec<String> = rule.patterns.iter().map(|p| format!("`{}`", p.text)).collect();
-    format!("images[{}] match {}", rule.index, globs.join(", "))
 }
 
 /// Names of the Secrets (Secret, SealedSecret, ExternalSecret) a file defines.

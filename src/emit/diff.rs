@@ -35,8 +35,8 @@ use std::ops::Range;
 
 use similar::{Algorithm, DiffOp};
 
+use crate::common::FileAction;
 use crate::emit::{quote, redact};
-use crate::pipeline::FileAction;
 
 /// Lines of context around a change.
 const CONTEXT: usize = 3;

@@ -8,10 +8,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use crate::common::FieldValue;
 use crate::emit::quote;
 use crate::kustomize::patch::OverlayPlan;
 use crate::pipeline::{FileResult, FileStatus, RunReport};
-use crate::plan::FieldValue;
 use crate::rules::Rules;
 
 pub fn render(report: &RunReport, rules: &Rules) -> String {

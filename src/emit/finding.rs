@@ -10,8 +10,10 @@
 //! edit (the entry added to `patches:`) is no finding of its own: it only
 //! makes the overlay's generated patch apply.
 
-use crate::pipeline::{Diagnostic, FileResult, FileStatus, RunReport};
-use crate::plan::{Change, Field, FieldValue};
+use crate::common::Diagnostic;
+use crate::common::{Field, FieldValue};
+use crate::pipeline::{FileResult, FileStatus, RunReport};
+use crate::plan::Change;
 
 /// How much a finding matters, as the SARIF rules table says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

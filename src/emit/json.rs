@@ -2,8 +2,8 @@
 
 use serde_json::{json, Value};
 
+use crate::common::FieldValue;
 use crate::pipeline::{FileStatus, RunReport};
-use crate::plan::FieldValue;
 
 /// A field's value as JSON: a policy string, or a list of secret names.
 pub(crate) fn value(field: &FieldValue) -> Value {

@@ -16,11 +16,11 @@ pub mod quote;
 pub mod rdjson;
 pub mod redact;
 pub mod sarif;
-pub mod write;
 
 use std::fmt::Write as _;
 
-use crate::pipeline::{Diagnostic, FileStatus, RunReport};
+use crate::common::Diagnostic;
+use crate::pipeline::{FileStatus, RunReport};
 
 /// All diffs of a run, in path order.
 pub fn diffs(report: &RunReport) -> String {

@@ -3,8 +3,8 @@
 
 use serde_json::{json, Value};
 
+use crate::common::{Field, FieldValue};
 use crate::pipeline::{FileStatus, RunReport};
-use crate::plan::{Field, FieldValue};
 
 /// (id, name, short description, level) of every rule a result may name.
 const RULES: [(&str, &str, &str, &str); 11] = [

@@ -16,66 +16,15 @@ pub mod value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use crate::pipeline::Diagnostic;
+use crate::common::Diagnostic;
 use crate::rules::{EnvConflict, Rules};
 use crate::yaml::{self, Document, LineIndex, Node};
 
 use build::Render;
 use value::Value;
 
-/// The file names kustomize looks for, in its order of preference.
-pub const KUSTOMIZATION_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
-
-/// An `images:` entry: `name` becomes `newName`, its tag `newTag`, or its digest `digest`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageOverride {
-    pub name: String,
-    pub new_name: Option<String>,
-    pub new_tag: Option<String>,
-    pub digest: Option<String>,
-}
-
-impl ImageOverride {
-    /// The image after this override, if it applies to `image`.
-    pub fn apply(&self, image: &str) -> Option<String> {
-        let (repository, tag, digest) = split_image(image);
-        if repository != self.name {
-            return None;
-        }
-        let name = self.new_name.as_deref().unwrap_or(repository);
-        let mut out = name.to_string();
-        if let Some(digest) = &self.digest {
-            out.push('@');
-            out.push_str(digest);
-        } else if let Some(tag) = &self.new_tag {
-            out.push(':');
-            out.push_str(tag);
-        } else {
-            if let Some(tag) = tag {
-                out.push(':');
-                out.push_str(tag);
-            }
-            if let Some(digest) = digest {
-                out.push('@');
-                out.push_str(digest);
-            }
-        }
-        Some(out)
-    }
-}
-
-/// `repo[:tag][@digest]`, with a registry port kept in the repository.
-fn split_image(image: &str) -> (&str, Option<&str>, Option<&str>) {
-    let (rest, digest) = match image.split_once('@') {
-        Some((rest, digest)) => (rest, Some(digest)),
-        None => (image, None),
-    };
-    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
-    match rest[last_slash..].find(':') {
-        Some(colon) => (&rest[..last_slash + colon], Some(&rest[last_slash + colon + 1..]), digest),
-        None => (rest, None, digest),
-    }
-}
+pub use crate::discover::KUSTOMIZATION_NAMES;
+pub use crate::rules::{transform_image, ImageOverride};
 
 /// One entry of `resources`, `bases` or `components`, resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -667,7 +616,7 @@ impl Graph {
             for pod in render.resources.iter().filter_map(|r| r.pod.as_ref()) {
                 for (_, _, container) in pod.containers() {
                     let forms = container.image.as_deref().map(crate::rules::image_forms);
-                    let (policy, _) = crate::plan::decide_policy(rules, env, forms.as_ref());
+                    let (policy, _) = crate::rules::decide_policy(rules, env, forms.as_ref());
                     wanted
                         .entry((container.origin.file.as_str(), container.origin.line))
                         .or_default()
@@ -769,17 +718,6 @@ impl Graph {
     pub fn strategic_patch_files(&self) -> BTreeSet<&str> {
         self.kustomizations.values().flat_map(|k| k.patch_refs.iter().map(String::as_str)).collect()
     }
-}
-
-/// The image after every override in `images` (the nearest kustomization's first).
-pub fn transform_image(image: &str, images: &[ImageOverride]) -> String {
-    let mut current = image.to_string();
-    for override_ in images {
-        if let Some(next) = override_.apply(&current) {
-            current = next;
-        }
-    }
-    current
 }
 
 fn entry_offset(kustomization: &Kustomization, child_dir: &str) -> Option<usize> {

@@ -14,7 +14,6 @@ use crate::kustomize::build::{self, Origin, PlannedPatch, Render, Resource, Sele
 use crate::kustomize::edit::{edit_kustomization, Entry};
 use crate::kustomize::value::Value;
 use crate::kustomize::{Graph, Kustomization, Ownership};
-use crate::plan;
 use crate::rules::{self, AttachSecretsTo, Environment, Policy, Rules};
 
 /// The strategic-merge patch every overlay with shared bases gets.
@@ -52,9 +51,9 @@ pub struct PatchSetting {
     pub list: Option<&'static str>,
     /// For a container: its image as the overlay renders it.
     pub image: Option<String>,
-    pub field: plan::Field,
-    pub from: Option<plan::FieldValue>,
-    pub to: plan::FieldValue,
+    pub field: crate::common::Field,
+    pub from: Option<crate::common::FieldValue>,
+    pub to: crate::common::FieldValue,
     /// The generated file that makes it.
     pub patch_file: String,
 }
@@ -297,7 +296,7 @@ fn write_plan(
 /// The policy a rendered container should have, when it should change.
 fn wanted_policy(container: &build::Container, env: &Environment, rules: &Rules) -> Option<Policy> {
     let forms = container.image.as_deref().map(rules::image_forms);
-    let (wanted, _) = plan::decide_policy(rules, env, forms.as_ref());
+    let (wanted, _) = rules::decide_policy(rules, env, forms.as_ref());
     let wanted = wanted?;
     if container.policy.as_deref() == Some(wanted.as_str()) || (container.policy.is_some() && !env.overwrite) {
         return None;
@@ -310,7 +309,7 @@ fn missing_secrets(pod: &build::Pod, env: &Environment, rules: &Rules) -> Vec<St
     let images: Vec<Option<[String; 2]>> =
         pod.containers().map(|(_, _, c)| c.image.as_deref().map(rules::image_forms)).collect();
     let current = pod.secrets.clone().unwrap_or_default();
-    plan::wanted_secrets(rules, env, &images).into_iter().filter(|s| !current.contains(s)).collect()
+    rules::wanted_secrets(rules, env, &images).into_iter().filter(|s| !current.contains(s)).collect()
 }
 
 /// What the overlay's patch must set, on the objects at its patch point.
@@ -537,9 +536,9 @@ fn record(plan: &mut OverlayPlan, patch: &ObjectPatch, patch_file: &str, overlay
             container: Some(setting.name.clone()),
             list: Some(setting.list),
             image: setting.image.clone(),
-            field: plan::Field::ImagePullPolicy,
-            from: setting.from.clone().map(plan::FieldValue::Policy),
-            to: plan::FieldValue::Policy(setting.to.clone()),
+            field: crate::common::Field::ImagePullPolicy,
+            from: setting.from.clone().map(crate::common::FieldValue::Policy),
+            to: crate::common::FieldValue::Policy(setting.to.clone()),
             patch_file: patch_path.clone(),
         });
     }
@@ -554,9 +553,9 @@ fn record(plan: &mut OverlayPlan, patch: &ObjectPatch, patch_file: &str, overlay
             container: None,
             list: None,
             image: None,
-            field: plan::Field::ImagePullSecrets,
-            from: pod.secrets.clone().filter(|s| !s.is_empty()).map(plan::FieldValue::Secrets),
-            to: plan::FieldValue::Secrets(list.clone()),
+            field: crate::common::Field::ImagePullSecrets,
+            from: pod.secrets.clone().filter(|s| !s.is_empty()).map(crate::common::FieldValue::Secrets),
+            to: crate::common::FieldValue::Secrets(list.clone()),
             patch_file: patch_path,
         });
     }

@@ -1,4 +1,6 @@
-//! Image references in the two forms rules are matched against.
+//! Image references: the two forms rules are matched against, and how a
+//! kustomize `images:` entry renames or retags one (what every planner must
+//! apply before it asks the rules about an image).
 
 /// The reference as written (with `:latest` implied when it has neither tag
 /// nor digest) and its fully qualified form (`nginx` is
@@ -71,4 +73,66 @@ mod tests {
         assert!(!is_latest_or_untagged("nginx:1.25"));
         assert!(!is_latest_or_untagged("nginx@sha256:ab"));
     }
+}
+
+/// An `images:` entry: `name` becomes `newName`, its tag `newTag`, or its digest `digest`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageOverride {
+    pub name: String,
+    pub new_name: Option<String>,
+    pub new_tag: Option<String>,
+    pub digest: Option<String>,
+}
+
+impl ImageOverride {
+    /// The image after this override, if it applies to `image`.
+    pub fn apply(&self, image: &str) -> Option<String> {
+        let (repository, tag, digest) = split_image(image);
+        if repository != self.name {
+            return None;
+        }
+        let name = self.new_name.as_deref().unwrap_or(repository);
+        let mut out = name.to_string();
+        if let Some(digest) = &self.digest {
+            out.push('@');
+            out.push_str(digest);
+        } else if let Some(tag) = &self.new_tag {
+            out.push(':');
+            out.push_str(tag);
+        } else {
+            if let Some(tag) = tag {
+                out.push(':');
+                out.push_str(tag);
+            }
+            if let Some(digest) = digest {
+                out.push('@');
+                out.push_str(digest);
+            }
+        }
+        Some(out)
+    }
+}
+
+/// `repo[:tag][@digest]`, with a registry port kept in the repository.
+fn split_image(image: &str) -> (&str, Option<&str>, Option<&str>) {
+    let (rest, digest) = match image.split_once('@') {
+        Some((rest, digest)) => (rest, Some(digest)),
+        None => (image, None),
+    };
+    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+    match rest[last_slash..].find(':') {
+        Some(colon) => (&rest[..last_slash + colon], Some(&rest[last_slash + colon + 1..]), digest),
+        None => (rest, None, digest),
+    }
+}
+
+/// The image after every override in `images` (the nearest kustomization's first).
+pub fn transform_image(image: &str, images: &[ImageOverride]) -> String {
+    let mut current = image.to_string();
+    for override_ in images {
+        if let Some(next) = override_.apply(&current) {
+            current = next;
+        }
+    }
+    current
 }

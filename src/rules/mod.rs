@@ -13,9 +13,11 @@
 mod image;
 mod lint;
 mod model;
+mod resolve;
 
-pub use image::{image_forms, is_latest_or_untagged};
+pub use image::{image_forms, is_latest_or_untagged, transform_image, ImageOverride};
 pub use model::{AttachSecretsTo, Pattern, Policy};
+pub use resolve::{decide_policy, wanted_secrets};
 
 use std::path::{Path, PathBuf};
 

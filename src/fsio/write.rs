@@ -16,8 +16,8 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::common::FileAction;
 use crate::fsio::{self, FileError};
-use crate::pipeline::FileAction;
 
 /// Replaces the regular file at `path` with `contents`, keeping its mode,
 /// owner and group (as `sed -i` does). A link, a FIFO or any other

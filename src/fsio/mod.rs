@@ -8,7 +8,9 @@
 //!
 //! Checking the handle rather than the name is what closes the race where
 //! a file is swapped for a link or a FIFO between the walk and the read.
-//! This module never writes; `emit::write` does, with the same checks.
+//! Reading is here; writing is in `write`, with the same checks.
+
+pub mod write;
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Read};
