@@ -15,6 +15,7 @@ mod formats;
 mod init;
 mod kustomize;
 mod kustomize_render;
+mod layers;
 mod messages;
 mod output_safety;
 mod rules_safety;

@@ -1,0 +1,105 @@
+//! The layering of `src/` stays true (docs/ARCHITECTURE.md): a module uses
+//! only modules of layers below its own, read from its `crate::…` paths.
+//! Not a test of the binary: of the source the binary is built from.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use crate::util::project_root;
+
+/// Every top-level module of `src/`, bottom first; a module may use only
+/// modules of a lower layer. `lib.rs`, `main.rs` and `cli.rs` are the edge.
+const LAYERS: &[&[&str]] = &[
+    &["common"],
+    &["fsio"],
+    &["yaml"],
+    &["edit"],
+    &["rules"],
+    &["manifest"],
+    &["coverage", "verify", "discover"],
+    &["plan"],
+    &["kustomize"],
+    &["pipeline", "init"],
+    &["emit", "git"],
+];
+
+fn layer_of(module: &str) -> Option<usize> {
+    LAYERS.iter().position(|layer| layer.contains(&module))
+}
+
+/// The top-level module a source file belongs to (`src/kustomize/build.rs` → `kustomize`).
+fn module_of(src: &Path, file: &Path) -> String {
+    let relative = file.strip_prefix(src).expect("below src/");
+    let first = relative.components().next().expect("a component").as_os_str().to_string_lossy().into_owned();
+    first.trim_end_matches(".rs").to_string()
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read src/") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// module → the modules its code names as `crate::<module>`.
+fn uses() -> BTreeMap<String, BTreeSet<String>> {
+    let src = project_root().join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in files {
+        let module = module_of(&src, &file);
+        let text = std::fs::read_to_string(&file).expect("read source");
+        for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            let mut rest = line;
+            while let Some(at) = rest.find("crate::") {
+                rest = &rest[at + "crate::".len()..];
+                let used: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                if !used.is_empty() && used != module {
+                    graph.entry(module.clone()).or_default().insert(used);
+                }
+            }
+        }
+    }
+    graph
+}
+
+#[test]
+fn every_module_uses_only_layers_below_it() {
+    let graph = uses();
+    assert!(graph.len() > 5, "the source was read: {graph:?}");
+    let edge = ["lib", "main", "cli"];
+    let mut problems = Vec::new();
+    let src = project_root().join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    for module in files.iter().map(|f| module_of(&src, f)).collect::<BTreeSet<_>>() {
+        if !edge.contains(&module.as_str()) && layer_of(&module).is_none() {
+            problems.push(format!("`{module}` is in no layer: add it to LAYERS and docs/ARCHITECTURE.md"));
+        }
+    }
+    for (module, used) in &graph {
+        let Some(layer) = layer_of(module) else { continue };
+        for target in used {
+            match layer_of(target) {
+                Some(target_layer) if target_layer < layer => {}
+                Some(_) => problems.push(format!("`{module}` uses `{target}`, which is not in a layer below it")),
+                None => problems.push(format!("`{module}` uses `{target}`, which is the edge or unknown")),
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}\n\nthe graph: {graph:#?}", problems.join("\n"));
+}
+
+#[test]
+fn the_layering_check_can_fail() {
+    // `pipeline` uses `plan`, which is below it; the reverse would be refused.
+    let graph = uses();
+    assert!(graph["pipeline"].contains("plan"), "{graph:#?}");
+    assert!(layer_of("plan") < layer_of("pipeline"));
+    assert!(!graph.get("plan").is_some_and(|used| used.contains("pipeline")));
+}
