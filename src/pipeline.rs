@@ -51,15 +51,6 @@ pub struct FileResult {
     pub abs_path: PathBuf,
     pub plan: Option<FilePlan>,
     pub status: FileStatus,
-    /// For a kustomize base shared by several environments: the overlays that share it.
-    pub shared_by: Vec<String>,
-    /// The Secrets it defines, for every environment that shares it.
-    pub shared_secrets: Vec<String>,
-    /// The ServiceAccounts it defines, as (namespace, name).
-    pub shared_service_accounts: Vec<(Option<String>, String)>,
-    /// For a file a kustomization pulls in that this run edits: its
-    /// documents after the edit, for the overlays' renders.
-    pub values_after: Option<Vec<Value>>,
     /// What in this file was seen and not brought under the rules.
     pub not_covered: Vec<NotCovered>,
     /// For a file that failed, when its text was read: how many lines it
@@ -98,6 +89,8 @@ pub struct RunReport {
     pub containers_covered: usize,
     /// Containers seen in manifests that no environment claims.
     pub containers_without_environment: usize,
+    /// What the run learned for the repository as a whole (shared bases and what they define).
+    pub index: RepositoryIndex,
     /// The rules file used, as shown to people; `None` for the embedded default.
     pub rules: Option<String>,
 }
@@ -131,24 +124,41 @@ impl RunReport {
 
 impl FileResult {
     pub fn new(path: String, abs_path: PathBuf, status: FileStatus) -> FileResult {
-        FileResult {
-            path,
-            abs_path,
-            plan: None,
-            status,
-            shared_by: Vec::new(),
-            shared_secrets: Vec::new(),
-            shared_service_accounts: Vec::new(),
-            values_after: None,
-            not_covered: Vec::new(),
-            n_lines: None,
-        }
+        FileResult { path, abs_path, plan: None, status, not_covered: Vec::new(), n_lines: None }
     }
 }
 
 /// Counts files done, for the progress line.
 pub static FILES_DONE: AtomicUsize = AtomicUsize::new(0);
 pub static FILES_TOTAL: AtomicUsize = AtomicUsize::new(0);
+
+/// What the file passes learn for the repository as a whole, beyond any one
+/// file: facts the cross-file passes (overlay patches, secrets no manifest
+/// defines, ServiceAccounts in shared bases) and `explain` read. A file's own
+/// record (`FileResult`) holds only what concerns that file; a new carrier
+/// of settings (Helm values) adds its cross-file facts here.
+#[derive(Debug, Default)]
+pub struct RepositoryIndex {
+    /// Files of kustomize bases shared by several environments, with the overlays that share each.
+    pub shared_by: BTreeMap<String, Vec<String>>,
+    /// The Secrets each shared file defines (for every environment that shares it).
+    pub shared_secrets: BTreeMap<String, Vec<String>>,
+    /// The ServiceAccounts each shared file defines, as (namespace, name).
+    pub shared_service_accounts: BTreeMap<String, Vec<(Option<String>, String)>>,
+    /// The documents, after this run's edit, of files that a kustomization
+    /// pulls in: what the overlays' renders see. Taken by the overlay pass.
+    pub edited_sources: BTreeMap<String, Vec<Value>>,
+}
+
+impl RepositoryIndex {
+    /// The shared file that defines ServiceAccount `name` in `namespace`, if one does.
+    fn shared_account_file(&self, namespace: &Option<String>, name: &str) -> Option<&str> {
+        self.shared_service_accounts
+            .iter()
+            .find(|(_, accounts)| accounts.iter().any(|(ns, n)| ns == namespace && n == name))
+            .map(|(path, _)| path.as_str())
+    }
+}
 
 /// What the kustomize graph says about files, shared by every worker.
 struct KustomizeView<'a> {
@@ -163,6 +173,8 @@ struct KustomizeView<'a> {
     pulled_in: BTreeMap<String, Vec<Value>>,
     /// Kustomizations that carry generated patches, those they build on first.
     carriers: Vec<String>,
+    /// Filled by the workers as they meet cross-file facts.
+    index: std::sync::Mutex<RepositoryIndex>,
 }
 
 pub fn run(config: &RunConfig) -> RunReport {
@@ -193,6 +205,7 @@ pub fn run(config: &RunConfig) -> RunReport {
         blocked: graph.blocked_files(),
         pulled_in,
         carriers,
+        index: Default::default(),
     };
     drop(renders);
     let mut no_accounts = PlanContext {
@@ -204,6 +217,9 @@ pub fn run(config: &RunConfig) -> RunReport {
         partial: false,
     };
     let known_accounts = service_accounts_first(config, &discovery.files, &no_accounts, &view);
+    // The pre-scan's plans are dropped, and so is what it taught the index:
+    // the file passes learn it again, from the plans that count.
+    *view.index.lock().expect("no worker panicked while holding the index") = RepositoryIndex::default();
     no_accounts.service_account_secrets = Some(&known_accounts);
     let first_pass = no_accounts;
     let mut files: Vec<FileResult> = discovery
@@ -251,11 +267,8 @@ pub fn run(config: &RunConfig) -> RunReport {
             warnings.push(file_warning(file, warning));
         }
     }
-    let shared_account = |key: &ServiceAccountKey| {
-        files
-            .iter()
-            .find(|f| f.shared_service_accounts.iter().any(|(ns, name)| *ns == key.namespace && *name == key.name))
-    };
+    let index = std::mem::take(&mut *view.index.lock().expect("no worker panicked while holding the index"));
+    let shared_account = |key: &ServiceAccountKey| index.shared_account_file(&key.namespace, &key.name);
     for (key, (path, line)) in &first_request {
         if !accounts.listed.contains_key(key) {
             let line = Some(*line);
@@ -264,7 +277,7 @@ pub fn run(config: &RunConfig) -> RunReport {
             let message = match shared_account(key) {
                 Some(file) => format!(
                     "ServiceAccount `{}`{namespace} is in `{}`, a kustomize base shared by several environments: the pull secrets of environment `{environment}` were not attached to it",
-                    key.name, file.path
+                    key.name, file
                 ),
                 None => format!(
                     "ServiceAccount `{}`{namespace} of environment `{environment}` is not in the repository: its pull secrets were not attached",
@@ -297,7 +310,7 @@ pub fn run(config: &RunConfig) -> RunReport {
             let message = match shared_account(key) {
                 Some(shared) => format!(
                     "ServiceAccount `{}`{namespace} is in `{}`, a kustomize base shared by several environments, whose pull secrets pullsmith does not read: in environment `{environment}`, {consequence}",
-                    key.name, shared.path
+                    key.name, shared
                 ),
                 None => format!(
                     "ServiceAccount `{}`{namespace} of environment `{environment}` is not in the repository: {consequence}",
@@ -313,8 +326,9 @@ pub fn run(config: &RunConfig) -> RunReport {
             });
         }
     }
-    let overlays = overlay_pass(config, &graph, &mut view, &mut files, &mut warnings);
-    warnings.extend(undefined_secret_warnings(&files, &overlays, &graph, &config.rules));
+    let mut index = index;
+    let overlays = overlay_pass(config, &graph, &mut view, &mut index, &mut files, &mut warnings);
+    warnings.extend(undefined_secret_warnings(&files, &index, &overlays, &graph, &config.rules));
 
     // Kustomizations are read by the graph, and scanned like any other file.
     for path in &discovery.kustomizations {
@@ -443,6 +457,7 @@ pub fn run(config: &RunConfig) -> RunReport {
         not_covered,
         containers_covered,
         containers_without_environment,
+        index,
         rules: None,
     }
 }
@@ -455,18 +470,17 @@ fn overlay_pass(
     config: &RunConfig,
     graph: &Graph,
     view: &mut KustomizeView<'_>,
+    index: &mut RepositoryIndex,
     files: &mut Vec<FileResult>,
     warnings: &mut Vec<Diagnostic>,
 ) -> Vec<OverlayPlan> {
     // The renders see every file as this run leaves it. The file passes are
     // done, so the documents read before them are taken, not copied.
     let mut sources = std::mem::take(&mut view.pulled_in);
-    for file in files.iter_mut() {
-        if let Some(values) = file.values_after.take() {
-            sources.insert(file.path.clone(), values);
-        }
+    sources.append(&mut index.edited_sources);
+    for file in files.iter() {
         if let Some(Ownership::Shared { overlays }) = view.ownership.get(&file.path) {
-            file.shared_by = overlays.clone();
+            index.shared_by.insert(file.path.clone(), overlays.clone());
         }
     }
     let mut planned: BTreeMap<String, Vec<PlannedPatch>> = BTreeMap::new();
@@ -775,6 +789,7 @@ fn unmatched_globs(config: &RunConfig, discovery: &discover::Discovery) -> Vec<D
 /// Secret, SealedSecret or ExternalSecret of that environment defines.
 fn undefined_secret_warnings(
     files: &[FileResult],
+    index: &RepositoryIndex,
     overlays: &[OverlayPlan],
     graph: &Graph,
     rules: &Rules,
@@ -785,8 +800,11 @@ fn undefined_secret_warnings(
         for (env, name) in file.plan.iter().flat_map(|p| &p.defined_secrets) {
             defined.insert((*env, name.clone()));
         }
-        for env in file.shared_by.iter().filter_map(|overlay| environment_of(overlay)) {
-            defined.extend(file.shared_secrets.iter().map(|name| (env, name.clone())));
+    }
+    for (path, overlays) in &index.shared_by {
+        let secrets = index.shared_secrets.get(path).map(Vec::as_slice).unwrap_or_default();
+        for env in overlays.iter().filter_map(|overlay| environment_of(overlay)) {
+            defined.extend(secrets.iter().map(|name| (env, name.clone())));
         }
     }
     // Every use, in path order: pods edited in place, then the overlays' patches.
@@ -972,10 +990,11 @@ fn process_parsed(
             // Shared by several environments: never edited; its overlays get patches instead.
             return match check_shared(documents, ctx.rules) {
                 Ok(()) => {
-                    let mut result = unchanged(candidate, None);
-                    result.shared_secrets = plan::defined_secret_names(documents);
-                    result.shared_service_accounts = plan::service_account_names(documents);
-                    result
+                    let mut index = view.index.lock().expect("no worker panicked while holding the index");
+                    index.shared_secrets.insert(candidate.rel_path.clone(), plan::defined_secret_names(documents));
+                    let accounts = plan::service_account_names(documents);
+                    index.shared_service_accounts.insert(candidate.rel_path.clone(), accounts);
+                    unchanged(candidate, None)
                 }
                 Err(PlanFailure::Skipped(reason)) => skipped(candidate, &reason),
                 Err(PlanFailure::Error { offset, message }) => failed(candidate, Some(text), offset, message),
@@ -1030,14 +1049,17 @@ fn process_parsed(
         }
         written = true;
     }
-    let values_after =
-        if view.pulled_in.contains_key(&candidate.rel_path) { Value::parse_documents(&new_text).ok() } else { None };
+    if view.pulled_in.contains_key(&candidate.rel_path) {
+        if let Ok(values) = Value::parse_documents(&new_text) {
+            let mut index = view.index.lock().expect("no worker panicked while holding the index");
+            index.edited_sources.insert(candidate.rel_path.clone(), values);
+        }
+    }
     let (original, new_text) =
         if config.keep_texts { (text.to_string(), new_text) } else { (String::new(), String::new()) };
     let status = FileStatus::Changed { original, new_text, written, action: FileAction::Modify };
     let mut result = FileResult::new(candidate.rel_path.clone(), candidate.abs_path.clone(), status);
     result.plan = Some(plan);
-    result.values_after = values_after;
     result
 }
 

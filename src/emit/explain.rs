@@ -77,12 +77,12 @@ pub fn render(report: &RunReport, rules: &Rules) -> String {
         out.push('\n');
     }
     for file in &report.files {
-        if !file.shared_by.is_empty() {
+        if let Some(shared_by) = report.index.shared_by.get(&file.path).filter(|overlays| !overlays.is_empty()) {
             let _ = writeln!(
                 out,
                 "{}\n  shared by the overlays {}: never edited; {}\n",
                 quote::path(&file.path),
-                quoted(&file.shared_by),
+                quoted(shared_by),
                 shared_status(&file.path, &report.overlays)
             );
             continue;
