@@ -576,6 +576,23 @@ fn conflict_message(what: &str, names: &[String]) -> String {
     format!("{what} matches more than one environment: {}", quoted.join(" and "))
 }
 
+/// A container's pull policy as it is, with the image rules are matched against.
+struct SeenPolicy<'a, 'r> {
+    /// The image as rendered (after the owning overlay's `images:`), and its two forms.
+    rendered: Option<&'r str>,
+    forms: Option<[String; 2]>,
+    /// The image as written, and the rendered one when it differs.
+    written: Option<&'a str>,
+    renamed: Option<&'r str>,
+    /// Where a report points: the `image` line (or the container).
+    offset: usize,
+    /// The container's own `imagePullPolicy` value, what an edit replaces.
+    own_node: Option<&'a Node>,
+    /// The value Kubernetes reads (its own, or a merged one).
+    current_value: Option<&'a Node>,
+    current: Option<String>,
+}
+
 struct ObjectPlanner<'p, 'a> {
     style: &'p TextStyle<'a>,
     rules: &'p Rules,
@@ -749,129 +766,168 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
     }
 
     /// Plans one container's policy; `rendered` is its image as kustomize renders it.
+    /// A container's pull policy: what it has, what the rules want, the edit
+    /// that gets it there, and a warning when the result may run a stale build.
     fn plan_container(&mut self, container: &Container<'a>, rendered: Option<&str>) -> Result<(), PlanFailure> {
-        let forms = rendered.map(rules::image_forms);
-        let forms = forms.as_ref();
-        let written = self.image_of(container);
-        let renamed = match (written, rendered) {
-            (Some(written), Some(rendered)) if written != rendered => Some(rendered),
-            _ => None,
-        };
-        let image_node = container.node.get("image").or_else(|| self.merge_entry(container.node).map(|(key, _)| key));
-        let offset = image_node.map_or(container.node.span.start, |n| n.span.start);
-        // The container's own key is what an edit replaces; its value (or a
-        // merged one, when it has none) is what Kubernetes reads.
-        let current_node = container
-            .node
-            .entries()
-            .iter()
-            .find(|(k, _)| k.as_str() == Some("imagePullPolicy") && !manifest::is_merge_key(k))
-            .map(|(_, v)| v);
-        let current_value = self.aliases.get(container.node, "imagePullPolicy");
-        let current = current_value.and_then(Node::as_str).filter(|v| !v.is_empty()).map(str::to_string);
-        let mut report = ContainerReport {
-            document: self.doc_index,
-            kind: self.object.kind.to_string(),
-            name: self.object.name().map(str::to_string),
-            list: container.list,
-            container: container.name().map(str::to_string),
-            image: written.map(str::to_string),
-            rendered: renamed
-                .map(|image| (image.to_string(), self.owning_overlay().unwrap_or("its overlay").to_string())),
-            environment: self.env_label(),
-            decided_by: None,
-            current: current.clone(),
-            wanted: None,
-            action: "no environment: left alone",
-            offset,
-            line: 0,
-        };
+        let seen = self.seen_policy(container, rendered);
+        let mut report = self.container_report(container, &seen);
         let Some(env) = self.environment() else {
             self.plan.containers_without_environment += 1;
             self.plan.containers.push(report);
             return Ok(());
         };
         self.plan.containers_covered += 1;
-        let (wanted, decided_by) = rules::decide_policy(self.rules, env, forms);
-        if let (Some(_), Some(value)) = (wanted, current_value) {
-            if !matches!(value.kind, NodeKind::Scalar { .. }) {
-                return Err(PlanFailure::Error {
-                    offset: Some(current_node.unwrap_or(value).span.start),
-                    message: format!(
-                        "`imagePullPolicy` of {} is {}, not one of `Always`, `IfNotPresent` or `Never`; write the policy as a scalar",
-                        container_subject(container, self.object.kind, self.object.name()),
-                        shape_of(value)
-                    ),
-                });
-            }
+        let (wanted, decided_by) = rules::decide_policy(self.rules, env, seen.forms.as_ref());
+        if wanted.is_some() {
+            self.check_policy_is_scalar(container, &seen)?;
         }
         report.decided_by = decided_by;
         report.wanted = wanted.map(|p| p.to_string());
-        let final_policy = match wanted {
-            None => {
-                report.action = "no rule sets a policy: left alone";
-                current.clone()
-            }
-            Some(wanted) => {
-                let wanted_text = wanted.as_str();
-                match current_node {
-                    _ if current.as_deref() == Some(wanted_text) => {
-                        report.action = "already right";
-                        current.clone()
-                    }
-                    _ if current_value.is_some() && !env.overwrite => {
-                        report.action = "kept (overwrite: false)";
-                        current.clone()
-                    }
-                    None => match self.insert_policy(container.node, wanted_text) {
-                        Some(splice) => {
-                            report.action = "insert";
-                            let from = current.clone().map(FieldValue::Policy);
-                            self.push_policy_change(offset, container, from, wanted, splice, container.node);
-                            Some(wanted_text.to_string())
-                        }
-                        None => {
-                            report.action = "no `image` key: left alone";
-                            None
-                        }
-                    },
-                    Some(node) if matches!(node.kind, NodeKind::Scalar { .. } | NodeKind::Alias) => {
-                        report.action = "replace";
-                        let splice = edit::replace_scalar(node, wanted_text);
-                        let from = current.clone().map(FieldValue::Policy);
-                        self.push_policy_change(node.span.start, container, from, wanted, splice, node);
-                        Some(wanted_text.to_string())
-                    }
-                    Some(_) => {
-                        report.action = "existing value is not a scalar: left alone";
-                        current.clone()
-                    }
-                }
-            }
-        };
-        // What nodes pull is the rendered image: a `:latest` that an overlay's
-        // `images:` retags is no stale-build risk, and a tag retagged to `:latest` is one.
-        if let (Some("IfNotPresent"), Some(image)) = (final_policy.as_deref(), rendered) {
-            if rules::is_latest_or_untagged(image) {
-                let shown = match (written, renamed) {
-                    (Some(written), Some(_)) => match self.owning_overlay() {
-                        Some(overlay) => format!("`{image}` (written `{written}`, retagged by `{overlay}`)"),
-                        None => format!("`{image}` (written `{written}`)"),
-                    },
-                    _ => format!("`{image}`"),
-                };
-                self.plan.warnings.push(Warning {
-                    offset,
-                    line: 0,
-                    message: format!(
-                        "image {shown} is `:latest` or untagged but pulled `IfNotPresent`: nodes may run a stale build"
-                    ),
-                    rule: "latest-if-not-present",
-                });
-            }
-        }
+        let final_policy = self.set_policy(container, &seen, wanted, env.overwrite, &mut report);
+        self.warn_if_stale_latest(final_policy.as_deref(), &seen);
         self.plan.containers.push(report);
         Ok(())
+    }
+
+    /// What a container's policy is now, read as Kubernetes reads it.
+    fn seen_policy<'r>(&self, container: &Container<'a>, rendered: Option<&'r str>) -> SeenPolicy<'a, 'r> {
+        let written = self.image_of(container);
+        let renamed = match (written, rendered) {
+            (Some(written), Some(rendered)) if written != rendered => Some(rendered),
+            _ => None,
+        };
+        let image_node = container.node.get("image").or_else(|| self.merge_entry(container.node).map(|(key, _)| key));
+        let current_value = self.aliases.get(container.node, "imagePullPolicy");
+        SeenPolicy {
+            forms: rendered.map(rules::image_forms),
+            rendered,
+            written,
+            renamed,
+            offset: image_node.map_or(container.node.span.start, |n| n.span.start),
+            // The container's own key is what an edit replaces; its value (or a
+            // merged one, when it has none) is what Kubernetes reads.
+            own_node: container
+                .node
+                .entries()
+                .iter()
+                .find(|(k, _)| k.as_str() == Some("imagePullPolicy") && !manifest::is_merge_key(k))
+                .map(|(_, v)| v),
+            current_value,
+            current: current_value.and_then(Node::as_str).filter(|v| !v.is_empty()).map(str::to_string),
+        }
+    }
+
+    fn container_report(&self, container: &Container<'a>, seen: &SeenPolicy<'a, '_>) -> ContainerReport {
+        ContainerReport {
+            document: self.doc_index,
+            kind: self.object.kind.to_string(),
+            name: self.object.name().map(str::to_string),
+            list: container.list,
+            container: container.name().map(str::to_string),
+            image: seen.written.map(str::to_string),
+            rendered: seen
+                .renamed
+                .map(|image| (image.to_string(), self.owning_overlay().unwrap_or("its overlay").to_string())),
+            environment: self.env_label(),
+            decided_by: None,
+            current: seen.current.clone(),
+            wanted: None,
+            action: "no environment: left alone",
+            offset: seen.offset,
+            line: 0,
+        }
+    }
+
+    /// A policy the rules would set but that is written as a list or a
+    /// mapping is an error for the file, never a silent pass.
+    fn check_policy_is_scalar(&self, container: &Container<'a>, seen: &SeenPolicy<'a, '_>) -> Result<(), PlanFailure> {
+        let Some(value) = seen.current_value else { return Ok(()) };
+        if matches!(value.kind, NodeKind::Scalar { .. }) {
+            return Ok(());
+        }
+        Err(PlanFailure::Error {
+            offset: Some(seen.own_node.unwrap_or(value).span.start),
+            message: format!(
+                "`imagePullPolicy` of {} is {}, not one of `Always`, `IfNotPresent` or `Never`; write the policy as a scalar",
+                container_subject(container, self.object.kind, self.object.name()),
+                shape_of(value)
+            ),
+        })
+    }
+
+    /// Plans the edit that gives the container the `wanted` policy, and says
+    /// in `report` what was done; returns the policy the container ends with.
+    fn set_policy(
+        &mut self,
+        container: &Container<'a>,
+        seen: &SeenPolicy<'a, '_>,
+        wanted: Option<Policy>,
+        overwrite: bool,
+        report: &mut ContainerReport,
+    ) -> Option<String> {
+        let current = seen.current.clone();
+        let Some(wanted) = wanted else {
+            report.action = "no rule sets a policy: left alone";
+            return current;
+        };
+        let wanted_text = wanted.as_str();
+        match seen.own_node {
+            _ if current.as_deref() == Some(wanted_text) => {
+                report.action = "already right";
+                current
+            }
+            _ if seen.current_value.is_some() && !overwrite => {
+                report.action = "kept (overwrite: false)";
+                current
+            }
+            None => match self.insert_policy(container.node, wanted_text) {
+                Some(splice) => {
+                    report.action = "insert";
+                    let from = current.map(FieldValue::Policy);
+                    self.push_policy_change(seen.offset, container, from, wanted, splice, container.node);
+                    Some(wanted_text.to_string())
+                }
+                None => {
+                    report.action = "no `image` key: left alone";
+                    None
+                }
+            },
+            Some(node) if matches!(node.kind, NodeKind::Scalar { .. } | NodeKind::Alias) => {
+                report.action = "replace";
+                let splice = edit::replace_scalar(node, wanted_text);
+                let from = current.map(FieldValue::Policy);
+                self.push_policy_change(node.span.start, container, from, wanted, splice, node);
+                Some(wanted_text.to_string())
+            }
+            Some(_) => {
+                report.action = "existing value is not a scalar: left alone";
+                current
+            }
+        }
+    }
+
+    /// What nodes pull is the rendered image: a `:latest` that an overlay's
+    /// `images:` retags is no stale-build risk, and a tag retagged to `:latest` is one.
+    fn warn_if_stale_latest(&mut self, final_policy: Option<&str>, seen: &SeenPolicy<'a, '_>) {
+        let (Some("IfNotPresent"), Some(image)) = (final_policy, seen.rendered) else { return };
+        if !rules::is_latest_or_untagged(image) {
+            return;
+        }
+        let shown = match (seen.written, seen.renamed) {
+            (Some(written), Some(_)) => match self.owning_overlay() {
+                Some(overlay) => format!("`{image}` (written `{written}`, retagged by `{overlay}`)"),
+                None => format!("`{image}` (written `{written}`)"),
+            },
+            _ => format!("`{image}`"),
+        };
+        self.plan.warnings.push(Warning {
+            offset: seen.offset,
+            line: 0,
+            message: format!(
+                "image {shown} is `:latest` or untagged but pulled `IfNotPresent`: nodes may run a stale build"
+            ),
+            rule: "latest-if-not-present",
+        });
     }
 
     /// The container's `<<` entry, when it merges another mapping.

@@ -163,6 +163,44 @@ pub fn plan_overlay(overlay: &Kustomization, inputs: &OverlayInputs<'_>) -> Over
     let env_index = overlay.environment.expect("overlays have an environment");
     let env = &rules.environments[env_index];
     let mut plan = OverlayPlan { overlay: overlay.dir.clone(), environment: env_index, ..OverlayPlan::default() };
+    sort_pulled_in(&mut plan, overlay, graph, ownership);
+
+    let build_inputs = build::Inputs { graph, rules, files, planned, own: &[] };
+    let before = build::render(build_inputs, &overlay.dir);
+    plan.warnings.extend(before.notes.iter().cloned());
+    let patches = wanted_patches(&before, env, rules, &mut plan);
+    let (desired_files, entries) = patch_files(&mut plan, &patches, overlay, &env.name);
+
+    // The render with the patch: only the two fields may differ, and what is still wrong is said.
+    if !plan.planned.is_empty() {
+        let after = build::render(build::Inputs { own: &plan.planned, ..build_inputs }, &overlay.dir);
+        if let Err(problem) = same_but_pull_settings(&before.resources, &after.resources) {
+            plan.errors.push((
+                None,
+                format!("internal error: the generated patch would change more than pull settings ({problem}); the overlay is left untouched"),
+            ));
+            plan.planned.clear();
+            return plan;
+        }
+        still_wrong(&after, env, rules, &mut plan);
+        stale_latest(&after, ownership, &mut plan);
+    } else {
+        stale_latest(&before, ownership, &mut plan);
+    }
+
+    // Generated files: write what changed, delete what is no longer needed.
+    write_plan(&mut plan, overlay, root, &desired_files, &entries);
+    plan
+}
+
+/// Which of the files the overlay pulls in are edited in place (owned) and
+/// which are shared with other environments (patched here).
+fn sort_pulled_in(
+    plan: &mut OverlayPlan,
+    overlay: &Kustomization,
+    graph: &Graph,
+    ownership: &BTreeMap<String, Ownership>,
+) {
     for reach in graph.reach(&overlay.dir) {
         let list = match ownership.get(&reach.file) {
             Some(Ownership::Owned { .. }) => &mut plan.owned_files,
@@ -173,29 +211,32 @@ pub fn plan_overlay(overlay: &Kustomization, inputs: &OverlayInputs<'_>) -> Over
             list.push(reach.file.clone());
         }
     }
-    let build_inputs = build::Inputs { graph, rules, files, planned, own: &[] };
-    let before = build::render(build_inputs, &overlay.dir);
-    for note in &before.notes {
-        plan.warnings.push(note.clone());
-    }
-    let patches = wanted_patches(&before, env, rules, &mut plan);
+}
 
+/// The generated files that make `patches` (one strategic-merge file for
+/// Kubernetes' own kinds, one JSON 6902 file per custom object), the
+/// kustomization entries that name them, and the same patches as the
+/// simulation applies them (`plan.planned`). Every setting is recorded.
+fn patch_files(
+    plan: &mut OverlayPlan,
+    patches: &[ObjectPatch],
+    overlay: &Kustomization,
+    env_name: &str,
+) -> (BTreeMap<String, String>, Vec<Entry>) {
     let mut smp_documents: Vec<String> = Vec::new();
     let mut json_files: Vec<(String, Entry, String)> = Vec::new();
-    for patch in &patches {
+    for patch in patches {
         let object = &patch.object;
         if object.custom {
             let name = json_patch_name(object);
             let target = target_of(object);
             json_files.push((name.clone(), Entry { path: name.clone(), target: Some(target) }, json_patch(patch)));
-            record(&mut plan, patch, &name, &overlay.dir);
+            record(plan, patch, &name, &overlay.dir);
         } else {
             smp_documents.push(strategic_patch(patch));
-            record(&mut plan, patch, PATCH_FILE, &overlay.dir);
+            record(plan, patch, PATCH_FILE, &overlay.dir);
         }
     }
-
-    let env_name = &env.name;
     let mut desired_files: BTreeMap<String, String> = BTreeMap::new();
     let mut entries: Vec<Entry> = Vec::new();
     if !smp_documents.is_empty() {
@@ -218,27 +259,7 @@ pub fn plan_overlay(overlay: &Kustomization, inputs: &OverlayInputs<'_>) -> Over
             documents: Value::parse_documents(text).unwrap_or_default(),
         });
     }
-
-    // The render with the patch: only the two fields may differ, and what is still wrong is said.
-    if !plan.planned.is_empty() {
-        let after = build::render(build::Inputs { own: &plan.planned, ..build_inputs }, &overlay.dir);
-        if let Err(problem) = same_but_pull_settings(&before.resources, &after.resources) {
-            plan.errors.push((
-                None,
-                format!("internal error: the generated patch would change more than pull settings ({problem}); the overlay is left untouched"),
-            ));
-            plan.planned.clear();
-            return plan;
-        }
-        still_wrong(&after, env, rules, &mut plan);
-        stale_latest(&after, ownership, &mut plan);
-    } else {
-        stale_latest(&before, ownership, &mut plan);
-    }
-
-    // Generated files: write what changed, delete what is no longer needed.
-    write_plan(&mut plan, overlay, root, &desired_files, &entries);
-    plan
+    (desired_files, entries)
 }
 
 /// For a kustomization that no longer carries patches: its generated files and entries go.
@@ -314,10 +335,9 @@ fn missing_secrets(pod: &build::Pod, env: &Environment, rules: &Rules) -> Vec<St
 
 /// What the overlay's patch must set, on the objects at its patch point.
 fn wanted_patches(render: &Render, env: &Environment, rules: &Rules, plan: &mut OverlayPlan) -> Vec<ObjectPatch> {
-    let mut out: Vec<ObjectPatch> = Vec::new();
-    let mut warned_accounts: BTreeSet<(Option<String>, String)> = BTreeSet::new();
-    let mut warned_attach = false;
+    let mut warned = Warned::default();
     let at_point_by_uid: BTreeMap<usize, &Resource> = render.at_patch_point.iter().map(|r| (r.uid, r)).collect();
+    let mut out: Vec<ObjectPatch> = Vec::new();
     for resource in &render.resources {
         let Some(pod) = &resource.pod else { continue };
         if resource.unknown.is_none() {
@@ -334,109 +354,151 @@ fn wanted_patches(render: &Render, env: &Environment, rules: &Rules, plan: &mut 
             }
             continue;
         }
-        let mut patch = ObjectPatch { object: at_point.clone(), policies: Vec::new(), secrets: None };
-        for (list, _, container) in pod.containers() {
-            let Some(wanted) = wanted_policy(container, env, rules) else { continue };
-            let Some(name) = &container.name else {
-                plan.warnings.push(format!(
-                    "{what}: a container in `{}` has no name: kustomize patches address containers by name, so it is left alone",
-                    container.origin.file
-                ));
-                continue;
-            };
-            let Some(index) = point_pod.list(list).iter().position(|c| c.name.as_deref() == Some(name.as_str())) else {
-                plan.warnings.push(format!(
-                    "{what}: the container `{name}` is added after the overlay's `patches:` (by `patchesJson6902`), where pullsmith's patch cannot reach it; its policy is left alone"
-                ));
-                continue;
-            };
-            if point_pod
-                .lists
-                .iter()
-                .find(|(l, _)| *l == list)
-                .is_some_and(|(_, cs)| cs.iter().any(|c| c.name.is_none()))
-            {
-                plan.warnings.push(format!(
-                    "{what}: a container in its `{list}` has no name, so a patch cannot name them all in order; their policies are left alone"
-                ));
-                continue;
-            }
-            patch.policies.push(PolicySetting {
-                list,
-                name: name.clone(),
-                index,
-                from: container.policy.clone(),
-                to: wanted.to_string(),
-                origin: container.origin.clone(),
-                image: container.image.clone(),
-            });
-        }
-        let missing = missing_secrets(pod, env, rules);
-        if !missing.is_empty() {
-            if env.attach_secrets_to == AttachSecretsTo::ServiceAccount {
-                if !warned_attach {
-                    plan.warnings.push(format!(
-                        "environment `{}` attaches secrets to ServiceAccounts; shared bases get no pull secrets from the overlay patch",
-                        env.name
-                    ));
-                    warned_attach = true;
-                }
-            } else {
-                let mut list = point_pod.secrets.clone().unwrap_or_default();
-                let mut added = Vec::new();
-                if pod.secrets.as_ref().is_none_or(Vec::is_empty) {
-                    // The pod inherits its ServiceAccount's secrets until it has its own: keep them first.
-                    let account = pod.service_account.clone().unwrap_or_else(|| "default".to_string());
-                    let namespace = resource.cur.namespace.clone();
-                    let found = render
-                        .resources
-                        .iter()
-                        .find(|r| r.is_service_account() && r.cur.same(&account, namespace.as_deref()));
-                    match found {
-                        Some(sa) => added.extend(sa.account_secrets.clone().unwrap_or_default()),
-                        None => {
-                            if warned_accounts.insert((namespace.clone(), account.clone())) {
-                                let ns =
-                                    namespace.as_deref().map(|n| format!(" in namespace `{n}`")).unwrap_or_default();
-                                plan.warnings.push(format!(
-                                    "{what} gets pull secrets of its own, which switch off those it may inherit from ServiceAccount `{account}`{ns}; that ServiceAccount is not in what the overlay renders"
-                                ));
-                            }
-                        }
-                    }
-                }
-                for name in added.into_iter().chain(missing) {
-                    if !list.contains(&name) {
-                        list.push(name);
-                    }
-                }
-                let before = point_pod.secrets.clone().unwrap_or_default();
-                let new: Vec<String> = list.iter().filter(|n| !before.contains(n)).cloned().collect();
-                if !new.is_empty() {
-                    patch.secrets = Some((list, new));
-                }
-            }
-        }
+        let patch = ObjectPatch {
+            object: at_point.clone(),
+            policies: policy_settings(pod, point_pod, env, rules, &what, plan),
+            secrets: secrets_setting(render, resource, point_pod, env, rules, &what, plan, &mut warned),
+        };
         if patch.policies.is_empty() && patch.secrets.is_none() {
             continue;
         }
-        // kustomize matches a patch by any name the object had: it must name this one only.
-        let name = &at_point.cur.name;
-        let namespace = at_point.cur.namespace.as_deref();
-        let matches = render
-            .at_patch_point
-            .iter()
-            .filter(|r| r.kind == at_point.kind && r.ids().any(|id| id.same(name, namespace)))
-            .count();
-        if matches != 1 {
+        if names_one_object(render, at_point, &what, plan) {
+            out.push(patch);
+        }
+    }
+    out
+}
+
+/// What an overlay's plan has already warned about once.
+#[derive(Default)]
+struct Warned {
+    /// ServiceAccounts not in the render, by (namespace, name).
+    accounts: BTreeSet<(Option<String>, String)>,
+    /// That the environment attaches secrets to ServiceAccounts.
+    attach: bool,
+}
+
+/// The containers of `pod` whose policy the environment wants changed, as
+/// settings on the object where the overlay's `patches:` end (`point_pod`).
+/// A container a patch cannot address by name is warned about and left alone.
+fn policy_settings(
+    pod: &build::Pod,
+    point_pod: &build::Pod,
+    env: &Environment,
+    rules: &Rules,
+    what: &str,
+    plan: &mut OverlayPlan,
+) -> Vec<PolicySetting> {
+    let mut settings = Vec::new();
+    for (list, _, container) in pod.containers() {
+        let Some(wanted) = wanted_policy(container, env, rules) else { continue };
+        let Some(name) = &container.name else {
             plan.warnings.push(format!(
-                "{what}: {matches} objects answer to the name `{name}` where the overlay's patches apply, so a patch cannot single it out; left alone"
+                "{what}: a container in `{}` has no name: kustomize patches address containers by name, so it is left alone",
+                container.origin.file
+            ));
+            continue;
+        };
+        let Some(index) = point_pod.list(list).iter().position(|c| c.name.as_deref() == Some(name.as_str())) else {
+            plan.warnings.push(format!(
+                "{what}: the container `{name}` is added after the overlay's `patches:` (by `patchesJson6902`), where pullsmith's patch cannot reach it; its policy is left alone"
+            ));
+            continue;
+        };
+        if point_pod.lists.iter().find(|(l, _)| *l == list).is_some_and(|(_, cs)| cs.iter().any(|c| c.name.is_none())) {
+            plan.warnings.push(format!(
+                "{what}: a container in its `{list}` has no name, so a patch cannot name them all in order; their policies are left alone"
             ));
             continue;
         }
-        out.push(patch);
+        settings.push(PolicySetting {
+            list,
+            name: name.clone(),
+            index,
+            from: container.policy.clone(),
+            to: wanted.to_string(),
+            origin: container.origin.clone(),
+            image: container.image.clone(),
+        });
     }
-    out
+    settings
+}
+
+/// The pod's whole new `imagePullSecrets` list and the names it adds, when
+/// the environment wants secrets it lacks. A pod given its first secrets
+/// keeps those of its ServiceAccount first (it stops inheriting them).
+#[allow(clippy::too_many_arguments)]
+fn secrets_setting(
+    render: &Render,
+    resource: &Resource,
+    point_pod: &build::Pod,
+    env: &Environment,
+    rules: &Rules,
+    what: &str,
+    plan: &mut OverlayPlan,
+    warned: &mut Warned,
+) -> Option<(Vec<String>, Vec<String>)> {
+    let pod = resource.pod.as_ref()?;
+    let missing = missing_secrets(pod, env, rules);
+    if missing.is_empty() {
+        return None;
+    }
+    if env.attach_secrets_to == AttachSecretsTo::ServiceAccount {
+        if !warned.attach {
+            plan.warnings.push(format!(
+                "environment `{}` attaches secrets to ServiceAccounts; shared bases get no pull secrets from the overlay patch",
+                env.name
+            ));
+            warned.attach = true;
+        }
+        return None;
+    }
+    let mut list = point_pod.secrets.clone().unwrap_or_default();
+    let mut added = Vec::new();
+    if pod.secrets.as_ref().is_none_or(Vec::is_empty) {
+        // The pod inherits its ServiceAccount's secrets until it has its own: keep them first.
+        let account = pod.service_account.clone().unwrap_or_else(|| "default".to_string());
+        let namespace = resource.cur.namespace.clone();
+        let found =
+            render.resources.iter().find(|r| r.is_service_account() && r.cur.same(&account, namespace.as_deref()));
+        match found {
+            Some(sa) => added.extend(sa.account_secrets.clone().unwrap_or_default()),
+            None => {
+                if warned.accounts.insert((namespace.clone(), account.clone())) {
+                    let ns = namespace.as_deref().map(|n| format!(" in namespace `{n}`")).unwrap_or_default();
+                    plan.warnings.push(format!(
+                        "{what} gets pull secrets of its own, which switch off those it may inherit from ServiceAccount `{account}`{ns}; that ServiceAccount is not in what the overlay renders"
+                    ));
+                }
+            }
+        }
+    }
+    for name in added.into_iter().chain(missing) {
+        if !list.contains(&name) {
+            list.push(name);
+        }
+    }
+    let before = point_pod.secrets.clone().unwrap_or_default();
+    let new: Vec<String> = list.iter().filter(|n| !before.contains(n)).cloned().collect();
+    (!new.is_empty()).then_some((list, new))
+}
+
+/// kustomize matches a patch by any name the object had: it must name this
+/// object only where the overlay's patches apply, or the patch is not made.
+fn names_one_object(render: &Render, at_point: &Resource, what: &str, plan: &mut OverlayPlan) -> bool {
+    let name = &at_point.cur.name;
+    let namespace = at_point.cur.namespace.as_deref();
+    let matches = render
+        .at_patch_point
+        .iter()
+        .filter(|r| r.kind == at_point.kind && r.ids().any(|id| id.same(name, namespace)))
+        .count();
+    if matches != 1 {
+        plan.warnings.push(format!(
+            "{what}: {matches} objects answer to the name `{name}` where the overlay's patches apply, so a patch cannot single it out; left alone"
+        ));
+    }
+    matches == 1
 }
 
 /// The object, for messages: kind and name as written, and where.
