@@ -103,3 +103,35 @@ fn the_layering_check_can_fail() {
     assert!(layer_of("plan") < layer_of("pipeline"));
     assert!(!graph.get("plan").is_some_and(|used| used.contains("pipeline")));
 }
+
+#[test]
+fn the_architecture_page_and_the_readme_name_every_module() {
+    let root = project_root();
+    let architecture = std::fs::read_to_string(root.join("docs/ARCHITECTURE.md")).expect("docs/ARCHITECTURE.md");
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let src = root.join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let modules: BTreeSet<String> = files.iter().map(|f| module_of(&src, f)).collect();
+    for module in modules.iter().filter(|m| !["lib", "main", "cli"].contains(&m.as_str())) {
+        assert!(architecture.contains(&format!("`{module}`")), "docs/ARCHITECTURE.md does not name `{module}`");
+        let is_dir = src.join(module).is_dir();
+        let listed = if is_dir { format!("src/{module}/") } else { format!("src/{module}.rs") };
+        assert!(readme.contains(&listed), "README's Layout does not list {listed}");
+        let graph_line = format!("\n{module:<10}-> ");
+        assert!(architecture.contains(&graph_line), "docs/ARCHITECTURE.md's import graph has no line for `{module}`");
+    }
+    // The page's import graph is the one the source has.
+    for (module, used) in uses() {
+        if ["lib", "main", "cli"].contains(&module.as_str()) {
+            continue;
+        }
+        let line = architecture
+            .lines()
+            .find(|l| l.starts_with(&format!("{module:<10}-> ")))
+            .unwrap_or_else(|| panic!("no graph line for `{module}`"));
+        let listed: BTreeSet<String> =
+            line.split("-> ").nth(1).unwrap_or_default().split_whitespace().map(str::to_string).collect();
+        assert_eq!(listed, used, "docs/ARCHITECTURE.md's graph line for `{module}`");
+    }
+}
