@@ -1,13 +1,15 @@
 //! pullsmith keeps the container image pull policy and image pull secrets of
 //! a GitOps repository right, per environment.
 //!
-//! The pipeline, one module per step: `rules` (typed rules file) →
-//! `discover` (walk) → `yaml` (positional parse) → `manifest` + `plan`
-//! (wanted changes as byte splices) → `edit` (apply splices) → `verify`
-//! (re-parse) → `emit` (diff, report, write). `pipeline` runs the steps over
-//! files in parallel; this file turns command-line arguments into a run and
-//! a run into an exit status. `init` (a first rules file, inferred from the
-//! repository) stands beside the pipeline and is used from here only.
+//! The modules are layers, bottom first; each uses only layers below it
+//! (docs/ARCHITECTURE.md, checked by `tests/cli/layers.rs`):
+//! `common` (data every stage shares) → `fsio` (safe reads and atomic
+//! writes) → `yaml` (positional parse) → `edit` (byte splices) → `rules`
+//! (typed rules and their resolution) → `manifest` (Kubernetes objects) →
+//! `coverage`, `verify`, `discover` → `plan` (a file's changes) →
+//! `kustomize` (overlays) → `pipeline` (the run), `init` → `emit`, `git`
+//! (output) → this file, `cli` and `main` (the edge). This file turns
+//! command-line arguments into a run and a run into an exit status.
 
 pub mod cli;
 pub mod common;
