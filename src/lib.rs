@@ -491,6 +491,11 @@ fn print_report(
             }
             match note {
                 Some(note) => writeln!(stdout, "{note}")?,
+                // "Compliant" only about what was covered (see `emit::coverage_verdict`).
+                None if commit.is_none() && report.containers_covered == 0 => writeln!(
+                    stdout,
+                    "pullsmith: nothing to commit, and nothing covered: no container is under the rules"
+                )?,
                 None if commit.is_none() => {
                     writeln!(stdout, "pullsmith: the repository is compliant; nothing to commit")?
                 }

@@ -412,3 +412,24 @@ fn a_path_the_surrounding_work_tree_ignores_is_a_repository_of_its_own() {
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
     assert!(stdout(&output).contains("diff --git a/dev/web.yaml b/dev/web.yaml"), "{}", describe(&output));
 }
+
+#[test]
+fn commit_on_a_repository_with_nothing_covered_does_not_call_it_compliant() {
+    let dir = git_repo(&[(".pullsmith.yaml", FLUX_RULES), ("apps/production/podinfo.yaml", HELM_RELEASE)]);
+    let git = |args: &[&str]| {
+        let status = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(dir.path())
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git {args:?}");
+    };
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "fleet"]);
+    let output = run_in(dir.path(), &["commit", "--author", "bot <bot@example.com>", "."]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let out = stdout(&output);
+    assert!(out.contains("nothing to commit, and nothing covered"), "{}", describe(&output));
+    assert!(!out.contains("compliant"), "{}", describe(&output));
+}
