@@ -21,6 +21,8 @@ CHECK_JSONSCHEMA_VERSION=0.39.0
 PRE_COMMIT_VERSION=4.7.0
 
 cache="$root/.ci-cache"
+# tests/helm/setup.sh installs the Helm oracle into the same venv (its own
+# marker, .installed-helm).
 venv="$cache/venv"
 node="$cache/node"
 export PRE_COMMIT_HOME="$cache/pre-commit"
