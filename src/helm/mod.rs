@@ -133,7 +133,10 @@ pub enum Policy {
     /// These values keys (most often one).
     Keys(Vec<KeyAt>),
     /// The template writes this policy; no value changes it.
-    Fixed { value: String, at: Location },
+    Fixed {
+        value: String,
+        at: Location,
+    },
     /// The template writes no `imagePullPolicy`: Kubernetes' default.
     Absent,
     Unknown(Unknown),
@@ -261,7 +264,14 @@ pub fn analyse(chart: &Chart) -> ChartKeys {
             let (secrets, secrets_unknown) = secrets_keys(&pod.secrets, &values);
             let containers = pod.containers.into_iter().map(container_keys).collect();
             let at = location(&pod.origin);
-            keys.pods.push(PodKeys { template: path.to_string(), at, kinds: pod.kinds, containers, secrets, secrets_unknown });
+            keys.pods.push(PodKeys {
+                template: path.to_string(),
+                at,
+                kinds: pod.kinds,
+                containers,
+                secrets,
+                secrets_unknown,
+            });
         }
         for account in scanned.accounts {
             let (secrets, secrets_unknown) = secrets_keys(&account.secrets, &values);
@@ -270,7 +280,11 @@ pub fn analyse(chart: &Chart) -> ChartKeys {
         }
     }
     for gap in &walker.gaps {
-        unknowns.push(Unknown { template: gap.origin.template.to_string(), line: gap.origin.line, reason: gap.reason.clone() });
+        unknowns.push(Unknown {
+            template: gap.origin.template.to_string(),
+            line: gap.origin.line,
+            reason: gap.reason.clone(),
+        });
     }
     for packed in packed_subcharts(chart, "") {
         unknowns.push(Unknown { template: packed, line: 0, reason: "a packed subchart is not read".to_string() });
@@ -339,7 +353,8 @@ fn load_at(dir: &Path, depth: usize, count: &mut usize) -> Result<Chart, HelmErr
     if depth > MAX_SUBCHART_DEPTH {
         return Err(HelmError::TooDeep { path: dir.to_path_buf(), limit: MAX_SUBCHART_DEPTH });
     }
-    let chart_yaml = read_optional(&dir.join("Chart.yaml"))?.ok_or_else(|| HelmError::NotAChart { path: dir.to_path_buf() })?;
+    let chart_yaml =
+        read_optional(&dir.join("Chart.yaml"))?.ok_or_else(|| HelmError::NotAChart { path: dir.to_path_buf() })?;
     let meta = yaml::parse(&chart_yaml).ok().and_then(|docs| docs.into_iter().next()).map(|doc| doc.root);
     let name = meta.as_ref().and_then(|m| m.get("name")).and_then(Node::as_str).map(str::to_string);
     let name = name.unwrap_or_else(|| dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
@@ -418,7 +433,12 @@ fn collect<'a>(chart: &'a Chart, dir: &str, prefix: &str, out: &mut Vec<ChartFil
     for file in &chart.templates {
         let file_name = file.path.rsplit('/').next().unwrap_or(&file.path);
         let rendered = !chart.library && !file_name.starts_with('_');
-        out.push(ChartFile { path: format!("{dir}{}", file.path), text: &file.text, prefix: prefix.to_string(), rendered });
+        out.push(ChartFile {
+            path: format!("{dir}{}", file.path),
+            text: &file.text,
+            prefix: prefix.to_string(),
+            rendered,
+        });
     }
     for sub in &chart.subcharts {
         let dir = format!("{dir}charts/{}/", sub.chart_dir_name());
@@ -457,8 +477,11 @@ fn container_keys(spec: scan::ContainerSpec) -> ContainerKeys {
         PolicySpec::Holes(holes) => {
             let mut keys = Vec::new();
             let mut unknown = None;
+            // A literal printed beside a key (`{{- " " -}}`) is not what decides it.
+            let from_values = holes.iter().any(|hole| hole.sources.as_ref().is_ok_and(|paths| !paths.is_empty()));
             for hole in &holes {
                 match &hole.sources {
+                    Ok(paths) if paths.is_empty() && from_values => {}
                     Err(reason) => unknown = Some(unknown_at(hole, reason)),
                     Ok(paths) if paths.is_empty() => {
                         let reason = format!("the policy is not read from values: `{}`", hole.source);
@@ -647,13 +670,13 @@ fn declared_keys(node: &Node, prefix: &str, top: bool, file: &str, lines: &LineI
     for (key, value) in node.entries() {
         let Some(name) = key.as_str() else { continue };
         // A subchart's `global:` is the shared one.
-        let path = if prefix.is_empty() || (top && name == "global") {
-            name.to_string()
-        } else {
-            format!("{prefix}.{name}")
-        };
+        let path =
+            if prefix.is_empty() || (top && name == "global") { name.to_string() } else { format!("{prefix}.{name}") };
         if PULL_KEY_NAMES.contains(&name) {
-            out.push(DeclaredKey { path: path.clone(), at: Location { file: file.to_string(), line: lines.line_of(key.span.start) } });
+            out.push(DeclaredKey {
+                path: path.clone(),
+                at: Location { file: file.to_string(), line: lines.line_of(key.span.start) },
+            });
         }
         if value.is_mapping() {
             declared_keys(value, &path, false, file, lines, out);

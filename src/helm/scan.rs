@@ -220,7 +220,12 @@ pub fn scan(pieces: Vec<Piece>) -> Scanned {
     let mut documents: Vec<Vec<Line>> = vec![Vec::new()];
     for line in all {
         let is_separator = line.parts.iter().all(|p| matches!(p, Part::Text(..)))
-            && line.parts.iter().map(|p| if let Part::Text(t, _) = p { t.as_str() } else { "" }).collect::<String>().trim()
+            && line
+                .parts
+                .iter()
+                .map(|p| if let Part::Text(t, _) = p { t.as_str() } else { "" })
+                .collect::<String>()
+                .trim()
                 == "---";
         if is_separator {
             documents.push(Vec::new());
@@ -321,7 +326,8 @@ fn containers(lines: &[Line], infos: &[Info], at: usize, init: bool, out: &mut V
         let head = &infos[first];
         let mut head_holes = Vec::new();
         holes_from(&lines[first], head.rest_start, &mut head_holes);
-        let bare_dash = head.key.is_none() && head_holes.is_empty() && rest_text(&lines[first], head.rest_start).is_empty();
+        let bare_dash =
+            head.key.is_none() && head_holes.is_empty() && rest_text(&lines[first], head.rest_start).is_empty();
         let key_col = if bare_dash {
             (first + 1..end).find(|j| !infos[*j].blank).map(|j| infos[j].indent).unwrap_or(head.key_col)
         } else {

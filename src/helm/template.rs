@@ -50,15 +50,39 @@ pub struct Pipe {
 pub enum Node {
     /// Text as it is output (trim markers already applied); `line` is the
     /// line of its first byte.
-    Text { text: String, line: usize },
+    Text {
+        text: String,
+        line: usize,
+    },
     /// `{{ pipeline }}`; `source` is the action's text, for reports.
-    Action { pipe: Pipe, line: usize, source: String },
+    Action {
+        pipe: Pipe,
+        line: usize,
+        source: String,
+    },
     /// `if` / `else if` chains; each branch with its condition.
-    If { branches: Vec<(Pipe, Vec<Node>)>, otherwise: Vec<Node>, line: usize },
-    With { branches: Vec<(Pipe, Vec<Node>)>, otherwise: Vec<Node>, line: usize },
-    Range { pipe: Pipe, body: Vec<Node>, otherwise: Vec<Node>, line: usize },
+    If {
+        branches: Vec<(Pipe, Vec<Node>)>,
+        otherwise: Vec<Node>,
+        line: usize,
+    },
+    With {
+        branches: Vec<(Pipe, Vec<Node>)>,
+        otherwise: Vec<Node>,
+        line: usize,
+    },
+    Range {
+        pipe: Pipe,
+        body: Vec<Node>,
+        otherwise: Vec<Node>,
+        line: usize,
+    },
     /// `template "name" pipeline`, and the call half of `block`.
-    Template { name: String, arg: Option<Pipe>, line: usize },
+    Template {
+        name: String,
+        arg: Option<Pipe>,
+        line: usize,
+    },
 }
 
 /// A parsed template file: its body and the `define`s (and `block`s) it holds.
@@ -140,7 +164,8 @@ fn lex(text: &str) -> Result<Vec<Item>, SyntaxError> {
             }
         }
         let mut kept_end = text_end;
-        let left_trim = open.is_some_and(|o| bytes.get(o + 2) == Some(&b'-') && bytes.get(o + 3).is_some_and(|b| is_space(*b)));
+        let left_trim =
+            open.is_some_and(|o| bytes.get(o + 2) == Some(&b'-') && bytes.get(o + 3).is_some_and(|b| is_space(*b)));
         if left_trim {
             while kept_end > text_start && is_space(bytes[kept_end - 1]) {
                 kept_end -= 1;
@@ -345,7 +370,8 @@ impl Parser {
                     loop {
                         let (body, end) = self.nodes()?;
                         branches.push((condition, body));
-                        let end = end.ok_or_else(|| SyntaxError { line, message: format!("`{keyword}` without `end`") })?;
+                        let end =
+                            end.ok_or_else(|| SyntaxError { line, message: format!("`{keyword}` without `end`") })?;
                         if end.keyword == "end" {
                             otherwise = Vec::new();
                             break;
@@ -356,13 +382,18 @@ impl Parser {
                                 let (body, end) = self.nodes()?;
                                 match end {
                                     Some(End { keyword: "end", .. }) => {}
-                                    _ => return Err(SyntaxError { line, message: format!("`{keyword}` without `end`") }),
+                                    _ => {
+                                        return Err(SyntaxError { line, message: format!("`{keyword}` without `end`") })
+                                    }
                                 }
                                 otherwise = body;
                                 break;
                             }
                             Some(_) => {
-                                return Err(SyntaxError { line: end.line, message: "unsupported `else` form".to_string() })
+                                return Err(SyntaxError {
+                                    line: end.line,
+                                    message: "unsupported `else` form".to_string(),
+                                })
                             }
                         }
                     }

@@ -145,7 +145,11 @@ pub struct Hole {
 pub enum Piece {
     /// `counts_lines`: whether its newlines are the template's own (not
     /// made by `nindent`), so that lines after it are located right.
-    Text { text: String, origin: Origin, counts_lines: bool },
+    Text {
+        text: String,
+        origin: Origin,
+        counts_lines: bool,
+    },
     Hole(Hole),
 }
 
@@ -367,7 +371,8 @@ impl<'a> Walker<'a> {
             return vec![unknown_hole(self.origin(scope, line), "includes nest too deep".to_string())];
         }
         self.depth += 1;
-        let mut inner = Scope { dot: arg.clone(), root: arg, vars: vec![HashMap::new()], template: define.template.clone() };
+        let mut inner =
+            Scope { dot: arg.clone(), root: arg, vars: vec![HashMap::new()], template: define.template.clone() };
         let body = define.body.clone();
         let mut out = Vec::new();
         self.nodes(&body, &mut inner, &mut out);
@@ -421,9 +426,11 @@ impl<'a> Walker<'a> {
     }
 
     fn pipe(&mut self, pipe: &Pipe, scope: &mut Scope, line: usize) -> Out {
-        let hashed = pipe.commands.iter().skip(1).any(|command| {
-            matches!(command.first(), Some(Arg::Ident(name)) if HASHES.contains(&name.as_str()))
-        });
+        let hashed = pipe
+            .commands
+            .iter()
+            .skip(1)
+            .any(|command| matches!(command.first(), Some(Arg::Ident(name)) if HASHES.contains(&name.as_str())));
         self.hashed += usize::from(hashed);
         let mut previous: Option<Out> = None;
         for command in &pipe.commands {
@@ -451,7 +458,7 @@ impl<'a> Walker<'a> {
             Arg::Var(name, path) => path.iter().fold(scope.var(name), |value, name| value.field(name)),
             Arg::Str(_) | Arg::Literal(_) => Val::literal(),
             Arg::Ident(name) => {
-                let result = self.function(name, Vec::new(), None, scope, line);
+                let result = self.function(name, Vec::new(), None);
                 self.to_val(result)
             }
             Arg::Paren(pipe, path) => {
@@ -485,6 +492,26 @@ impl<'a> Walker<'a> {
                 if name == "dict" {
                     return Out::Val(self.dict(&command[1..], scope, line));
                 }
+                if name == "dig" && command.len() >= 4 && previous.is_none() {
+                    // `dig "a" "b" default map`: the keys are literals, the default a fallback.
+                    let base = self.arg(&command[command.len() - 1], scope, line);
+                    let fallback = self.arg(&command[command.len() - 2], scope, line);
+                    let found = command[1..command.len() - 2].iter().fold(base, |value, key| match key {
+                        Arg::Str(key) => value.field(key),
+                        _ => Val::Unknown("a key computed in the template (`dig`)".to_string()),
+                    });
+                    return Out::Val(Val::union(&[found, fallback]));
+                }
+                if (name == "index" || name == "get") && command.len() >= 3 && previous.is_none() {
+                    let base = self.arg(&command[1], scope, line);
+                    return Out::Val(command[2..].iter().fold(base, |value, key| match key {
+                        Arg::Str(key) => value.field(key),
+                        Arg::Literal(number) if number.chars().all(|c| c.is_ascii_digit()) => {
+                            value.elements().into_iter().next().unwrap_or(Val::literal())
+                        }
+                        _ => Val::Unknown(format!("a key computed in the template (`{name}`)")),
+                    }));
+                }
                 if name == "indent" || name == "nindent" {
                     let width = match command.get(1) {
                         Some(Arg::Literal(width)) => width.parse::<usize>().ok(),
@@ -505,7 +532,7 @@ impl<'a> Walker<'a> {
                     return Out::Pieces(indent(pieces, width.unwrap_or(0), name == "nindent", origin));
                 }
                 let args: Vec<Val> = command[1..].iter().map(|arg| self.arg(arg, scope, line)).collect();
-                self.function(name, args, previous, scope, line)
+                self.function(name, args, previous)
             }
             Some(first) => {
                 let value = self.arg(first, scope, line);
@@ -521,7 +548,7 @@ impl<'a> Walker<'a> {
 
     /// The value of a function applied to `args` (and the pipeline's
     /// previous result as the last argument).
-    fn function(&mut self, name: &str, mut args: Vec<Val>, previous: Option<Out>, scope: &mut Scope, line: usize) -> Out {
+    fn function(&mut self, name: &str, mut args: Vec<Val>, previous: Option<Out>) -> Out {
         // Text through `indent`, `nindent` and trimming keeps its lines.
         if let Some(Out::Pieces(pieces)) = previous {
             match name {
@@ -555,7 +582,6 @@ impl<'a> Walker<'a> {
             "uniq" | "mustUniq" | "compact" | "mustCompact" | "reverse" | "sortAlpha" if args.len() == 1 => {
                 args.remove(0)
             }
-            "get" | "index" | "dig" | "pluck" | "hasKey" => Val::union(&args),
             "tpl" => {
                 let template = args.first().cloned().unwrap_or_else(Val::literal);
                 match template {
@@ -568,8 +594,8 @@ impl<'a> Walker<'a> {
                 }
             }
             "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "not" | "empty" | "kindIs" | "typeIs" | "typeOf" | "kindOf"
-            | "len" | "contains" | "hasPrefix" | "hasSuffix" | "semverCompare" | "regexMatch" | "lookup"
-            | "fail" | "now" | "randAlphaNum" | "uuidv4" | "include" => Val::literal(),
+            | "len" | "contains" | "hasPrefix" | "hasSuffix" | "semverCompare" | "regexMatch" | "lookup" | "fail"
+            | "now" | "randAlphaNum" | "uuidv4" | "include" => Val::literal(),
             _ if HASHES.contains(&name) => Val::literal(),
             _ => {
                 let value = Val::union(&args);
