@@ -236,7 +236,7 @@ pub fn analyse(chart: &Chart) -> ChartKeys {
     // Subcharts come first, so that a define of the parent wins, as in Helm
     // (the parent's templates are loaded last).
     for file in files.iter().rev() {
-        match template::parse(&file.text) {
+        match template::parse(file.text) {
             Ok(parsed) => {
                 let path: Rc<str> = file.path.as_str().into();
                 for (name, body) in parsed.defines {
@@ -635,9 +635,7 @@ impl ValuesTree {
     fn lookup(&self, path: &str) -> Option<&Node> {
         for (prefix, _, root) in &self.files {
             let Some(root) = root else { continue };
-            let relative = if prefix.is_empty() {
-                path
-            } else if path.starts_with("global.") {
+            let relative = if prefix.is_empty() || path.starts_with("global.") {
                 path
             } else {
                 match path.strip_prefix(prefix.as_str()).and_then(|rest| rest.strip_prefix('.')) {

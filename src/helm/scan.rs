@@ -355,11 +355,20 @@ fn containers(lines: &[Line], infos: &[Info], at: usize, init: bool, out: &mut V
                 "imagePullPolicy" => {
                     let mut holes = Vec::new();
                     holes_from(&lines[j], info.rest_start, &mut holes);
-                    policy = if holes.is_empty() {
-                        let origin = info.origin.clone().expect("a key line is not blank");
-                        PolicySpec::Fixed(rest_text(&lines[j], info.rest_start), origin)
-                    } else {
-                        PolicySpec::Holes(holes.into_iter().map(|(hole, _)| hole).collect())
+                    // Branches may each write the key: values-fed ones are
+                    // merged, and win over a fixed one.
+                    let holes: Vec<Hole> = holes.into_iter().map(|(hole, _)| hole).collect();
+                    policy = match (policy, holes.is_empty()) {
+                        (PolicySpec::Holes(mut before), _) => {
+                            before.extend(holes);
+                            PolicySpec::Holes(before)
+                        }
+                        (_, false) => PolicySpec::Holes(holes),
+                        (before @ PolicySpec::Fixed(..), true) => before,
+                        (_, true) => {
+                            let origin = info.origin.clone().expect("a key line is not blank");
+                            PolicySpec::Fixed(rest_text(&lines[j], info.rest_start), origin)
+                        }
                     };
                 }
                 _ => {}

@@ -625,3 +625,65 @@ fn corpus_prometheus_pushgateway() {
     }
     no_unknowns_but_the_ones_named(&keys, &[]);
 }
+
+#[test]
+fn else_if_chains_blocks_and_range_else_are_all_walked() {
+    let template = r#"kind: CronJob
+spec:
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          containers:
+          - name: job
+            {{- if .Values.job.image.pullPolicy }}
+            imagePullPolicy: {{ .Values.job.image.pullPolicy }}
+            {{- else if .Values.global.pullPolicy }}
+            imagePullPolicy: {{ .Values.global.pullPolicy }}
+            {{- else }}
+            imagePullPolicy: IfNotPresent
+            {{- end }}
+          {{- range .Values.extraJobs }}
+          - name: {{ .name }}
+            imagePullPolicy: {{ .pullPolicy }}
+          {{- else }}
+          {{- block "demo.default-extra" . }}
+          - name: default-extra
+            imagePullPolicy: {{ .Values.defaultExtra.pullPolicy }}
+          {{- end }}
+          {{- end }}
+"#;
+    let keys = analyse(&chart("", &[("templates/cron.yaml", template)]));
+    let table = policy_table(&keys);
+    let cron = "templates/cron.yaml";
+    assert_eq!(
+        table,
+        [
+            row(cron, "job", "job.image.pullPolicy global.pullPolicy"),
+            row(cron, "{{ .name }}", "extraJobs[].pullPolicy"),
+            row(cron, "default-extra", "defaultExtra.pullPolicy"),
+        ]
+    );
+    assert_eq!(keys.pods[0].kinds, ["CronJob"]);
+}
+
+#[test]
+fn the_parser_keeps_lines_and_applies_trim_markers() {
+    let parsed =
+        template::parse("a: 1  \n{{- /* c */ -}}\n  b: {{ `x}}y` }}\n{{ define \"d\" }}z{{ end }}").expect("parses");
+    let texts: Vec<(String, usize)> = parsed
+        .body
+        .iter()
+        .filter_map(|node| match node {
+            template::Node::Text { text, line } => Some((text.clone(), *line)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts, [("a: 1".to_string(), 1), ("b: ".to_string(), 3), ("\n".to_string(), 3)]);
+    assert_eq!(parsed.defines.len(), 1);
+    assert_eq!(parsed.defines[0].0, "d");
+    let error = template::parse("x\n{{ if .a }}\ny\n{{ else }}\n{{ else }}\n{{ end }}").expect_err("two elses");
+    assert_eq!(error.line, 2);
+    assert!(template::parse("{{ \"unclosed }}").is_err());
+    assert!(template::parse("{{ (print .a }}").is_err());
+}

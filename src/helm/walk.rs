@@ -52,7 +52,10 @@ impl Val {
     /// Every values path this value depends on; the reason it is unknown.
     fn sources(&self, out: &mut BTreeSet<String>) -> Result<(), String> {
         match self {
-            Val::Root(prefix) | Val::ValuesOf(prefix) => {
+            // The context is passed around (`merge (dict …) .context`), not
+            // printed: it consumes no key.
+            Val::Root(_) => {}
+            Val::ValuesOf(prefix) => {
                 out.insert(prefix.to_string());
             }
             Val::Paths(paths) => out.extend(paths.iter().cloned()),
@@ -262,7 +265,11 @@ impl<'a> Walker<'a> {
     fn nodes(&mut self, nodes: &[Node], scope: &mut Scope, out: &mut Vec<Piece>) {
         for node in nodes {
             self.steps += 1;
-            if self.steps > MAX_STEPS {
+            if self.steps == MAX_STEPS {
+                let reason = format!("the render visits more than {MAX_STEPS} nodes; the rest is not followed");
+                self.gap(scope, 1, reason);
+            }
+            if self.steps >= MAX_STEPS {
                 return;
             }
             self.node(node, scope, out);
@@ -290,7 +297,7 @@ impl<'a> Walker<'a> {
             Node::With { branches, otherwise, line } => {
                 for (condition, body) in branches {
                     let value = self.pipe(condition, scope, *line);
-                    let value = self.to_val(value);
+                    let value = self.value_of(value);
                     self.block(body, scope, Some(value), out);
                 }
                 self.block(otherwise, scope, None, out);
@@ -299,7 +306,7 @@ impl<'a> Walker<'a> {
                 let mut collection = pipe.clone();
                 collection.vars.clear();
                 let collection = self.pipe(&collection, scope, *line);
-                let collection = self.to_val(collection);
+                let collection = self.value_of(collection);
                 for element in collection.elements() {
                     scope.vars.push(HashMap::new());
                     match pipe.vars.as_slice() {
@@ -321,7 +328,7 @@ impl<'a> Walker<'a> {
                 let arg = match arg {
                     Some(arg) => {
                         let value = self.pipe(arg, scope, *line);
-                        self.to_val(value)
+                        self.value_of(value)
                     }
                     None => Val::literal(),
                 };
@@ -407,7 +414,7 @@ impl<'a> Walker<'a> {
         Piece::Hole(Hole { sources, origin: self.origin(scope, line), source: String::new() })
     }
 
-    fn to_val(&mut self, out: Out) -> Val {
+    fn value_of(&mut self, out: Out) -> Val {
         match out {
             Out::Val(value) => value,
             Out::Pieces(pieces) => {
@@ -441,7 +448,7 @@ impl<'a> Walker<'a> {
         if pipe.vars.is_empty() {
             return result;
         }
-        let value = self.to_val(result);
+        let value = self.value_of(result);
         for name in &pipe.vars {
             if pipe.assign {
                 scope.assign(name, value.clone());
@@ -459,11 +466,11 @@ impl<'a> Walker<'a> {
             Arg::Str(_) | Arg::Literal(_) => Val::literal(),
             Arg::Ident(name) => {
                 let result = self.function(name, Vec::new(), None);
-                self.to_val(result)
+                self.value_of(result)
             }
             Arg::Paren(pipe, path) => {
                 let result = self.pipe(pipe, scope, line);
-                let value = self.to_val(result);
+                let value = self.value_of(result);
                 path.iter().fold(value, |value, name| value.field(name))
             }
         }
@@ -483,7 +490,7 @@ impl<'a> Walker<'a> {
                     let arg = match command.get(2) {
                         Some(arg) => self.arg(arg, scope, line),
                         None => match previous {
-                            Some(previous) => self.to_val(previous),
+                            Some(previous) => self.value_of(previous),
                             None => Val::literal(),
                         },
                     };
@@ -554,7 +561,7 @@ impl<'a> Walker<'a> {
             match name {
                 "trim" | "trimSuffix" | "trimPrefix" | "trimAll" => return Out::Pieces(trim(pieces)),
                 _ => {
-                    let value = self.to_val(Out::Pieces(pieces));
+                    let value = self.value_of(Out::Pieces(pieces));
                     args.push(value);
                 }
             }
