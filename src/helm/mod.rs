@@ -13,6 +13,9 @@
 //! an action prints is known only by the `.Values` paths that feed it.
 //! The render is then read as YAML lines (`scan`): pod specs, their
 //! containers, the value of each `imagePullPolicy:` and `imagePullSecrets:`.
+//! A container list printed from values (`{{ toYaml .Values.extraContainers
+//! | nindent 8 }}`) is reported as such (`Policy::InValues`): there, each
+//! entry's own `imagePullPolicy` decides.
 //! Keys are dotted paths from the root chart's values: a subchart's keys
 //! are nested under its name or alias, `global.` is shared, and `[]` marks
 //! an element of a list a template walks (`sidecars[].image.pullPolicy`).
@@ -139,6 +142,10 @@ pub enum Policy {
     },
     /// The template writes no `imagePullPolicy`: Kubernetes' default.
     Absent,
+    /// Containers given whole in values (`extraContainers`): each entry's
+    /// own `imagePullPolicy` decides. The entry stands for all of them,
+    /// and its `name` is empty.
+    InValues(Vec<KeyAt>),
     Unknown(Unknown),
 }
 
@@ -471,56 +478,77 @@ fn unknown_at(hole: &Hole, reason: &str) -> Unknown {
 
 fn container_keys(spec: scan::ContainerSpec) -> ContainerKeys {
     let at = location(&spec.origin);
-    let policy = match spec.policy {
-        PolicySpec::Absent => Policy::Absent,
-        PolicySpec::Fixed(value, origin) => Policy::Fixed { value, at: location(&origin) },
-        PolicySpec::Holes(holes) => {
-            let mut keys = Vec::new();
-            let mut unknown = None;
-            // A literal printed beside a key (`{{- " " -}}`) is not what decides it.
-            let from_values = holes.iter().any(|hole| hole.sources.as_ref().is_ok_and(|paths| !paths.is_empty()));
-            for hole in &holes {
-                match &hole.sources {
-                    Ok(paths) if paths.is_empty() && from_values => {}
-                    Err(reason) => unknown = Some(unknown_at(hole, reason)),
-                    Ok(paths) if paths.is_empty() => {
-                        let reason = format!("the policy is not read from values: `{}`", hole.source);
-                        unknown = unknown.or(Some(unknown_at(hole, &reason)));
-                    }
-                    Ok(paths) => {
-                        keys.extend(paths.iter().map(|path| KeyAt { path: path.clone(), at: location(&hole.origin) }))
+    let policy =
+        match spec.policy {
+            PolicySpec::Absent => Policy::Absent,
+            PolicySpec::Fixed(value, origin) => Policy::Fixed { value, at: location(&origin) },
+            PolicySpec::Holes(holes) => {
+                let mut keys = Vec::new();
+                let mut unknown = None;
+                // A literal printed beside a key (`{{- " " -}}`) is not what decides it.
+                let from_values = holes.iter().any(|hole| hole.sources.as_ref().is_ok_and(|paths| !paths.is_empty()));
+                for hole in &holes {
+                    match &hole.sources {
+                        Ok(paths) if paths.is_empty() && from_values => {}
+                        Err(reason) => unknown = Some(unknown_at(hole, reason)),
+                        Ok(paths) if paths.is_empty() => {
+                            let reason = format!("the policy is not read from values: `{}`", hole.source);
+                            unknown = unknown.or(Some(unknown_at(hole, &reason)));
+                        }
+                        Ok(paths) => keys
+                            .extend(paths.iter().map(|path| KeyAt { path: path.clone(), at: location(&hole.origin) })),
                     }
                 }
-            }
-            match unknown {
-                Some(unknown) => Policy::Unknown(unknown),
-                None => Policy::Keys(keys),
-            }
-        }
-        PolicySpec::Whole(holes) => {
-            let hole = holes.first();
-            let mut paths = BTreeSet::new();
-            let mut unknown = Vec::new();
-            for hole in &holes {
-                match &hole.sources {
-                    Ok(sources) => paths.extend(sources.iter().map(|path| format!("`{path}`"))),
-                    Err(reason) => unknown.push(reason.clone()),
+                match unknown {
+                    Some(unknown) => Policy::Unknown(unknown),
+                    None => Policy::Keys(first_of_each_path(keys)),
                 }
             }
-            let mut reason = "the container is printed whole from a computed value".to_string();
-            if !paths.is_empty() {
-                reason.push_str(&format!(" of {}", paths.into_iter().collect::<Vec<_>>().join(", ")));
+            PolicySpec::InValues(holes) => {
+                let mut keys = Vec::new();
+                let mut unknown = None;
+                for hole in &holes {
+                    match &hole.sources {
+                        Ok(paths) => keys
+                            .extend(paths.iter().map(|path| KeyAt { path: path.clone(), at: location(&hole.origin) })),
+                        Err(reason) => unknown = Some(unknown_at(hole, reason)),
+                    }
+                }
+                match unknown {
+                    Some(unknown) => Policy::Unknown(unknown),
+                    None => Policy::InValues(first_of_each_path(keys)),
+                }
             }
-            if !unknown.is_empty() {
-                reason.push_str(&format!(" ({})", unknown.join("; ")));
+            PolicySpec::Whole(holes) => {
+                let hole = holes.first();
+                let mut paths = BTreeSet::new();
+                let mut unknown = Vec::new();
+                for hole in &holes {
+                    match &hole.sources {
+                        Ok(sources) => paths.extend(sources.iter().map(|path| format!("`{path}`"))),
+                        Err(reason) => unknown.push(reason.clone()),
+                    }
+                }
+                let mut reason = "the container is printed whole from a computed value".to_string();
+                if !paths.is_empty() {
+                    reason.push_str(&format!(" of {}", paths.into_iter().collect::<Vec<_>>().join(", ")));
+                }
+                if !unknown.is_empty() {
+                    reason.push_str(&format!(" ({})", unknown.join("; ")));
+                }
+                Policy::Unknown(match hole {
+                    Some(hole) => unknown_at(hole, &reason),
+                    None => Unknown { template: at.file.clone(), line: at.line, reason },
+                })
             }
-            Policy::Unknown(match hole {
-                Some(hole) => unknown_at(hole, &reason),
-                None => Unknown { template: at.file.clone(), line: at.line, reason },
-            })
-        }
-    };
+        };
     ContainerKeys { name: spec.name.unwrap_or_default(), init: spec.init, at, policy }
+}
+
+/// Each path once, where it is first read.
+fn first_of_each_path(keys: Vec<KeyAt>) -> Vec<KeyAt> {
+    let mut seen = BTreeSet::new();
+    keys.into_iter().filter(|key| seen.insert(key.path.clone())).collect()
 }
 
 /// The secrets keys that the holes of an `imagePullSecrets:` value read,

@@ -60,6 +60,9 @@ pub enum PolicySpec {
     Absent,
     /// The item is printed whole by these holes (`- {{ toYaml … }}`).
     Whole(Vec<Hole>),
+    /// Not an item: containers printed as they are from values
+    /// (`{{ toYaml .Values.extraContainers | nindent 8 }}`).
+    InValues(Vec<Hole>),
 }
 
 /// A ServiceAccount whose `imagePullSecrets` the chart renders.
@@ -315,14 +318,35 @@ fn scan_document(lines: &[Line], scanned: &mut Scanned) {
 /// The containers listed under the key at line `at`.
 fn containers(lines: &[Line], infos: &[Info], at: usize, init: bool, out: &mut Vec<ContainerSpec>) {
     let range = value_lines(infos, at, infos[at].indent);
-    let Some(item_col) = range.clone().filter(|j| infos[*j].dash).map(|j| infos[j].indent).min() else { return };
-    let starts: Vec<usize> = range.clone().filter(|j| infos[*j].dash && infos[*j].indent == item_col).collect();
+    let item_col = range.clone().filter(|j| infos[*j].dash).map(|j| infos[j].indent).min();
+    let starts: Vec<usize> = range.clone().filter(|j| infos[*j].dash && Some(infos[*j].indent) == item_col).collect();
+    let mut items = Vec::new();
     for (n, &first) in starts.iter().enumerate() {
         let mut end = starts.get(n + 1).copied().unwrap_or(range.end);
         // Lines at the item's column that are not items (`{{ toYaml .Values.extraContainers }}`) end it.
-        if let Some(stop) = (first + 1..end).find(|j| !infos[*j].blank && infos[*j].indent <= item_col) {
+        if let Some(stop) = (first + 1..end).find(|j| !infos[*j].blank && Some(infos[*j].indent) <= item_col) {
             end = stop;
         }
+        items.push(first..end);
+    }
+    // Holes outside every item print containers given whole in values.
+    let mut from_values: Vec<ContainerSpec> = Vec::new();
+    for j in range.clone() {
+        let info = &infos[j];
+        if info.blank || info.key.is_some() || items.iter().any(|item| item.contains(&j)) {
+            continue;
+        }
+        let mut holes = Vec::new();
+        holes_from(&lines[j], info.rest_start, &mut holes);
+        if holes.is_empty() {
+            continue;
+        }
+        let origin = info.origin.clone().expect("a line with a hole is not blank");
+        let holes = holes.into_iter().map(|(hole, _)| hole).collect();
+        from_values.push(ContainerSpec { origin, init, name: None, policy: PolicySpec::InValues(holes) });
+    }
+    for item in items {
+        let (first, end) = (item.start, item.end);
         let head = &infos[first];
         let mut head_holes = Vec::new();
         holes_from(&lines[first], head.rest_start, &mut head_holes);
@@ -380,4 +404,5 @@ fn containers(lines: &[Line], infos: &[Info], at: usize, init: bool, out: &mut V
         let origin = head.origin.clone().expect("an item line is not blank");
         out.push(ContainerSpec { origin, init, name, policy });
     }
+    out.extend(from_values);
 }

@@ -468,6 +468,9 @@ fn policy_table(keys: &ChartKeys) -> Vec<(String, String, String)> {
                 Policy::Keys(keys) => keys.iter().map(|k| k.path.clone()).collect::<Vec<_>>().join(" "),
                 Policy::Fixed { value, .. } => format!("fixed {value}"),
                 Policy::Absent => "absent".to_string(),
+                Policy::InValues(keys) => {
+                    format!("in values {}", keys.iter().map(|k| k.path.clone()).collect::<Vec<_>>().join(" "))
+                }
                 Policy::Unknown(_) => "unknown".to_string(),
             };
             rows.push((pod.template.clone(), container.name.clone(), policy));
@@ -503,13 +506,25 @@ fn corpus_bitnami_nginx() {
         [
             row(deployment, "preserve-logs-symlinks", "image.pullPolicy"),
             row(deployment, "git-clone-repository", "cloneStaticSiteFromGit.image.pullPolicy"),
+            row(deployment, "", "in values initContainers"),
             row(deployment, "git-repo-syncer", "cloneStaticSiteFromGit.image.pullPolicy"),
             row(deployment, "nginx", "image.pullPolicy"),
             row(deployment, "metrics", "metrics.image.pullPolicy"),
+            row(deployment, "", "in values sidecars"),
         ]
     );
+    let policy_keys =
+        BTreeSet::from(["image.pullPolicy", "cloneStaticSiteFromGit.image.pullPolicy", "metrics.image.pullPolicy"]);
+    assert_eq!(keys.policy_keys(), policy_keys);
+    let secrets_keys = BTreeSet::from([
+        "global.imagePullSecrets",
+        "image.pullSecrets",
+        "cloneStaticSiteFromGit.image.pullSecrets",
+        "metrics.image.pullSecrets",
+    ]);
+    assert_eq!(keys.secrets_keys(), secrets_keys);
     let init: Vec<bool> = keys.pods[0].containers.iter().map(|c| c.init).collect();
-    assert_eq!(init, [true, true, false, false, false]);
+    assert_eq!(init, [true, true, true, false, false, false, false]);
     let secrets: Vec<(&str, Shape, &str)> =
         keys.pods[0].secrets.iter().map(|s| (s.path.as_str(), s.shape, s.at.file.as_str())).collect();
     let images = "charts/common/templates/_images.tpl";
@@ -538,10 +553,14 @@ fn corpus_ingress_nginx() {
             row(create, "create", patch_key),
             row(patch, "patch", patch_key),
             row("templates/controller-daemonset.yaml", controller, "controller.image.pullPolicy"),
+            row("templates/controller-daemonset.yaml", "", "in values controller.extraContainers"),
             // `controller.extraModules`: the chart writes no policy for them.
             row("templates/controller-daemonset.yaml", "{{ .name }}", "absent"),
+            row("templates/controller-daemonset.yaml", "", "in values controller.extraInitContainers"),
             row("templates/controller-deployment.yaml", controller, "controller.image.pullPolicy"),
+            row("templates/controller-deployment.yaml", "", "in values controller.extraContainers"),
             row("templates/controller-deployment.yaml", "{{ .name }}", "absent"),
+            row("templates/controller-deployment.yaml", "", "in values controller.extraInitContainers"),
             row(
                 "templates/default-backend-deployment.yaml",
                 "{{ default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix \"-\" }}-default-backend",
@@ -590,6 +609,7 @@ fn corpus_prometheus_node_exporter() {
         policy_table(&keys),
         [
             row(daemonset, "permission-fix", "permissionInitContainer.image.pullPolicy"),
+            row(daemonset, "", "in values extraInitContainers"),
             row(daemonset, "node-exporter", "image.pullPolicy"),
             // `sidecars`: `- {{ toYaml (merge $overwrites . $defaults) }}`, the policy defaulted from
             // `image.pullPolicy` inside a merge: said to be unknown, not guessed.
@@ -597,7 +617,7 @@ fn corpus_prometheus_node_exporter() {
             row(daemonset, "kube-rbac-proxy", "kubeRBACProxy.image.pullPolicy"),
         ]
     );
-    let Policy::Unknown(sidecars) = &keys.pods[0].containers[2].policy else { unreachable!() };
+    let Policy::Unknown(sidecars) = &keys.pods[0].containers[3].policy else { unreachable!() };
     assert_eq!(sidecars.line, 235);
     assert!(sidecars.reason.contains("`sidecars[]`") && sidecars.reason.contains("`image.pullPolicy`"), "{sidecars:?}");
     assert_eq!(
@@ -615,8 +635,12 @@ fn corpus_prometheus_pushgateway() {
     assert_eq!(
         policy_table(&keys),
         [
+            row("templates/deployment.yaml", "", "in values extraInitContainers"),
             row("templates/deployment.yaml", "pushgateway", "image.pullPolicy"),
+            row("templates/deployment.yaml", "", "in values extraContainers"),
+            row("templates/statefulset.yaml", "", "in values extraInitContainers"),
             row("templates/statefulset.yaml", "pushgateway", "image.pullPolicy"),
+            row("templates/statefulset.yaml", "", "in values extraContainers"),
         ]
     );
     for pod in &keys.pods {
@@ -686,4 +710,32 @@ fn the_parser_keeps_lines_and_applies_trim_markers() {
     assert_eq!(error.line, 2);
     assert!(template::parse("{{ \"unclosed }}").is_err());
     assert!(template::parse("{{ (print .a }}").is_err());
+}
+
+#[test]
+fn containers_given_whole_in_values() {
+    let template = r#"kind: Deployment
+spec:
+  template:
+    spec:
+      initContainers: {{- toYaml .Values.initContainers | nindent 8 }}
+      containers:
+        {{- with .Values.extraContainers }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+        - name: app
+          imagePullPolicy: {{ .Values.image.pullPolicy }}
+"#;
+    let keys = analyse(&chart("", &[("templates/deploy.yaml", template)]));
+    let deploy = "templates/deploy.yaml";
+    assert_eq!(
+        policy_table(&keys),
+        [
+            row(deploy, "", "in values initContainers"),
+            row(deploy, "app", "image.pullPolicy"),
+            row(deploy, "", "in values extraContainers"),
+        ]
+    );
+    let Policy::InValues(extra) = &keys.pods[0].containers[2].policy else { unreachable!() };
+    assert_eq!(extra[0].at.line, 8);
 }
