@@ -739,3 +739,22 @@ spec:
     let Policy::InValues(extra) = &keys.pods[0].containers[2].policy else { unreachable!() };
     assert_eq!(extra[0].at.line, 8);
 }
+
+#[test]
+fn a_dict_changed_by_set_is_followed() {
+    let helpers = r#"{{- define "demo.container" -}}
+- name: {{ .name }}
+  imagePullPolicy: {{ .image.pullPolicy }}
+{{- end -}}
+"#;
+    let template = r#"kind: Pod
+spec:
+  containers:
+  {{- $ctx := dict "name" "worker" }}
+  {{- $_ := set $ctx "image" .Values.worker.image }}
+  {{- include "demo.container" $ctx | nindent 2 }}
+"#;
+    let keys = analyse(&chart("", &[("templates/_helpers.tpl", helpers), ("templates/pod.yaml", template)]));
+    // Literal strings are not kept: the name is the action that prints it.
+    assert_eq!(policy_table(&keys), [row("templates/pod.yaml", "{{ .name }}", "worker.image.pullPolicy")]);
+}

@@ -213,6 +213,13 @@ impl Scope {
         }
     }
 
+    /// Replaces what a variable holds (a dict changed by `set`).
+    fn replace(&mut self, name: &str, value: Val) {
+        if let Some(slot) = self.vars.iter_mut().rev().find_map(|frame| frame.get_mut(name)) {
+            *slot = value;
+        }
+    }
+
     /// `$x = value`. Branches are all walked, so the variable stands for
     /// what it held and what it may now hold.
     fn assign(&mut self, name: &str, value: Val) {
@@ -498,6 +505,19 @@ impl<'a> Walker<'a> {
                 }
                 if name == "dict" {
                     return Out::Val(self.dict(&command[1..], scope, line));
+                }
+                if name == "set" && command.len() == 4 {
+                    // `set $ctx "key" value` changes a dict that later calls read.
+                    if let (Arg::Var(var, path), Arg::Str(key)) = (&command[1], &command[2]) {
+                        let value = self.arg(&command[3], scope, line);
+                        if path.is_empty() {
+                            if let Val::Dict(mut entries) = scope.var(var) {
+                                entries.insert(key.clone(), value);
+                                scope.replace(var, Val::Dict(entries.clone()));
+                                return Out::Val(Val::Dict(entries));
+                            }
+                        }
+                    }
                 }
                 if name == "dig" && command.len() >= 4 && previous.is_none() {
                     // `dig "a" "b" default map`: the keys are literals, the default a fallback.
