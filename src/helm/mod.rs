@@ -29,6 +29,11 @@
 //! do nothing, which is worse than reporting the release as not covered.
 //! Conditions are not evaluated (every branch counts), so a key read only
 //! under some values is still reported as the one that feeds the field.
+//! Also not seen: a pod spec whose YAML structure is itself printed by a
+//! value (only its holes are known, not its keys); secret names written
+//! literally in a template (not values keys, so not reported); an
+//! `indent` by a computed width; `.helmignore`. A key passed through `tpl`
+//! (`tpl .Values.x $`) is reported, but what its string reads is not.
 
 mod scan;
 mod template;
@@ -214,14 +219,19 @@ pub struct Unknown {
 /// Why a chart directory was not read.
 #[derive(Debug, thiserror::Error)]
 pub enum HelmError {
+    /// A chart file that is a link, not a regular file, too large or not UTF-8.
     #[error("{}: {source}", path.display())]
     Read { path: PathBuf, source: FileError },
+    /// A directory of the chart that cannot be listed.
     #[error("{}: cannot list: {source}", path.display())]
     List { path: PathBuf, source: std::io::Error },
+    /// The directory has no `Chart.yaml` (one that is a link is a `Read` error).
     #[error("{}: no `Chart.yaml`; not a chart", path.display())]
     NotAChart { path: PathBuf },
+    /// More template files than `MAX_TEMPLATES`, subcharts included.
     #[error("{}: more than {limit} template files; left alone", path.display())]
     TooManyTemplates { path: PathBuf, limit: usize },
+    /// Subcharts nested deeper than `MAX_SUBCHART_DEPTH`.
     #[error("{}: subcharts nest more than {limit} deep; left alone", path.display())]
     TooDeep { path: PathBuf, limit: usize },
 }

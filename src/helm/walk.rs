@@ -622,7 +622,7 @@ impl<'a> Walker<'a> {
             }
             "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "not" | "empty" | "kindIs" | "typeIs" | "typeOf" | "kindOf"
             | "len" | "contains" | "hasPrefix" | "hasSuffix" | "semverCompare" | "regexMatch" | "lookup" | "fail"
-            | "now" | "randAlphaNum" | "uuidv4" | "include" => Val::literal(),
+            | "now" | "randAlphaNum" | "uuidv4" => Val::literal(),
             _ if HASHES.contains(&name) => Val::literal(),
             _ => {
                 let value = Val::union(&args);
