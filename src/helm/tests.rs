@@ -758,3 +758,24 @@ spec:
     // Literal strings are not kept: the name is the action that prints it.
     assert_eq!(policy_table(&keys), [row("templates/pod.yaml", "{{ .name }}", "worker.image.pullPolicy")]);
 }
+
+#[test]
+fn cut_templates_are_errors_or_results_never_panics() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/helm-charts/bitnami-nginx");
+    if !dir.is_dir() {
+        eprintln!("note: {} is absent; skipping", dir.display());
+        return;
+    }
+    let chart = load(&dir).expect("the corpus chart loads");
+    for file in chart.templates.iter().chain(chart.subcharts.iter().flat_map(|sub| &sub.chart.templates)) {
+        let mut cut = 0;
+        while cut < file.text.len() {
+            if file.text.is_char_boundary(cut) {
+                let mut damaged = chart.clone();
+                damaged.templates = vec![TemplateFile { path: file.path.clone(), text: file.text[..cut].to_string() }];
+                let _ = analyse(&damaged);
+            }
+            cut += 613;
+        }
+    }
+}
