@@ -19,6 +19,7 @@ pub mod edit;
 pub mod emit;
 pub mod fsio;
 pub mod git;
+pub mod helm;
 pub mod init;
 pub mod kustomize;
 pub mod manifest;

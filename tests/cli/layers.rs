@@ -16,7 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["edit"],
     &["rules"],
     &["manifest"],
-    &["coverage", "verify", "discover"],
+    &["coverage", "verify", "discover", "helm"],
     &["plan"],
     &["kustomize"],
     &["pipeline", "init"],
