@@ -7,6 +7,8 @@
 
 use std::ops::Range;
 
+pub mod values;
+
 use crate::yaml::{self, LineIndex, Node, NodeKind, ScalarStyle};
 
 /// Replaces `range` (bytes of the original text) with `text`. An empty range inserts.
