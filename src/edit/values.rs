@@ -253,15 +253,14 @@ impl<'s, 't, 'l> Editor<'s, 't, 'l> {
                 NodeKind::Sequence { .. } => self.extend_list(name, value, names, shape),
                 _ if is_implicit_null(value) => {
                     let quoting = self.quoting_of(holder);
-                    let text = if in_flow || self.list_style.flow {
-                        format!(" {}", self.flow_list(names, shape, quoting))
-                    } else {
-                        let dash_column = self.style.column(key.span.start) + self.list_style.dash_offset;
-                        self.block_list(dash_column, names, shape, quoting, self.style.eol_at(value.span.start))
-                    };
-                    let at =
-                        if text.starts_with(' ') { value.span.start } else { self.style.line_end(value.span.start) };
-                    Ok(vec![Splice::insert_at(at, text)])
+                    if in_flow || self.list_style.flow {
+                        let list = self.flow_list(names, shape, quoting);
+                        return Ok(vec![Splice::insert_at(value.span.start, format!(" {list}"))]);
+                    }
+                    let dash_column = self.style.column(key.span.start) + self.list_style.dash_offset;
+                    let eol = self.style.eol_at(value.span.start);
+                    let text = self.block_list(dash_column, names, shape, quoting, eol);
+                    Ok(vec![Splice::insert_at(self.style.line_end(value.span.start), text)])
                 }
                 _ => Err(refuse(value.span.start, format!("`{name}` is not a list (or an empty key)"))),
             },

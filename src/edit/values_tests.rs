@@ -64,8 +64,13 @@ fn same_except(old: &Node, new: &Node, allowed: Option<&[&str]>) -> Result<(), S
         }
         // An empty key on the path may get the rest of the path.
         (NodeKind::Scalar { value, .. }, _) if value.is_empty() && path.is_some() => Ok(()),
+        // A step of the path may be an index into a sequence.
         (NodeKind::Sequence { items: a, .. }, NodeKind::Sequence { items: b, .. }) if a.len() == b.len() => {
-            a.iter().zip(b).try_for_each(|(x, y)| same_except(x, y, None))
+            let index_on_path = path.and_then(|p| p[0].parse::<usize>().ok());
+            a.iter().zip(b).enumerate().try_for_each(|(i, (x, y))| {
+                let allowed = if index_on_path == Some(i) { path.map(|p| &p[1..]) } else { None };
+                same_except(x, y, allowed)
+            })
         }
         (NodeKind::Scalar { value: a, style: sa }, NodeKind::Scalar { value: b, style: sb }) if a == b && sa == sb => {
             Ok(())
@@ -387,12 +392,20 @@ fn refuses_what_it_cannot_edit_exactly() {
         ("image:\n  pullPolicy: |\n    Never\n", "block scalar"),
         ("image:\n  pullPolicy: {a: b}\n", "not a scalar"),
         ("image:\n  notes: |+\n    kept\n\nreplicas: 1\n", "keep-chomped"),
+        ("!!str image:\n  tag: x\n", "`image` has an anchor or a tag"),
     ];
     for (text, message) in cases {
         let refused = refusal(text, &policy);
         assert!(refused.message.contains(message), "{text:?}: {refused:?}");
         assert!(refused.offset <= text.len());
     }
+    let tagged = "image:\n  pullPolicy: !!str Never\n";
+    assert_eq!(refusal(tagged, &policy).offset, tagged.find('!').unwrap());
+    // The values mapping itself is checked when it is reached from its key.
+    let text = "spec:\n  values: &v\n    image: {}\n";
+    let refused =
+        refusal(text, &|s, root| set_scalar_under_key(s, root.get("spec").unwrap(), "values", &POLICY, "Always"));
+    assert_eq!(refused.offset, text.find('&').unwrap());
     let text = "image:\n  tag: x\n";
     for bad in ["true", "yes", "1.5", "null", "a b", "\"x\"", "", "-x"] {
         let refused = refusal(text, &|s, root| set_scalar(s, root, &POLICY, bad));
@@ -421,4 +434,49 @@ fn refuses_a_duplicate_key() {
     let refused = set_scalar(&style, &root, &POLICY, "Always").unwrap_err();
     assert_eq!(refused.offset, text.find("other").unwrap());
     assert_eq!(refused.message, "duplicate key `image`");
+}
+
+#[test]
+fn bom_multibyte_comments_and_explicit_null_leaf() {
+    let text = "\u{feff}# valeurs é\nreplicas: 1 # ☕\nimage:\n  pullPolicy: ~ # à régler\n";
+    check(
+        text,
+        "\u{feff}# valeurs é\nreplicas: 1 # ☕\nimage:\n  pullPolicy: Always # à régler\n",
+        &POLICY,
+        &|s, root| set_scalar(s, root, &POLICY, "Always"),
+    );
+    let text = "\u{feff}replicas: 1 # ☕";
+    check(text, "\u{feff}replicas: 1 # ☕\nimage:\n  pullPolicy: Always", &POLICY, &|s, root| {
+        set_scalar(s, root, &POLICY, "Always")
+    });
+}
+
+#[test]
+fn values_in_a_sequence_item_and_quoted_keys() {
+    // A values mapping reached through a list entry: the dash is not a column of the key.
+    let text = "releases:\n  - name: web\n    values:\n";
+    check(
+        text,
+        "releases:\n  - name: web\n    values:\n      image:\n        pullPolicy: Always\n",
+        &["releases", "0", "values", "image", "pullPolicy"],
+        &|s, root| set_scalar(s, root.get("releases").unwrap().items()[0].get("values").unwrap(), &POLICY, "Always"),
+    );
+    // Every key quoted: new keys are too.
+    let text = "\"image\":\n  \"tag\": x\n";
+    check(text, "\"image\":\n  \"tag\": x\n  \"pullPolicy\": Always\n", &POLICY, &|s, root| {
+        set_scalar(s, root, &POLICY, "Always")
+    });
+}
+
+#[test]
+fn the_tree_check_sees_a_change_off_the_path() {
+    let old = parse("image:\n  tag: x\n  pullPolicy: Never\nreplicas: 1\n").unwrap().remove(0).root;
+    let moved = parse("image:\n  tag: y\n  pullPolicy: Always\nreplicas: 1\n").unwrap().remove(0).root;
+    assert!(same_except(&old, &moved, Some(&POLICY)).is_err(), "`tag` changed");
+    let added = parse("image:\n  tag: x\n  pullPolicy: Always\nreplicas: 1\nextra: 1\n").unwrap().remove(0).root;
+    assert!(same_except(&old, &added, Some(&POLICY)).is_err(), "a key was added off the path");
+    let quoted = parse("image:\n  tag: 'x'\n  pullPolicy: Never\nreplicas: 1\n").unwrap().remove(0).root;
+    assert!(same_except(&old, &quoted, Some(&POLICY)).is_err(), "a style changed");
+    let policy = parse("image:\n  tag: x\n  pullPolicy: Always\nreplicas: 1\n").unwrap().remove(0).root;
+    assert!(same_except(&old, &policy, Some(&POLICY)).is_ok());
 }
