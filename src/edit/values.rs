@@ -180,6 +180,7 @@ impl<'s, 't, 'l> Editor<'s, 't, 'l> {
             }
             // `values:` with nothing after it.
             _ if is_implicit_null(node) => {
+                self.check_no_properties_in(node.span.start, self.end_of_empty_value(node))?;
                 let key_column = key_column_of_line(self.style, node.span.start);
                 let in_flow = matches!(self.style.next_on_line(node.span.start), Some((b',' | b'}' | b']', _)));
                 Ok(vec![self.fill_null(node, key_column, in_flow, path)])
@@ -215,8 +216,17 @@ impl<'s, 't, 'l> Editor<'s, 't, 'l> {
                 format!("`{}` has an anchor or a tag; it is not edited", key.as_str().unwrap_or_default()),
             ));
         }
-        let mut i = key.span.end;
-        while i < value.span.start.min(text.len()) {
+        // An empty value's span stands just after the colon: an anchor or a
+        // tag written for it follows on the line.
+        let end = if is_implicit_null(value) { self.end_of_empty_value(value) } else { value.span.start };
+        self.check_no_properties_in(key.span.end, end)
+    }
+
+    /// Refuses an anchor or a tag between `from` and `to`, outside comments.
+    fn check_no_properties_in(&self, from: usize, to: usize) -> Result<(), EditRefusal> {
+        let text = self.style.text.as_bytes();
+        let mut i = from;
+        while i < to.min(text.len()) {
             match text[i] {
                 b'#' => i = self.style.line_end(i),
                 b'&' => {
@@ -235,6 +245,14 @@ impl<'s, 't, 'l> Editor<'s, 't, 'l> {
             }
         }
         Ok(())
+    }
+
+    /// Where the text that could belong to an empty value ends: at a comment,
+    /// a flow indicator or the line's end.
+    fn end_of_empty_value(&self, value: &Node) -> usize {
+        let line_end = self.style.line_end(value.span.start);
+        let rest = &self.style.text.as_bytes()[value.span.start..line_end];
+        rest.iter().position(|b| matches!(b, b'#' | b',' | b'}' | b']')).map_or(line_end, |at| value.span.start + at)
     }
 
     /// The last key of the path is there: its value becomes the leaf.

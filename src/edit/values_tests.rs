@@ -406,6 +406,14 @@ fn refuses_what_it_cannot_edit_exactly() {
     let refused =
         refusal(text, &|s, root| set_scalar_under_key(s, root.get("spec").unwrap(), "values", &POLICY, "Always"));
     assert_eq!(refused.offset, text.find('&').unwrap());
+    // A tag or an anchor on an empty value follows its span.
+    for text in ["spec:\n  values: !!map # c\n", "spec:\n  values: &v\n", "spec: {values: !!null }\n"] {
+        let refused = refusal(text, &|s, root| set_scalar(s, at(root, &["spec", "values"]), &POLICY, "Always"));
+        assert_eq!(refused.offset, text.find(['!', '&']).unwrap(), "{text:?}");
+        let refused =
+            refusal(text, &|s, root| set_scalar_under_key(s, root.get("spec").unwrap(), "values", &POLICY, "Always"));
+        assert_eq!(refused.offset, text.find(['!', '&']).unwrap(), "{text:?}");
+    }
     let text = "image:\n  tag: x\n";
     for bad in ["true", "yes", "1.5", "null", "a b", "\"x\"", "", "-x"] {
         let refused = refusal(text, &|s, root| set_scalar(s, root, &POLICY, bad));
