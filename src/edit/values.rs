@@ -24,6 +24,14 @@
 //! goes (its text cannot keep its style), or a keep-chomped one (`|+`) that
 //! new lines would have to follow; and a value or name that YAML (1.1, as
 //! Helm reads it, or 1.2) would not read as a plain string.
+//!
+//! Limits: an anchor or a tag on the values node itself is seen only when
+//! it is reached from its key (the `*_under_key` functions); given the node
+//! alone, an empty `values:` is taken for a flow entry only when `,`, `}` or
+//! `]` follows it on its line. Keys are matched by their string, whatever
+//! their quotes; explicit keys (`? …`) are refused. Replacing a scalar
+//! keeps a comment after it; an existing list keeps its own item style, and
+//! new items copy its last one.
 
 use crate::yaml::{Node, NodeKind, ScalarStyle};
 
@@ -210,10 +218,13 @@ impl<'s, 't, 'l> Editor<'s, 't, 'l> {
             i -= 1;
         }
         let after_bom = i == 3 && self.style.text.starts_with('\u{feff}');
-        if i > 0 && !after_bom && !matches!(text[i - 1], b'\n' | b'\r' | b'-' | b'{' | b',' | b'?') {
+        if i > 0 && !after_bom && !matches!(text[i - 1], b'\n' | b'\r' | b'-' | b'{' | b',') {
             return Err(refuse(
                 i - 1,
-                format!("`{}` has an anchor or a tag; it is not edited", key.as_str().unwrap_or_default()),
+                format!(
+                    "`{}` is written with an anchor, a tag or as an explicit key (`?`); it is not edited",
+                    key.as_str().unwrap_or_default()
+                ),
             ));
         }
         // An empty value's span stands just after the colon: an anchor or a
@@ -400,7 +411,15 @@ impl<'s, 't, 'l> Editor<'s, 't, 'l> {
                 ));
             }
         }
-        let key_column = self.style.column(mapping.entries()[0].0.span.start);
+        let first_key = &mapping.entries()[0].0;
+        let key_column = self.style.column(first_key.span.start);
+        // `? key` puts the key right of the mapping's column: where new keys go is not known.
+        if key_column_of_line(self.style, first_key.span.start) != key_column {
+            return Err(refuse(
+                first_key.span.start,
+                "the mapping's first key is not at the start of its line (an explicit key?)".to_string(),
+            ));
+        }
         let eol = self.style.eol_at(mapping.span.end);
         let text = self.block_chain(key_column, path, quoting, eol);
         Ok(vec![Splice::insert_at(self.style.line_end(mapping.span.end), text)])

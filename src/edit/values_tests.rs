@@ -392,7 +392,9 @@ fn refuses_what_it_cannot_edit_exactly() {
         ("image:\n  pullPolicy: |\n    Never\n", "block scalar"),
         ("image:\n  pullPolicy: {a: b}\n", "not a scalar"),
         ("image:\n  notes: |+\n    kept\n\nreplicas: 1\n", "keep-chomped"),
-        ("!!str image:\n  tag: x\n", "`image` has an anchor or a tag"),
+        ("!!str image:\n  tag: x\n", "`image` is written with an anchor, a tag"),
+        ("? image\n: {tag: x}\n", "explicit key"),
+        ("? other\n: 1\n", "explicit key"),
     ];
     for (text, message) in cases {
         let refused = refusal(text, &policy);
