@@ -490,3 +490,79 @@ fn the_tree_check_sees_a_change_off_the_path() {
     let policy = parse("image:\n  tag: x\n  pullPolicy: Always\nreplicas: 1\n").unwrap().remove(0).root;
     assert!(same_except(&old, &policy, Some(&POLICY)).is_ok());
 }
+
+/// Every edit over a table of shapes, line ends and paths is either refused
+/// or re-parses to the wanted value with nothing else changed, and is stable.
+#[test]
+fn every_edit_of_a_table_of_shapes_is_exact_or_refused() {
+    let shapes = [
+        "a: 1\n",
+        "image:\n  tag: x # c\n# end\n",
+        "image: {tag: x}\n",
+        "image:\n    pullPolicy: 'Never'\n    tag: x\n",
+        "values:\n",
+        "values: {}\n",
+        "x:\n    y:\n        z: 1\n",
+        "{\"image\": {\"tag\": \"x\"}}\n",
+        "c:\n  image:\n  other: [a]\n",
+        "global:\n  imagePullSecrets:\n  - name: a\nimagePullSecrets: [a]\n",
+        "a: |\n  text\nb: >-\n  more\n",
+        "k: &a {v: 1}\nimage: *a\n",
+        "- a\n",
+    ];
+    let paths: [&[&str]; 6] = [
+        &["image", "pullPolicy"],
+        &["pullPolicy"],
+        &["c", "image", "pullPolicy"],
+        &["imagePullSecrets"],
+        &["global", "imagePullSecrets"],
+        &["values", "image", "pullPolicy"],
+    ];
+    let wanted = names(&["a", "regcred"]);
+    let mut n_made = 0;
+    for shape in shapes {
+        let variants = [shape.to_string(), shape.replace('\n', "\r\n"), shape.trim_end_matches('\n').to_string()];
+        for text in &variants {
+            for path in paths {
+                let scalar = |s: &TextStyle<'_>, root: &Node| set_scalar(s, root, path, "Always");
+                let names_list = |s: &TextStyle<'_>, root: &Node| set_list(s, root, path, &wanted, Shape::Names);
+                let mappings_list = |s: &TextStyle<'_>, root: &Node| set_list(s, root, path, &wanted, Shape::Mappings);
+                let under_key =
+                    |s: &TextStyle<'_>, root: &Node| set_scalar_under_key(s, root, path[0], &path[1..], "Always");
+                let edits: [(&Edit<'_>, bool); 4] =
+                    [(&scalar, true), (&names_list, false), (&mappings_list, false), (&under_key, true)];
+                for (edit, is_scalar) in edits {
+                    let Ok(out) = run(text, edit) else { continue };
+                    n_made += 1;
+                    let context = format!("{text:?} {path:?}:\n{out}");
+                    let old = parse(text).expect("the input parses");
+                    let new = parse(&out).unwrap_or_else(|e| panic!("{context}: {e}"));
+                    same_except(&old[0].root, &new[0].root, Some(path)).unwrap_or_else(|e| panic!("{context}: {e}"));
+                    let target = at(&new[0].root, path);
+                    if is_scalar {
+                        assert_eq!(target.as_str(), Some("Always"), "{context}");
+                    } else {
+                        for name in &wanted {
+                            let found = target.items().iter().any(|item| {
+                                item.as_str() == Some(name.as_str())
+                                    || item.get("name").and_then(Node::as_str) == Some(name.as_str())
+                            });
+                            assert!(found, "{context}: `{name}` missing");
+                        }
+                    }
+                    assert_eq!(run(&out, edit).expect("edits again"), out, "{context}: stable");
+                    let ends_with_break = text.ends_with('\n');
+                    assert_eq!(out.ends_with('\n'), ends_with_break, "{context}: final line break kept");
+                    let n_crlf = |t: &str| t.matches("\r\n").count();
+                    let all_crlf = |t: &str| n_crlf(t) == t.matches('\n').count();
+                    assert_eq!(n_crlf(&out) > 0, n_crlf(text) > 0, "{context}: line ends kept");
+                    assert!(
+                        n_crlf(text) == 0 || !all_crlf(text) || all_crlf(&out),
+                        "{context}: no bare `\\n` in a CRLF file"
+                    );
+                }
+            }
+        }
+    }
+    assert!(n_made > 150, "most edits are made: {n_made}");
+}
