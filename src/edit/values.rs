@@ -31,7 +31,10 @@
 //! `]` follows it on its line. Keys are matched by their string, whatever
 //! their quotes; explicit keys (`? …`) are refused. Replacing a scalar
 //! keeps a comment after it; an existing list keeps its own item style, and
-//! new items copy its last one.
+//! new items copy its last one. Each call reads the original text: the
+//! splices of two calls may be applied together only when they do not both
+//! create the same missing key (`image.pullPolicy` and `image.tag` with no
+//! `image:` would write it twice); otherwise apply and parse between calls.
 
 use crate::yaml::{Node, NodeKind, ScalarStyle};
 

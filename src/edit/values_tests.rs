@@ -566,3 +566,15 @@ fn every_edit_of_a_table_of_shapes_is_exact_or_refused() {
     }
     assert!(n_made > 150, "most edits are made: {n_made}");
 }
+
+#[test]
+fn edits_under_different_keys_apply_together() {
+    let text = "image:\n  tag: x\nglobal: {}\n";
+    let documents = parse(text).unwrap();
+    let style = TextStyle::new(text);
+    let root = &documents[0].root;
+    let mut splices = set_scalar(&style, root, &POLICY, "Always").unwrap();
+    splices.extend(set_list(&style, root, &["global", "imagePullSecrets"], &names(&["a"]), Shape::Names).unwrap());
+    splices.sort_by_key(|splice| splice.range.start);
+    assert_eq!(apply(text, &splices), "image:\n  tag: x\n  pullPolicy: Always\nglobal: {imagePullSecrets: [a]}\n");
+}
