@@ -79,7 +79,7 @@ impl std::fmt::Display for FieldValue {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Uncovered {
     pub offset: usize,
-    /// 1-based, set by [`FilePlan::locate`].
+    /// 1-based, set by `plan::FilePlan::locate`.
     pub line: usize,
     pub kind: String,
     pub name: Option<String>,

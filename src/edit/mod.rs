@@ -195,7 +195,7 @@ impl EntryQuoting {
 
 /// Inserts `imagePullPolicy` right after a container's `image` entry, in its
 /// siblings' style: indentation and flow or block from the `image` entry,
-/// quoting from the whole container (see [`EntryQuoting`]).
+/// quoting from the whole container (see `EntryQuoting`).
 pub fn insert_policy(style: &TextStyle<'_>, container: &Node, policy: &str) -> Option<Splice> {
     let image_entry = container.entry("image")?;
     let (image_key, image_value) = image_entry;

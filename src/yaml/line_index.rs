@@ -128,7 +128,7 @@ impl LineIndex {
 
     /// Byte offset of a marker. `col` counts characters: on a line with
     /// multi-byte characters it is found from the nearest checkpoint, so each
-    /// conversion walks at most [`CHECKPOINT_CHARS`] characters.
+    /// conversion walks at most `CHECKPOINT_CHARS` characters.
     pub fn offset_of(&self, text: &str, line: usize, col: usize, is_ascii: bool) -> usize {
         let line_idx = line.saturating_sub(1).min(self.starts.len() - 1);
         let line_start = self.starts[line_idx];
