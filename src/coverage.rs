@@ -20,6 +20,13 @@ pub struct NotCovered {
     pub reason: String,
 }
 
+impl NotCovered {
+    /// A whole file seen and not covered (no kind, no name).
+    pub fn file(path: &str, line: Option<usize>, reason: impl Into<String>) -> NotCovered {
+        NotCovered { path: path.to_string(), line, kind: None, name: None, reason: reason.into() }
+    }
+}
+
 /// How many lines of a file's head are searched for a "generated" marker.
 const HEADER_LINES: usize = 30;
 
@@ -71,24 +78,18 @@ pub const CHART_VALUES_REASON: &str =
 /// Helm releases among a file's documents: Flux `HelmRelease`, and Argo CD
 /// `Application`s and `ApplicationSet`s whose source is a Helm chart.
 pub fn helm_releases(documents: &[Document]) -> Vec<Uncovered> {
-    let mut out = Vec::new();
-    for document in documents {
-        let Some(root) = Object::new(&document.root) else { continue };
-        let mut objects = Vec::new();
-        root.flatten(&mut objects);
-        for object in objects {
-            if let Some(reason) = helm_release_reason(&object) {
-                out.push(Uncovered {
-                    offset: object.node.span.start,
-                    line: 0,
-                    kind: object.kind.to_string(),
-                    name: object.name().map(str::to_string),
-                    reason: reason.to_string(),
-                });
-            }
-        }
-    }
-    out
+    crate::manifest::objects(documents)
+        .iter()
+        .filter_map(|object| {
+            helm_release_reason(object).map(|reason| Uncovered {
+                offset: object.node.span.start,
+                line: 0,
+                kind: object.kind.to_string(),
+                name: object.name().map(str::to_string),
+                reason: reason.to_string(),
+            })
+        })
+        .collect()
 }
 
 fn helm_release_reason(object: &Object<'_>) -> Option<&'static str> {

@@ -20,7 +20,7 @@ use rayon::prelude::*;
 
 use crate::discover::{self, PathFilter};
 use crate::kustomize::{Graph, Target};
-use crate::manifest::{self, Object};
+use crate::manifest;
 use crate::rules::{Policy, Rules, RulesOrigin};
 
 /// Why `init` wrote nothing.
@@ -244,19 +244,14 @@ fn workload_namespaces(abs_path: &Path, max_file_size: u64) -> Option<Vec<Option
     let text = crate::fsio::read_unlinked_text(abs_path, max_file_size).ok()?;
     let documents = crate::yaml::parse(&text).ok()?;
     let mut namespaces = Vec::new();
-    for document in &documents {
-        let Some(root) = Object::new(&document.root) else { continue };
-        let mut objects = Vec::new();
-        root.flatten(&mut objects);
-        for object in objects {
-            let Some(shape) = manifest::workload_shape(&object, &[]) else { continue };
-            let has_image = manifest::pod_specs(&object, &shape).pod_specs.iter().any(|pod_spec| {
-                manifest::shape_containers(pod_spec.node, &shape)
-                    .is_ok_and(|containers| containers.iter().any(|container| container.image().is_some()))
-            });
-            if has_image {
-                namespaces.push(object.namespace().map(str::to_string));
-            }
+    for object in manifest::objects(&documents) {
+        let Some(shape) = manifest::workload_shape(&object, &[]) else { continue };
+        let has_image = manifest::pod_specs(&object, &shape).pod_specs.iter().any(|pod_spec| {
+            manifest::shape_containers(pod_spec.node, &shape)
+                .is_ok_and(|containers| containers.iter().any(|container| container.image().is_some()))
+        });
+        if has_image {
+            namespaces.push(object.namespace().map(str::to_string));
         }
     }
     (!namespaces.is_empty()).then_some(namespaces)

@@ -336,8 +336,7 @@ fn run_files(global: &GlobalArgs, root: &Path, mode: Mode) -> anyhow::Result<Out
     let config = run_config(global, root, mode)?;
     check_report_path(global, &config.root, &[])?;
     let progress = emit::progress::Progress::start(global.quiet);
-    let mut report = pipeline::run(&config);
-    report.rules = pipeline::rules_shown(&config.rules, &config.root);
+    let report = pipeline::run(&config);
     progress.finish();
     let has_errors = report.errors().next().is_some();
     if let Err(err) = print_report(global, mode, &report, &config.rules, None, None) {
@@ -588,7 +587,6 @@ fn run_commit(global: &GlobalArgs, root: &Path, options: &CommitOptions) -> anyh
     config.keep_texts = true;
     let progress = emit::progress::Progress::start(global.quiet);
     let mut report = pipeline::run(&config);
-    report.rules = pipeline::rules_shown(&config.rules, &config.root);
     progress.finish();
 
     // Only tracked files are rewritten, and the overlay patches pullsmith

@@ -56,6 +56,17 @@ impl<'a> Object<'a> {
     }
 }
 
+/// Every object of a file's documents, `kind: List` items flattened, in order.
+pub fn objects(documents: &[Document]) -> Vec<Object<'_>> {
+    let mut out = Vec::new();
+    for document in documents {
+        if let Some(root) = Object::new(&document.root) {
+            root.flatten(&mut out);
+        }
+    }
+    out
+}
+
 /// The rules' `workloads:` entry for an object's kind (and apiVersion, when the entry names one).
 pub fn custom_workload<'w>(object: &Object<'_>, workloads: &'w [Workload]) -> Option<&'w Workload> {
     custom_workload_of(object.kind, object.api_version, workloads)

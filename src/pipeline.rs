@@ -23,7 +23,7 @@ use crate::kustomize::build::{self as kustomize_build, PlannedPatch, Render};
 use crate::kustomize::patch::{self as overlay_patch, OverlayPlan};
 use crate::kustomize::value::Value;
 use crate::kustomize::{Graph, Ownership};
-use crate::manifest::{self, Object};
+use crate::manifest;
 use crate::plan::{self, FilePlan, PlanContext, PlanFailure, ServiceAccountKey, ServiceAccountSecrets, Warning};
 use crate::rules::{EnvChoice, EnvReason, Rules};
 use crate::verify;
@@ -382,13 +382,11 @@ pub fn run(config: &RunConfig) -> RunReport {
     for file in &mut files {
         not_covered.append(&mut file.not_covered);
         if view.blocked.contains(&file.path) && !view.ownership.contains_key(&file.path) {
-            not_covered.push(NotCovered {
-                path: file.path.clone(),
-                line: None,
-                kind: None,
-                name: None,
-                reason: "pulled in by a kustomization that does not build: left alone".to_string(),
-            });
+            not_covered.push(NotCovered::file(
+                &file.path,
+                None,
+                "pulled in by a kustomization that does not build: left alone",
+            ));
         }
     }
     warnings.extend(graph.warnings);
@@ -431,13 +429,7 @@ pub fn run(config: &RunConfig) -> RunReport {
         });
         if !has_values {
             let chart_file = if chart.is_empty() { "Chart.yaml".to_string() } else { format!("{chart}/Chart.yaml") };
-            not_covered.push(NotCovered {
-                path: chart_file,
-                line: None,
-                kind: None,
-                name: None,
-                reason: coverage::CHART_VALUES_REASON.to_string(),
-            });
+            not_covered.push(NotCovered::file(&chart_file, None, coverage::CHART_VALUES_REASON));
         }
     }
     for (path, message) in discovery.walk_errors {
@@ -458,7 +450,7 @@ pub fn run(config: &RunConfig) -> RunReport {
         containers_covered,
         containers_without_environment,
         index,
-        rules: None,
+        rules: rules_shown(&config.rules, &config.root),
     }
 }
 
@@ -728,7 +720,7 @@ fn file_warning(file: &FileResult, warning: &Warning) -> Diagnostic {
 
 /// The rules file as a run names it: relative to the repository root when
 /// it is inside it, else as given; `None` for the embedded default.
-pub fn rules_shown(rules: &Rules, root: &Path) -> Option<String> {
+fn rules_shown(rules: &Rules, root: &Path) -> Option<String> {
     let crate::rules::RulesOrigin::File(path) = &rules.origin else { return None };
     let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let inside = path
@@ -910,13 +902,11 @@ fn process(
         if !holds_workloads {
             return result;
         }
-        result.not_covered.push(NotCovered {
-            path: candidate.rel_path.clone(),
-            line: Some(line),
-            kind: None,
-            name: None,
-            reason: coverage::generated_reason(&candidate.rel_path),
-        });
+        result.not_covered.push(NotCovered::file(
+            &candidate.rel_path,
+            Some(line),
+            coverage::generated_reason(&candidate.rel_path),
+        ));
         return result;
     }
     let (documents, lines) = match yaml::parse_with_lines(text) {
@@ -947,13 +937,7 @@ fn process(
         dir.join("Chart.yaml").is_file() || dir.join("Chart.yml").is_file()
     };
     if coverage::is_chart_values(&candidate.rel_path, has_chart) {
-        result.not_covered.push(NotCovered {
-            path: candidate.rel_path.clone(),
-            line: None,
-            kind: None,
-            name: None,
-            reason: coverage::CHART_VALUES_REASON.to_string(),
-        });
+        result.not_covered.push(NotCovered::file(&candidate.rel_path, None, coverage::CHART_VALUES_REASON));
     }
     if !config.explain {
         if let Some(plan) = &mut result.plan {
@@ -1065,18 +1049,13 @@ fn process_parsed(
 
 /// A shared file is never edited, but what would make any other file fail or be skipped still does.
 fn check_shared(documents: &[yaml::Document], rules: &Rules) -> Result<(), PlanFailure> {
-    for document in documents {
-        let Some(root) = Object::new(&document.root) else { continue };
-        let mut objects = Vec::new();
-        root.flatten(&mut objects);
-        for object in objects {
-            let Some(shape) = manifest::workload_shape(&object, &rules.workloads) else { continue };
-            for pod_spec in manifest::pod_specs(&object, &shape).pod_specs {
-                let containers = manifest::shape_containers(pod_spec.node, &shape)
-                    .map_err(|err| PlanFailure::Error { offset: Some(err.offset), message: err.message })?;
-                if containers.iter().any(|c| c.image().is_some_and(|i| i.contains("{{"))) {
-                    return Err(PlanFailure::Skipped("Helm template (an image reference holds `{{`)".to_string()));
-                }
+    for object in manifest::objects(documents) {
+        let Some(shape) = manifest::workload_shape(&object, &rules.workloads) else { continue };
+        for pod_spec in manifest::pod_specs(&object, &shape).pod_specs {
+            let containers = manifest::shape_containers(pod_spec.node, &shape)
+                .map_err(|err| PlanFailure::Error { offset: Some(err.offset), message: err.message })?;
+            if containers.iter().any(|c| c.image().is_some_and(|i| i.contains("{{"))) {
+                return Err(PlanFailure::Skipped("Helm template (an image reference holds `{{`)".to_string()));
             }
         }
     }

@@ -1204,30 +1204,16 @@ fn container_subject(container: &Container<'_>, kind: &str, name: Option<&str>) 
 
 /// Names of the Secrets (Secret, SealedSecret, ExternalSecret) a file defines.
 pub fn defined_secret_names(documents: &[Document]) -> Vec<String> {
-    let mut out = Vec::new();
-    for document in documents {
-        let Some(root) = Object::new(&document.root) else { continue };
-        let mut objects = Vec::new();
-        root.flatten(&mut objects);
-        out.extend(objects.iter().filter_map(manifest::defined_secret_name).map(str::to_string));
-    }
-    out
+    manifest::objects(documents).iter().filter_map(manifest::defined_secret_name).map(str::to_string).collect()
 }
 
 /// The ServiceAccounts a file defines, as (namespace, name).
 pub fn service_account_names(documents: &[Document]) -> Vec<(Option<String>, String)> {
-    let mut out = Vec::new();
-    for document in documents {
-        let Some(root) = Object::new(&document.root) else { continue };
-        let mut objects = Vec::new();
-        root.flatten(&mut objects);
-        for object in objects.iter().filter(|o| o.kind == "ServiceAccount") {
-            if let Some(name) = object.name() {
-                out.push((object.namespace().map(str::to_string), name.to_string()));
-            }
-        }
-    }
-    out
+    manifest::objects(documents)
+        .iter()
+        .filter(|o| o.kind == "ServiceAccount")
+        .filter_map(|object| Some((object.namespace().map(str::to_string), object.name()?.to_string())))
+        .collect()
 }
 
 #[cfg(test)]

@@ -16,7 +16,8 @@ pub type Mistake = (usize, String);
 
 const TOP_KEYS: &[&str] =
     &["version", "defaultEnvironment", "environments", "images", "workloads", "exclude", "providedSecrets", "helm"];
-const ENVIRONMENT_KEYS: &[&str] =
+/// The fields of an environment, which also follow its name in serde_yaml's paths.
+pub(super) const ENVIRONMENT_KEYS: &[&str] =
     &["paths", "namespaces", "imagePullPolicy", "imagePullSecrets", "attachSecretsTo", "overwrite"];
 const IMAGE_KEYS: &[&str] = &["match", "imagePullPolicy", "imagePullSecrets"];
 const WORKLOAD_KEYS: &[&str] = &["kind", "apiVersion", "podSpecPath"];

@@ -631,10 +631,6 @@ const MESSAGE_STARTS: &[&str] = &[
     "glob `",
 ];
 
-/// The fields of an environment, which follow its name in serde_yaml's paths.
-const ENVIRONMENT_FIELDS: &[&str] =
-    &["paths", "namespaces", "imagePullPolicy", "imagePullSecrets", "attachSecretsTo", "overwrite", "?"];
-
 /// Makes a message safe to print whatever input it quotes: serde_yaml's
 /// path prefix has the environment name cut to a token, every `` `…` `` or
 /// `"…"` quote is cut to a token, control characters are escaped, and the
@@ -672,7 +668,8 @@ fn sanitize_path(path: &str) -> String {
     let field_at = rest.rfind('.').filter(|&dot| {
         let field = &rest[dot + 1..];
         let field = field.find('[').map_or(field, |bracket| &field[..bracket]);
-        ENVIRONMENT_FIELDS.contains(&field)
+        // serde_yaml names an unknown field `?`.
+        field == "?" || lint::ENVIRONMENT_KEYS.contains(&field)
     });
     let (name, tail) = match field_at {
         Some(dot) => (&rest[..dot], &rest[dot..]),
