@@ -823,26 +823,8 @@ spec:
 #[test]
 fn kustomize_commit_holds_the_overlay_patches_and_kustomizations_only() {
     let sb = Sandbox::new();
-    let repo = sb.path("repo");
-    sb.init(&repo);
-    write(&repo, ".pullsmith.yaml", KUSTOMIZE_RULES);
-    write(
-        &repo,
-        "base/kustomization.yaml",
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - web.yaml\n",
-    );
-    write(&repo, "base/web.yaml", BASE_WEB);
-    for env in ["dev", "prod"] {
-        write(
-            &repo,
-            &format!("overlays/{env}/kustomization.yaml"),
-            &format!(
-                "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: {env}\nresources:\n  - ../../base\n"
-            ),
-        );
-    }
-    let start = sb.commit_all(&repo, "initial");
-    sb.configure_user(&repo);
+    let repo = shared_base_repo(&sb);
+    let start = sb.head(&repo);
 
     let id = committed_id(&sb.run(&["commit", path_str(&repo)]));
     assert_eq!(sb.parents(&repo, &id), vec![start]);

@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::util::{describe, pullsmith, read_tree, write};
+use crate::util::{describe, pullsmith, read_tree, stderr, stdout, write};
 
 /// A git repository (initialised, nothing committed) holding `files`.
 fn git_repo(files: &[(&str, &str)]) -> tempfile::TempDir {
@@ -27,14 +27,6 @@ fn git_repo(files: &[(&str, &str)]) -> tempfile::TempDir {
 
 fn run_in(cwd: &Path, args: &[&str]) -> Output {
     pullsmith().current_dir(cwd).args(args).output().expect("pullsmith runs")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 fn json(output: &Output) -> Value {

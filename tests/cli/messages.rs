@@ -2,11 +2,7 @@
 //! at once, help that lists only the options that apply, no option silently
 //! ignored.
 
-use crate::util::{describe, pullsmith};
-
-fn stderr(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use crate::util::{describe, pullsmith, stderr};
 
 #[test]
 fn rules_validate_reports_every_mistake_at_its_line() {

@@ -4,10 +4,7 @@
 //! wrong shape and absolute kustomize resources are each either handled as
 //! Kubernetes reads them or refused with a located error, never passed over.
 
-use std::path::Path;
-use std::process::Output;
-
-use crate::util::{describe, pullsmith, repo};
+use crate::util::{describe, read_text as read, repo, run_with_dir_rules as run, stderr};
 
 /// dev: `Always`, staging: `IfNotPresent`, `:latest` images `Always`; pull secret `reg` in dev.
 const RULES: &str = "version: 1\nenvironments:\n  dev: {paths: [\"dev/**\"], imagePullPolicy: Always, imagePullSecrets: [reg]}\n  staging: {paths: [\"staging/**\"], imagePullPolicy: IfNotPresent}\nimages:\n  - match: [\"*:latest\"]\n    imagePullPolicy: Always\n";
@@ -15,18 +12,6 @@ const RULES: &str = "version: 1\nenvironments:\n  dev: {paths: [\"dev/**\"], ima
 /// A file the rules fix in every run, to show the rest of the run is processed.
 const GOOD: &str =
     "apiVersion: v1\nkind: Pod\nmetadata: {name: good}\nspec:\n  containers:\n  - name: a\n    image: nginx:1.25\n";
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    pullsmith().arg("--rules").arg(dir.join("rules.yaml")).args(args).arg(dir).output().expect("pullsmith runs")
-}
-
-fn read(dir: &Path, rel: &str) -> String {
-    String::from_utf8(std::fs::read(dir.join(rel)).expect("read")).expect("utf-8")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 /// Applies `text` as `rel` beside a good file; expects exit 3, the file
 /// untouched, the good file fixed, and the error at `rel:line:column` holding `words`.

@@ -94,3 +94,23 @@ pub fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
     }
     dir
 }
+
+/// A run's stdout, as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A run's stderr, as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Runs pullsmith on `dir` with the rules file `dir/rules.yaml`.
+pub fn run_with_dir_rules(dir: &Path, args: &[&str]) -> Output {
+    pullsmith().arg("--rules").arg(dir.join("rules.yaml")).args(args).arg(dir).output().expect("pullsmith runs")
+}
+
+/// The text of `rel` below `dir`.
+pub fn read_text(dir: &Path, rel: &str) -> String {
+    String::from_utf8(std::fs::read(dir.join(rel)).expect("read")).expect("utf-8")
+}

@@ -4,24 +4,11 @@
 //! built-in kinds themselves are golden fixtures (`builtin-*`, `argo-*`).
 
 use std::path::Path;
-use std::process::Output;
 
-use crate::util::{describe, pullsmith, repo};
+use crate::util::{describe, pullsmith, read_text as read, repo, run_with_dir_rules as run, stderr};
 
 /// prod: `IfNotPresent` and pull secret `regcred`.
 const PROD: &str = "version: 1\nenvironments:\n  prod:\n    paths: [\"prod/**\"]\n    imagePullPolicy: IfNotPresent\n    imagePullSecrets: [regcred]\n";
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    pullsmith().arg("--rules").arg(dir.join("rules.yaml")).args(args).arg(dir).output().expect("pullsmith runs")
-}
-
-fn read(dir: &Path, rel: &str) -> String {
-    String::from_utf8(std::fs::read(dir.join(rel)).expect("read")).expect("utf-8")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 /// Rules `PROD` plus one workload of kind `Widget` at `path`.
 fn widget_rules(path: &str) -> String {
