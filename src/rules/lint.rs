@@ -9,7 +9,7 @@
 
 use crate::yaml::{Node, NodeKind};
 
-use super::{check_secret_name, model, token, Policy};
+use super::{check_secret_name, helm, model, token, Policy};
 
 /// A mistake: where (byte offset) and what.
 pub type Mistake = (usize, String);
@@ -22,7 +22,7 @@ pub(super) const ENVIRONMENT_KEYS: &[&str] =
 const IMAGE_KEYS: &[&str] = &["match", "imagePullPolicy", "imagePullSecrets"];
 const WORKLOAD_KEYS: &[&str] = &["kind", "apiVersion", "podSpecPath"];
 const HELM_KEYS: &[&str] = &["charts"];
-const CHART_KEYS: &[&str] = &["name", "pullPolicy", "pullSecrets"];
+const CHART_KEYS: &[&str] = &["name", "version", "pullPolicy", "pullSecrets"];
 
 /// The mistakes of the rules document `root`, in document order.
 pub fn mistakes(root: &Node) -> Vec<Mistake> {
@@ -100,20 +100,7 @@ pub fn mistakes(root: &Node) -> Vec<Mistake> {
             keys(helm, HELM_KEYS, "helm", &mut out);
             if let Some(charts) = helm.get("charts") {
                 if sequence(charts, "helm.charts", &mut out) {
-                    for (index, chart) in charts.items().iter().enumerate() {
-                        let at = format!("helm.charts[{index}]");
-                        if !mapping(chart, &at, &mut out) {
-                            continue;
-                        }
-                        keys(chart, CHART_KEYS, &at, &mut out);
-                        required(chart, &["name"], &at, &mut out);
-                        string(chart.get("name"), &format!("{at}.name"), &mut out);
-                        for key in ["pullPolicy", "pullSecrets"] {
-                            if let Some(list) = chart.get(key) {
-                                strings(list, &format!("{at}.{key}"), &mut out);
-                            }
-                        }
-                    }
+                    helm_charts(charts.items(), &mut out);
                 }
             }
         }
@@ -182,6 +169,55 @@ fn image_rule(rule: &Node, at: &str, out: &mut Vec<Mistake>) {
     let sets_secrets = rule.get("imagePullSecrets").is_some_and(|list| !list.items().is_empty());
     if rule.get("imagePullPolicy").is_none() && !sets_secrets {
         out.push((rule.span.start, "an image rule must set `imagePullPolicy` or `imagePullSecrets`".to_string()));
+    }
+}
+
+fn helm_charts(charts: &[Node], out: &mut Vec<Mistake>) {
+    // Names of the entries without `version` so far, with their index.
+    let mut unversioned: Vec<(&str, usize)> = Vec::new();
+    for (index, chart) in charts.iter().enumerate() {
+        let at = format!("helm.charts[{index}]");
+        if !mapping(chart, &at, out) {
+            continue;
+        }
+        keys(chart, CHART_KEYS, &at, out);
+        required(chart, &["name"], &at, out);
+        string(chart.get("name"), &format!("{at}.name"), out);
+        // `version: ~` is no version, as in the typed parse.
+        let version = chart.get("version").filter(|version| !version.is_null());
+        string(version, &format!("{at}.version"), out);
+        if let Some((version, text)) = version.and_then(|v| v.as_str().map(|text| (v, text))) {
+            if let Err(why) = helm::ChartVersion::parse(text) {
+                out.push((version.span.start, format!("{at}: {}", helm::bad_range_message(text, &why))));
+            }
+        }
+        for key in ["pullPolicy", "pullSecrets"] {
+            if let Some(list) = chart.get(key) {
+                strings(list, &format!("{at}.{key}"), out);
+                for item in list.items() {
+                    if let Some(Err(message)) = item.as_str().map(helm::check_values_key) {
+                        out.push((item.span.start, message));
+                    }
+                }
+            }
+        }
+        // A key that holds no list is a mistake of its own; only empty or missing lists set nothing.
+        let sets_keys = ["pullPolicy", "pullSecrets"].iter().any(|key| {
+            chart
+                .get(key)
+                .is_some_and(|list| !list.items().is_empty() || !matches!(list.kind, NodeKind::Sequence { .. }))
+        });
+        if !sets_keys {
+            out.push((chart.span.start, format!("{at}: {}", helm::MISSING_KEYS)));
+        }
+        if let (Some(name), None) = (chart.get("name").and_then(Node::as_str), version) {
+            match unversioned.iter().find(|(first, _)| *first == name) {
+                Some((_, first_index)) => {
+                    out.push((chart.span.start, format!("{at}: {}", helm::duplicate_message(name, *first_index))))
+                }
+                None => unversioned.push((name, index)),
+            }
+        }
     }
 }
 

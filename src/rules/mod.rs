@@ -10,11 +10,13 @@
 //! never quotes more of it than a short token: at most [`TOKEN_CHARS`]
 //! characters, cut with `…`, control characters escaped, never a whole line.
 
+mod helm;
 mod image;
 mod lint;
 mod model;
 mod resolve;
 
+pub use helm::ChartVersion;
 pub use image::{image_forms, is_latest_or_untagged, transform_image, ImageOverride};
 pub use model::{AttachSecretsTo, Pattern, Policy};
 pub use resolve::{decide_policy, wanted_secrets};
@@ -138,14 +140,22 @@ pub struct Rules {
     pub exclude: Vec<(Pattern, usize)>,
     /// Pull secrets created outside the repository: never "not defined".
     pub provided_secrets: Vec<String>,
-    /// `helm.charts` entries, by chart name (not acted on yet).
+    /// `helm.charts` entries, in the file's order: [`Rules::helm_chart`] picks one.
     pub helm_charts: Vec<HelmChart>,
 }
 
-/// One `helm.charts` entry.
+/// One `helm.charts` entry: the values keys that carry pull settings for a
+/// chart that is not in the repository (or whose templates cannot be analysed).
 #[derive(Debug, Clone)]
 pub struct HelmChart {
+    /// 0-based position in `helm.charts`, for explanations (`helm.charts[0]`).
+    pub index: usize,
+    /// 1-based line of the entry in the rules file, for explanations.
+    pub line: usize,
     pub name: String,
+    /// The chart versions the entry is for; `None` is every version.
+    pub version: Option<ChartVersion>,
+    /// Dotted values keys (`image.pullPolicy`), checked when the rules are read.
     pub pull_policy: Vec<String>,
     pub pull_secrets: Vec<String>,
 }
@@ -385,13 +395,37 @@ impl Rules {
         }
         let exclude =
             file.exclude.into_iter().enumerate().map(|(i, p)| (p.0, glob_line(&["exclude", &i.to_string()]))).collect();
-        let helm_charts = file
-            .helm
-            .map(|helm| helm.charts)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|c| HelmChart { name: c.name, pull_policy: c.pull_policy, pull_secrets: c.pull_secrets })
-            .collect();
+        let mut helm_charts: Vec<HelmChart> = Vec::new();
+        for (index, spec) in file.helm.map(|helm| helm.charts).unwrap_or_default().into_iter().enumerate() {
+            let index_text = index.to_string();
+            let (line, column) = locate(&["helm", "charts", &index_text]);
+            let at = |msg: String| invalid_at(line, column, format!("helm.charts[{index}]: {msg}"));
+            for (key, list) in [("pullPolicy", &spec.pull_policy), ("pullSecrets", &spec.pull_secrets)] {
+                for (item, values_key) in list.iter().enumerate() {
+                    helm::check_values_key(values_key).map_err(|msg| {
+                        let (line, column) = locate(&["helm", "charts", &index_text, key, &item.to_string()]);
+                        invalid_at(line, column, msg)
+                    })?;
+                }
+            }
+            if spec.pull_policy.is_empty() && spec.pull_secrets.is_empty() {
+                return Err(at(helm::MISSING_KEYS.to_string()));
+            }
+            if spec.version.is_none() {
+                let first = helm_charts.iter().find(|chart| chart.version.is_none() && chart.name == spec.name);
+                if let Some(first) = first {
+                    return Err(at(helm::duplicate_message(&spec.name, first.index)));
+                }
+            }
+            helm_charts.push(HelmChart {
+                index,
+                line,
+                name: spec.name,
+                version: spec.version,
+                pull_policy: spec.pull_policy,
+                pull_secrets: spec.pull_secrets,
+            });
+        }
         Ok(Rules {
             origin,
             default_environment,
@@ -441,6 +475,22 @@ impl Rules {
         }
     }
 
+    /// The `helm.charts` entry for chart `name` at `version` (as the release
+    /// or `Chart.yaml` writes it; `None` when it says none): the first whose
+    /// name is `name` and whose `version` range, if it has one, holds
+    /// `version`. An entry with a range is never picked for an unknown
+    /// version or one that is not semver.
+    pub fn helm_chart(&self, name: &str, version: Option<&str>) -> Option<&HelmChart> {
+        self.helm_charts.iter().find(|chart| {
+            chart.name == name
+                && match (&chart.version, version) {
+                    (None, _) => true,
+                    (Some(range), Some(version)) => range.matches(version),
+                    (Some(_), None) => false,
+                }
+        })
+    }
+
     /// Whether any environment looks at namespaces (else documents need no namespace lookup).
     pub fn uses_namespaces(&self) -> bool {
         self.environments.iter().any(|env| !env.namespaces.is_empty())
@@ -484,9 +534,9 @@ fn check_secret_name(name: &str) -> Result<(), String> {
 }
 
 /// The value our own conversion errors name, as a [`token`]: ``unknown policy `X` ``,
-/// ``bad glob `X` `` or ``glob `X` is N characters long``.
+/// ``bad glob `X` ``, ``glob `X` is N characters long`` or ``bad version range `X` ``.
 fn offending_value(message: &str) -> Option<&str> {
-    ["unknown policy `", "glob `"].iter().find_map(|prefix| {
+    ["unknown policy `", "glob `", "version range `"].iter().find_map(|prefix| {
         let start = message.find(prefix)? + prefix.len();
         let len = message[start..].find('`')?;
         Some(&message[start..start + len])
@@ -629,6 +679,7 @@ const MESSAGE_STARTS: &[&str] = &[
     "unknown policy ",
     "bad glob ",
     "glob `",
+    "bad version range ",
 ];
 
 /// Makes a message safe to print whatever input it quotes: serde_yaml's

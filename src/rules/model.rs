@@ -9,6 +9,8 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
+use super::helm::ChartVersion;
+
 /// `imagePullPolicy`, spelled exactly as the API server accepts it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Policy {
@@ -139,8 +141,8 @@ pub struct RulesFile {
     pub helm: Option<HelmSpec>,
 }
 
-/// `helm:`: which chart values carry pull settings. Validated now; Helm
-/// releases are reported as not covered until Helm support lands.
+/// `helm:`: which values keys carry pull settings, for charts whose
+/// templates are not in the repository.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct HelmSpec {
@@ -152,6 +154,8 @@ pub struct HelmSpec {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct HelmChartSpec {
     pub name: String,
+    #[serde(default)]
+    pub version: Option<ChartVersion>,
     #[serde(default)]
     pub pull_policy: Vec<String>,
     #[serde(default)]

@@ -423,6 +423,62 @@ fn rules_validate_accepts_a_good_file_and_rejects_a_bad_one() {
 }
 
 #[test]
+fn rules_validate_reports_a_bad_chart_version_range_at_its_place() {
+    let rules = "\
+version: 1
+helm:
+  charts:
+    - name: ingress-nginx
+      version: \">=4.0.0 <5\"
+      pullPolicy: [controller.image.pullPolicy]
+    - name: redis
+      version: \">=1.2 <two\"
+      pullPolicy: [image.pullPolicy]
+";
+    let dir = repo(&[("charts.yaml", rules)]);
+    let output = run(dir.path(), &["rules", "validate", "charts.yaml"]);
+    expect_exit(&output, 2);
+    assert_eq!(
+        stderr(&output),
+        "pullsmith: charts.yaml:8:16: helm.charts[1]: bad version range `>=1.2 <two`: unexpected character 't' while parsing major version number\n",
+        "{}",
+        describe(&output)
+    );
+    assert!(stdout(&output).is_empty(), "{}", describe(&output));
+
+    write(dir.path(), "charts.yaml", rules.replace("<two", "<2"));
+    let output = run(dir.path(), &["rules", "validate", "charts.yaml"]);
+    expect_exit(&output, 0);
+}
+
+#[test]
+fn rules_schema_takes_chart_versions_and_dotted_values_keys() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = run(dir.path(), &["rules", "schema"]);
+    expect_exit(&output, 0);
+    let schema: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("the schema is JSON");
+    let validator = jsonschema::draft202012::new(&schema).expect("a valid schema");
+    let charts = |entry: serde_json::Value| serde_json::json!({"version": 1, "helm": {"charts": [entry]}});
+    let good = charts(serde_json::json!({
+        "name": "redis",
+        "version": ">=17.0.0 <18 || ^19.1",
+        "pullPolicy": ["image.pullPolicy", "sentinel.image.pullPolicy"],
+        "pullSecrets": ["global.imagePullSecrets"]
+    }));
+    let problems: Vec<String> = validator.iter_errors(&good).map(|e| format!("{}: {e}", e.instance_path)).collect();
+    assert!(problems.is_empty(), "{problems:?}");
+    for bad in [
+        serde_json::json!({"name": "redis", "version": 17, "pullPolicy": ["image.pullPolicy"]}),
+        serde_json::json!({"name": "redis", "version": "^17"}),
+        serde_json::json!({"name": "redis", "pullPolicy": ["image..pullPolicy"]}),
+        serde_json::json!({"name": "redis", "pullPolicy": ["images[0].pullPolicy"]}),
+        serde_json::json!({"name": "redis", "pullSecrets": ["{{.Values.secrets}}"]}),
+    ] {
+        assert!(!validator.is_valid(&charts(bad.clone())), "the schema takes {bad}");
+    }
+}
+
+#[test]
 fn rules_schema_is_json_with_a_schema_key() {
     let dir = tempfile::tempdir().expect("temp dir");
     let output = run(dir.path(), &["rules", "schema"]);

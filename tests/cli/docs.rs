@@ -1,7 +1,8 @@
 //! docs/rules.md, the rules reference, stays true: every rules file in it
-//! validates through the binary, its copy of the embedded default is the
-//! default, it names every key of the schema, and neither it nor the README
-//! points at files a user's clone does not have.
+//! validates through the binary and matches rules/schema.json, its copy of
+//! the embedded default is the default, it names every key of the schema,
+//! and neither it nor the README points at files a user's clone does not
+//! have.
 
 use std::process::Output;
 use std::time::Duration;
@@ -88,6 +89,24 @@ fn every_rules_file_in_docs_rules_md_validates() {
             block.text,
             describe(&output)
         );
+    }
+}
+
+#[test]
+fn every_rules_file_in_docs_rules_md_matches_the_schema() {
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(project_root().join("rules/schema.json")).expect("schema"))
+            .expect("the schema is JSON");
+    let validator = jsonschema::draft202012::new(&schema).expect("rules/schema.json is a valid schema");
+    let blocks = yaml_blocks(&rules_doc());
+    let rules_files: Vec<&YamlBlock> =
+        blocks.iter().filter(|block| is_rules_file(&block.text) && block.pending.is_empty()).collect();
+    assert!(rules_files.iter().any(|block| block.text.contains("version: \"")), "no example with a chart version");
+    for block in rules_files {
+        let value: serde_json::Value = serde_yaml::from_str(&block.text).expect("a rules file is YAML");
+        let problems: Vec<String> =
+            validator.iter_errors(&value).map(|e| format!("{}: {e}", e.instance_path)).collect();
+        assert!(problems.is_empty(), "docs/rules.md:{}: does not match rules/schema.json: {problems:?}", block.line);
     }
 }
 
