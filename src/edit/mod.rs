@@ -7,6 +7,7 @@
 
 use std::ops::Range;
 
+pub mod block;
 pub mod values;
 
 use crate::yaml::{self, LineIndex, Node, NodeKind, ScalarStyle};
