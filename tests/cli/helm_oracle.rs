@@ -16,8 +16,11 @@
 //! (`tests/helm/values/<chart>.pull.yaml`) give every container `Always` and
 //! every pod `regcred`, with the chart's optional containers turned on
 //! (`<chart>.components.yaml`) and without; and that two renders are the
-//! same but for a certificate that bitnami/nginx generates on each.
+//! same but for a certificate that bitnami/nginx generates on each. And that
+//! render.py reads values from the files that carry them as Flux and Argo CD
+//! do (`--helmrelease`, `--application`), which `helm_examples.rs` relies on.
 
+use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,7 +29,7 @@ use serde_json::Value;
 
 use crate::util::{describe, project_root, shared_dir, write};
 
-const CONTAINER_LISTS: [&str; 3] = ["initContainers", "containers", "ephemeralContainers"];
+pub(crate) const CONTAINER_LISTS: [&str; 3] = ["initContainers", "containers", "ephemeralContainers"];
 
 /// The charts of `../shared/corpus/helm-charts`.
 const CORPUS_CHARTS: [&str; 5] =
@@ -62,16 +65,28 @@ pub(crate) fn try_render(
     values: &[&Path],
     inline: Option<&str>,
 ) -> Option<Result<Vec<Value>, String>> {
-    let python = oracle_python()?;
-    let mut cmd = Command::new(python);
-    cmd.arg(project_root().join("tests/helm/render.py")).arg(chart_dir).args(["--output", "json"]);
+    let mut args: Vec<OsString> = vec![chart_dir.into()];
     for file in values {
-        cmd.arg("-f").arg(file);
+        args.extend(["-f".into(), file.into()]);
     }
     if let Some(text) = inline {
-        cmd.arg("--inline").arg(text);
+        args.extend(["--inline".into(), text.into()]);
     }
-    let output = cmd.output().expect("run tests/helm/render.py");
+    try_render_args(&args)
+}
+
+/// Runs `tests/helm/render.py` with `args` (chart and values options, as on
+/// its command line) and `--output json`: the manifests. `None` when the
+/// oracle is not installed; `Err` with the engine's message when the render
+/// fails.
+pub(crate) fn try_render_args(args: &[OsString]) -> Option<Result<Vec<Value>, String>> {
+    let python = oracle_python()?;
+    let output = Command::new(python)
+        .arg(project_root().join("tests/helm/render.py"))
+        .args(args)
+        .args(["--output", "json"])
+        .output()
+        .expect("run tests/helm/render.py");
     if !output.status.success() {
         return Some(Err(String::from_utf8_lossy(&output.stderr).into_owned()));
     }
@@ -184,15 +199,15 @@ pub(crate) fn object_id(object: &Value) -> String {
 // ---------------------------------------------------------------------------
 // The corpus charts
 
-fn corpus_chart(name: &str) -> Option<PathBuf> {
+pub(crate) fn corpus_chart(name: &str) -> Option<PathBuf> {
     Some(shared_dir()?.join("corpus/helm-charts").join(name))
 }
 
-fn values_file(name: &str) -> PathBuf {
+pub(crate) fn values_file(name: &str) -> PathBuf {
     project_root().join("tests/helm/values").join(name)
 }
 
-fn lines(containers: &[PodContainer]) -> Vec<String> {
+pub(crate) fn lines(containers: &[PodContainer]) -> Vec<String> {
     containers.iter().map(ToString::to_string).collect()
 }
 
@@ -533,4 +548,187 @@ fn yaml_output_is_the_helm_template_stream() {
     let docs = yaml_rust2::YamlLoader::load_from_str(&text).expect("the stream parses");
     let names: Vec<&str> = docs.iter().map(|d| d["metadata"]["name"].as_str().unwrap_or("?")).collect();
     assert_eq!(names, ["web-tiny-a", "web-tiny-b", "web-tiny"]);
+}
+
+// ---------------------------------------------------------------------------
+// Values from their carriers: a Flux HelmRelease, an Argo CD Application
+
+/// render.py's arguments: each item one argument, paths below `dir` when they
+/// start with `@` (`@charts/tiny`).
+fn args_in(dir: &Path, args: &[&str]) -> Vec<OsString> {
+    args.iter().map(|a| a.strip_prefix('@').map_or_else(|| a.into(), |rel| dir.join(rel).into())).collect()
+}
+
+/// The Deployment's name and its one container, rendered with `args`.
+fn deployment_and_container(dir: &Path, args: &[&str]) -> Option<Result<(String, PodContainer), String>> {
+    let rendered = try_render_args(&args_in(dir, args))?;
+    Some(rendered.map(|objects| {
+        let mut containers = pod_containers(&objects);
+        assert_eq!(containers.len(), 1, "one container: {:?}", lines(&containers));
+        let container = containers.remove(0);
+        (container.object.clone(), container)
+    }))
+}
+
+const HELMRELEASES: &str = "\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: web}
+data: {note: not a HelmRelease}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: web, namespace: shop}
+spec:
+  chart: {spec: {chart: ./charts/tiny, sourceRef: {kind: GitRepository, name: flux-system}}}
+  values:
+    image: {pullPolicy: Never}
+    imagePullSecrets: [{name: from-release}]
+---
+apiVersion: helm.toolkit.fluxcd.io/v2beta2
+kind: HelmRelease
+metadata: {name: bare}
+spec:
+  targetNamespace: cache
+  chart: {spec: {chart: ./charts/tiny, sourceRef: {kind: GitRepository, name: flux-system}}}
+";
+
+#[test]
+fn helmrelease_values_take_their_place_in_command_line_order() {
+    let dir = tiny_chart();
+    let root = dir.path();
+    write(root, "stream.yaml", HELMRELEASES);
+    write(root, "always.yaml", "image: {pullPolicy: Always}\n");
+    write(
+        root,
+        "from.yaml",
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: web}\n\
+         spec:\n  valuesFrom: [{kind: ConfigMap, name: web-values}]\n",
+    );
+    let run = |args: &[&str]| deployment_and_container(root, args);
+    let Some(web) = run(&["@tiny", "--helmrelease", "@stream.yaml", "--release", "web"]) else { return };
+    let (object, container) = web.expect("renders");
+    // The release is named after the HelmRelease.
+    assert_eq!(object, "Deployment/web-tiny");
+    assert_eq!(
+        (container.pull_policy.as_deref(), container.pull_secrets),
+        (Some("Never"), vec!["from-release".into()])
+    );
+
+    // The HelmRelease is one values document, where it stands among the others.
+    let (_, after_file) =
+        run(&["@tiny", "-f", "@always.yaml", "--helmrelease", "@stream.yaml", "--release", "web"]).unwrap().unwrap();
+    assert_eq!(after_file.pull_policy.as_deref(), Some("Never"));
+    let (_, before_file) =
+        run(&["@tiny", "--helmrelease", "@stream.yaml", "--release", "web", "-f", "@always.yaml"]).unwrap().unwrap();
+    assert_eq!(before_file.pull_policy.as_deref(), Some("Always"));
+
+    // No `spec.values`: the chart's defaults; a target namespace prefixes the release name.
+    let (object, bare) = run(&["@tiny", "--helmrelease", "@stream.yaml", "--release", "bare"]).unwrap().unwrap();
+    assert_eq!((object.as_str(), bare.pull_policy.as_deref()), ("Deployment/cache-bare-tiny", Some("IfNotPresent")));
+    // --name still names the release.
+    let (object, _) =
+        run(&["@tiny", "--helmrelease", "@stream.yaml", "--release", "bare", "--name", "x"]).unwrap().unwrap();
+    assert_eq!(object, "Deployment/x-tiny");
+
+    let err = run(&["@tiny", "--helmrelease", "@stream.yaml"]).unwrap().expect_err("two HelmReleases");
+    assert!(err.contains("2 HelmRelease documents") && err.contains("choose one with --release"), "{err}");
+    let err = run(&["@tiny", "--helmrelease", "@stream.yaml", "--release", "nope"]).unwrap().expect_err("no such");
+    assert!(err.contains("0 HelmRelease named `nope`"), "{err}");
+    let err = run(&["@tiny", "--helmrelease", "@from.yaml"]).unwrap().expect_err("values from the cluster");
+    assert!(err.contains("valuesFrom"), "{err}");
+}
+
+#[test]
+fn application_values_merge_as_argo_cd_merges_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    for (path, text) in TINY_CHART {
+        write(&root.join("charts/tiny"), path, text);
+    }
+    write(root, "envs/never.yaml", "image:\n  pullPolicy: Never\n  tag: \"2.0\"\n");
+    write(root, "envs/always.yaml", "image: {pullPolicy: Always}\nimagePullSecrets: [{name: from-file}]\n");
+    let application = |helm: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: web, namespace: argocd}}\n\
+             spec:\n  source:\n    repoURL: https://example.com/gitops.git\n    path: charts/tiny\n    \
+             helm:\n{helm}  destination: {{namespace: shop}}\n"
+        )
+    };
+    // valueFiles relative to source.path, and from the repository root.
+    let files = "      valueFiles: [values.yaml, ../../envs/never.yaml, /envs/always.yaml]\n";
+    write(root, "apps/files.yaml", application(files));
+    write(
+        root,
+        "apps/values.yaml",
+        application(&format!("{files}      values: |\n        image: {{pullPolicy: Never}}\n")),
+    );
+    write(
+        root,
+        "apps/object.yaml",
+        application(&format!(
+            "{files}      values: |\n        image: {{pullPolicy: Never}}\n      \
+                 valuesObject:\n        imagePullSecrets: [{{name: from-object}}]\n"
+        )),
+    );
+    write(root, "apps/missing.yaml", application("      valueFiles: [missing.yaml]\n"));
+    write(
+        root,
+        "apps/missing-ignored.yaml",
+        application("      valueFiles: [missing.yaml]\n      ignoreMissingValueFiles: true\n"),
+    );
+    write(root, "apps/parameters.yaml", application("      parameters: [{name: image.tag, value: \"3\"}]\n"));
+    write(root, "apps/outside.yaml", application("      valueFiles: [../../../outside.yaml]\n"));
+    write(
+        root,
+        "apps/sources.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: web}\nspec:\n  sources:\n    \
+         - repoURL: https://example.com/gitops.git\n      path: charts/tiny\n      \
+         helm: {releaseName: shop, valueFiles: [$config/envs/never.yaml]}\n    \
+         - repoURL: https://example.com/gitops.git\n      ref: config\n",
+    );
+    let run = |app: &str, more: &[&str]| {
+        let mut args = vec!["--application", app, "--repo", "@"];
+        args.extend(more);
+        deployment_and_container(root, &args)
+    };
+
+    // The chart is ROOT/source.path; files in order, the later winning; the
+    // release is named after the Application.
+    let Some(files) = run("@apps/files.yaml", &[]) else { return };
+    let (object, c) = files.expect("renders");
+    assert_eq!(object, "Deployment/web-tiny");
+    assert_eq!(
+        (c.image.as_str(), c.pull_policy.as_deref(), c.pull_secrets),
+        ("registry.example/tiny:2.0", Some("Always"), vec!["from-file".into()])
+    );
+    // `values` over valueFiles.
+    let (_, c) = run("@apps/values.yaml", &[]).unwrap().unwrap();
+    assert_eq!((c.pull_policy.as_deref(), c.pull_secrets), (Some("Never"), vec!["from-file".into()]));
+    // `valuesObject` over valueFiles, and `values` ignored beside it.
+    let (_, c) = run("@apps/object.yaml", &[]).unwrap().unwrap();
+    assert_eq!((c.pull_policy.as_deref(), c.pull_secrets), (Some("Always"), vec!["from-object".into()]));
+    // A `$ref/` value file is read from the repository; the chart source found among the sources.
+    let (object, c) = run("@apps/sources.yaml", &[]).unwrap().unwrap();
+    assert_eq!((object.as_str(), c.pull_policy.as_deref()), ("Deployment/shop-tiny", Some("Never")));
+    let (object, _) = run("@apps/sources.yaml", &["--source", "0"]).unwrap().unwrap();
+    assert_eq!(object, "Deployment/shop-tiny");
+    let err = run("@apps/sources.yaml", &["--source", "1"]).unwrap().expect_err("a ref source has no chart");
+    assert!(err.contains("no `path`"), "{err}");
+    // A missing value file fails, unless Argo CD is told to ignore it.
+    let err = run("@apps/missing.yaml", &[]).unwrap().expect_err("missing");
+    assert!(err.contains("missing.yaml"), "{err}");
+    let (_, c) = run("@apps/missing-ignored.yaml", &[]).unwrap().unwrap();
+    assert_eq!(c.pull_policy.as_deref(), Some("IfNotPresent"));
+    // What the oracle cannot follow is refused, never half read.
+    let err = run("@apps/parameters.yaml", &[]).unwrap().expect_err("parameters");
+    assert!(err.contains("helm.parameters"), "{err}");
+    let err = run("@apps/outside.yaml", &[]).unwrap().expect_err("outside the repository");
+    assert!(err.contains("leaves the repository"), "{err}");
+    // An explicit chart directory wins over source.path.
+    write(root, "other/Chart.yaml", "apiVersion: v2\nname: other\nversion: 0.1.0\n");
+    let rendered = try_render_args(&args_in(root, &["@other", "--application", "@apps/files.yaml", "--repo", "@"]))
+        .expect("the oracle is there")
+        .expect("renders");
+    assert!(rendered.is_empty(), "the chart without templates: {rendered:?}");
 }

@@ -4,10 +4,10 @@
 //! the repository root.
 
 use std::path::Path;
-use std::process::{Command as Process, Output};
+use std::process::Output;
 use std::time::Duration;
 
-use crate::util::{copy_tree, describe, project_root, pullsmith, read_tree, write};
+use crate::util::{copy_tree, describe, git_init, project_root, pullsmith, read_tree, write};
 
 fn run(dir: &Path, args: &[&str]) -> Output {
     pullsmith().current_dir(dir).args(args).timeout(Duration::from_secs(120)).output().expect("pullsmith runs")
@@ -15,11 +15,6 @@ fn run(dir: &Path, args: &[&str]) -> Output {
 
 fn expect_exit(output: &Output, code: i32) {
     assert_eq!(output.status.code(), Some(code), "{}", describe(output));
-}
-
-fn git_init(dir: &Path) {
-    let output = Process::new("git").current_dir(dir).args(["init", "-q"]).output().expect("git runs");
-    assert!(output.status.success(), "git init failed\n{}", describe(&output));
 }
 
 /// A copy of `examples/<name>` in a fresh git repository, without its rules file.

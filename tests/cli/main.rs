@@ -12,6 +12,7 @@ mod docs;
 mod file_safety;
 mod fixtures;
 mod formats;
+mod helm_examples;
 mod helm_oracle;
 mod init;
 mod kustomize;

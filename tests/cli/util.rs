@@ -86,6 +86,13 @@ pub fn write(root: &Path, rel: &str, contents: impl AsRef<[u8]>) {
     std::fs::write(path, contents).expect("write file");
 }
 
+/// `git init -q` in `dir`: a repository with nothing committed, so that
+/// `dir` is the repository root pullsmith's globs are relative to.
+pub fn git_init(dir: &Path) {
+    let output = std::process::Command::new("git").current_dir(dir).args(["init", "-q"]).output().expect("git runs");
+    assert!(output.status.success(), "git init failed\n{}", describe(&output));
+}
+
 /// A temporary repository holding `files` (repository-relative path, text).
 pub fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
