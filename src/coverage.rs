@@ -73,7 +73,7 @@ pub fn is_chart_values(path: &str, has_chart: impl Fn(&str) -> bool) -> bool {
 }
 
 pub const CHART_VALUES_REASON: &str =
-    "Helm chart values: pull settings that reach a chart through its values are not set by pullsmith yet";
+    "Helm chart values: no release in the repository reads this file and no environment's path claims it";
 
 /// Helm releases among a file's documents: Flux `HelmRelease`, and Argo CD
 /// `Application`s and `ApplicationSet`s whose source is a Helm chart.

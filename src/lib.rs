@@ -25,6 +25,7 @@ pub mod kustomize;
 pub mod manifest;
 pub mod pipeline;
 pub mod plan;
+pub mod release;
 pub mod rules;
 pub mod verify;
 pub mod yaml;

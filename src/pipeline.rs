@@ -25,9 +25,12 @@ use crate::kustomize::value::Value;
 use crate::kustomize::{Graph, Ownership};
 use crate::manifest;
 use crate::plan::{self, FilePlan, PlanContext, PlanFailure, ServiceAccountKey, ServiceAccountSecrets, Warning};
+use crate::release;
 use crate::rules::{EnvChoice, EnvReason, Rules};
 use crate::verify;
 use crate::yaml::{self, LineIndex};
+
+mod releases;
 
 /// How one file ended.
 #[derive(Debug)]
@@ -93,6 +96,8 @@ pub struct RunReport {
     pub index: RepositoryIndex,
     /// The rules file used, as shown to people; `None` for the embedded default.
     pub rules: Option<String>,
+    /// Every Helm release seen, what its values get and why.
+    pub releases: Vec<release::ReleaseReport>,
 }
 
 impl RunReport {
@@ -175,6 +180,13 @@ struct KustomizeView<'a> {
     carriers: Vec<String>,
     /// Filled by the workers as they meet cross-file facts.
     index: std::sync::Mutex<RepositoryIndex>,
+    /// Helm values edits planned before the file pass, by file.
+    values_edits: BTreeMap<String, Vec<release::ValuesEdit>>,
+    /// Values files that some Helm release reads.
+    values_files: BTreeSet<String>,
+    /// Charts in the repository that some Helm release uses: their
+    /// `values.yaml` are the releases' defaults, read.
+    charts_used: BTreeSet<String>,
 }
 
 pub fn run(config: &RunConfig) -> RunReport {
@@ -206,8 +218,15 @@ pub fn run(config: &RunConfig) -> RunReport {
         pulled_in,
         carriers,
         index: Default::default(),
+        values_edits: BTreeMap::new(),
+        values_files: BTreeSet::new(),
+        charts_used: BTreeSet::new(),
     };
     drop(renders);
+    let mut helm_pass = releases::prepass(config, &discovery, &graph, &view.ownership);
+    view.values_edits = std::mem::take(&mut helm_pass.planned.edits);
+    view.values_files = std::mem::take(&mut helm_pass.values_files);
+    view.charts_used = helm_pass.charts_used.clone();
     let mut no_accounts = PlanContext {
         rules: &config.rules,
         forced_environment: config.forced_environment,
@@ -364,21 +383,17 @@ pub fn run(config: &RunConfig) -> RunReport {
             ..diagnostic
         });
     }
-    for kustomization in graph.kustomizations.values() {
-        if !config.filter.allows(&kustomization.file) {
-            continue;
-        }
-        if let Some(charts) = kustomization.document.as_ref().and_then(|d| d.root.get("helmCharts")) {
-            let line = LineIndex::new(&kustomization.text).line_of(charts.span.start);
-            not_covered.push(NotCovered {
-                path: kustomization.file.clone(),
-                line: Some(line),
-                kind: Some("Kustomization".to_string()),
-                name: Some(kustomization.dir.clone()),
-                reason: "`helmCharts` are rendered by Helm at build time: their pull settings are chart values, which pullsmith does not set yet".to_string(),
-            });
-        }
-    }
+    // Values edits the file pass did not make: kustomizations' `helmCharts`, files it skipped.
+    let done: BTreeSet<String> = files
+        .iter()
+        .filter(|f| {
+            matches!(f.status, FileStatus::Failed(_) | FileStatus::Skipped(_))
+                || f.plan.as_ref().is_some_and(|p| p.changes.iter().any(|c| c.values_key.is_some()))
+        })
+        .map(|f| f.path.clone())
+        .collect();
+    releases::edit_the_rest(config, &view.values_edits, &mut files, &done);
+    not_covered.extend(helm_pass.take_not_covered());
     for file in &mut files {
         not_covered.append(&mut file.not_covered);
         if view.blocked.contains(&file.path) && !view.ownership.contains_key(&file.path) {
@@ -427,7 +442,7 @@ pub fn run(config: &RunConfig) -> RunReport {
         let has_values = not_covered.iter().any(|n: &NotCovered| {
             n.path.rsplit_once('/').map_or("", |(dir, _)| dir) == chart && n.reason == coverage::CHART_VALUES_REASON
         });
-        if !has_values {
+        if !has_values && !helm_pass.charts_used.contains(&chart) {
             let chart_file = if chart.is_empty() { "Chart.yaml".to_string() } else { format!("{chart}/Chart.yaml") };
             not_covered.push(NotCovered::file(&chart_file, None, coverage::CHART_VALUES_REASON));
         }
@@ -439,7 +454,12 @@ pub fn run(config: &RunConfig) -> RunReport {
     files.sort_by(|a, b| a.path.cmp(&b.path));
     not_covered.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
     let containers_covered = files.iter().filter_map(|f| f.plan.as_ref()).map(|p| p.containers_covered).sum::<usize>()
-        + overlays.iter().map(|o| o.containers_covered).sum::<usize>();
+        + overlays.iter().map(|o| o.containers_covered).sum::<usize>()
+        + helm_pass.planned.containers_covered;
+    let mut releases = std::mem::take(&mut helm_pass.planned.reports);
+    for report in &mut releases {
+        report.line = helm_pass.lines.get(&report.file).map_or(1, |lines| lines.line_of(report.offset));
+    }
     let containers_without_environment =
         files.iter().filter_map(|f| f.plan.as_ref()).map(|p| p.containers_without_environment).sum();
     RunReport {
@@ -451,6 +471,7 @@ pub fn run(config: &RunConfig) -> RunReport {
         containers_without_environment,
         index,
         rules: rules_shown(&config.rules, &config.root),
+        releases,
     }
 }
 
@@ -660,6 +681,7 @@ fn overlay_file_plan(plan: &OverlayPlan, overlay_file: &str, path: &str, text: &
                 to: s.to.clone(),
                 splice: edit::Splice::insert_at(0, String::new()),
                 carried: Some(plan::Carried { overlay: plan.overlay.clone(), base_file, base_line }),
+                values_key: None,
             }
         })
         .collect::<Vec<_>>();
@@ -918,8 +940,8 @@ fn process(
     };
     let parsed = ParsedFile { text, documents, lines };
     let mut result = process_parsed(candidate, config, ctx, first_pass, view, partial, &parsed);
-    // Seen, and not covered: Helm releases, chart values, and what the planner could not read.
-    let mut uncovered = coverage::helm_releases(&parsed.documents);
+    // Seen, and not covered: what the planner could not read, and chart values no release reads.
+    let mut uncovered = Vec::new();
     if let Some(plan) = &mut result.plan {
         uncovered.append(&mut plan.uncovered);
     }
@@ -936,7 +958,12 @@ fn process(
         let dir = config.root.join(dir);
         dir.join("Chart.yaml").is_file() || dir.join("Chart.yml").is_file()
     };
-    if coverage::is_chart_values(&candidate.rel_path, has_chart) {
+    let (chart_dir, file_name) = candidate.rel_path.rsplit_once('/').unwrap_or(("", &candidate.rel_path));
+    let is_defaults = file_name == "values.yaml" && view.charts_used.contains(chart_dir);
+    if coverage::is_chart_values(&candidate.rel_path, has_chart)
+        && !view.values_files.contains(&candidate.rel_path)
+        && !is_defaults
+    {
         result.not_covered.push(NotCovered::file(&candidate.rel_path, None, coverage::CHART_VALUES_REASON));
     }
     if !config.explain {
@@ -1012,11 +1039,18 @@ fn process_parsed(
         plan.deferred = true;
         return unchanged(candidate, Some(plan));
     }
-    if plan.changes.is_empty() {
+    let values_changes = match view.values_edits.get(&candidate.rel_path) {
+        Some(edits) => match release::apply_edits(text, documents, edits) {
+            Ok(changes) => changes,
+            Err((offset, message)) => return failed(candidate, Some(text), Some(offset), message),
+        },
+        None => Vec::new(),
+    };
+    if plan.changes.is_empty() && values_changes.is_empty() {
         return unchanged(candidate, Some(plan));
     }
-    let new_text = edit::apply(text, &plan.splices());
-    if let Err(problem) = verify::only_intended_fields_changed(documents, text, &new_text, &plan.touched) {
+    let manifest_text = edit::apply(text, &plan.splices());
+    if let Err(problem) = verify::only_intended_fields_changed(documents, text, &manifest_text, &plan.touched) {
         return failed(
             candidate,
             None,
@@ -1026,6 +1060,21 @@ fn process_parsed(
             ),
         );
     }
+    drop(manifest_text);
+    for mut change in values_changes {
+        change.line = lines.line_of(change.offset);
+        match change.field {
+            crate::common::Field::ImagePullPolicy => plan.containers_changed += 1,
+            crate::common::Field::ImagePullSecrets => plan.pod_specs_changed += 1,
+        }
+        plan.changes.push(change);
+    }
+    let splices = plan.splices();
+    if splices.windows(2).any(|w| w[0].range.end > w[1].range.start) {
+        let message = "internal error: a Helm values edit overlaps a manifest edit; file left untouched".to_string();
+        return failed(candidate, None, None, message);
+    }
+    let new_text = edit::apply(text, &splices);
     let mut written = false;
     if config.write {
         if let Err(err) = write::atomic_write(&candidate.abs_path, new_text.as_bytes()) {

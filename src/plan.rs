@@ -47,6 +47,12 @@ impl Change {
     /// What a message says the change is for: a container of an object, or the object.
     pub fn subject(&self) -> String {
         let name = self.name.as_deref().unwrap_or("");
+        if let Some(key) = &self.values_key {
+            return match &self.name {
+                Some(name) => format!("values `{key}` of {} `{name}`", self.kind),
+                None => format!("values `{key}` of a {}", self.kind),
+            };
+        }
         match &self.container {
             Some(container) => format!("container `{container}` of {} `{name}`", self.kind),
             None => format!("{} `{name}`", self.kind),
@@ -76,6 +82,10 @@ pub struct Change {
     /// For a change a generated overlay patch carries: the file that exists
     /// in the pull request, where reports locate it.
     pub carried: Option<Carried>,
+    /// For a change of Helm values: the key it sets (`image.pullPolicy`),
+    /// which reaches the containers or pods of `kind` `name` when the chart
+    /// renders.
+    pub values_key: Option<String>,
 }
 
 /// Where a change that a generated overlay patch carries is shown: the
@@ -762,6 +772,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
             to,
             splice,
             carried: None,
+            values_key: None,
         }
     }
 

@@ -205,6 +205,112 @@ pub fn only_root_key_changed(original: &[Document], new_text: &str, key: &str) -
     Ok(())
 }
 
+/// Checks that `new_text` differs from the original `documents` only at the
+/// given key paths (a document's index and the keys from its root; a
+/// number steps into a sequence): a value there may change or be created,
+/// together with the mappings that lead to it, and nothing else. A list
+/// that is changed must keep its entries, in order, at its front (pull
+/// secrets are added, never taken away). For Helm values edits.
+pub fn only_paths_changed(
+    documents: &[Document],
+    original: &str,
+    new_text: &str,
+    allowed: &[(usize, Vec<String>)],
+) -> Result<(), String> {
+    let new_documents = yaml::parse(new_text).map_err(|err| format!("the rewrite does not parse: {err}"))?;
+    if new_documents.len() != documents.len() {
+        return Err(format!("the rewrite has {} documents instead of {}", new_documents.len(), documents.len()));
+    }
+    let old_aliases = Aliases::of(original, documents)?;
+    let new_aliases = Aliases::of(new_text, &new_documents)?;
+    let sides = Sides { old: &old_aliases, new: &new_aliases };
+    for (index, (old, new)) in documents.iter().zip(&new_documents).enumerate() {
+        let paths: Vec<&[String]> =
+            allowed.iter().filter(|(doc, _)| *doc == index).map(|(_, path)| path.as_slice()).collect();
+        let mut at = Vec::new();
+        same_off_paths(&old.root, &new.root, &paths, &mut at, &sides)
+            .map_err(|problem| format!("{problem} at document {}/{}", index + 1, at.join("/")))?;
+    }
+    Ok(())
+}
+
+/// `same`, except under `paths` (relative to `old`).
+fn same_off_paths(
+    old: &Node,
+    new: &Node,
+    paths: &[&[String]],
+    at: &mut Vec<String>,
+    sides: &Sides<'_, '_>,
+) -> Result<(), &'static str> {
+    if paths.is_empty() {
+        let mut steps = Vec::new();
+        return same(old, new, &mut steps, STRICT, sides, 0);
+    }
+    if paths.iter().any(|path| path.is_empty()) {
+        // The value itself may change; a list keeps its entries first.
+        if let (NodeKind::Sequence { items: a, .. }, NodeKind::Sequence { items: b, .. }) = (&old.kind, &new.kind) {
+            let kept = b.len() >= a.len()
+                && a.iter().zip(b).all(|(x, y)| same(x, y, &mut Vec::new(), STRICT, sides, 0).is_ok());
+            return if kept { Ok(()) } else { Err("existing entries of a list changed") };
+        }
+        return Ok(());
+    }
+    let below =
+        |step: &str| -> Vec<&[String]> { paths.iter().filter(|path| path[0] == step).map(|path| &path[1..]).collect() };
+    match (&old.kind, &new.kind) {
+        (NodeKind::Mapping { entries: a, .. }, NodeKind::Mapping { entries: b, .. }) => {
+            let mut b_rest: Vec<&(Node, Node)> = b.iter().collect();
+            for (key, value) in a {
+                let name = key.as_str().unwrap_or("?");
+                let Some(found) = b_rest.iter().position(|(k, _)| k.as_str() == key.as_str()) else {
+                    at.push(name.to_string());
+                    return Err("a key was removed");
+                };
+                let (_, new_value) = b_rest.remove(found);
+                at.push(name.to_string());
+                same_off_paths(value, new_value, &below(name), at, sides)?;
+                at.pop();
+            }
+            for (key, value) in b_rest {
+                let name = key.as_str().unwrap_or("?");
+                at.push(name.to_string());
+                let under = below(name);
+                if under.is_empty() || !only_along(value, &under) {
+                    return Err("a key was added");
+                }
+                at.pop();
+            }
+            Ok(())
+        }
+        (NodeKind::Sequence { items: a, .. }, NodeKind::Sequence { items: b, .. }) if a.len() == b.len() => {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                at.push(i.to_string());
+                same_off_paths(x, y, &below(&i.to_string()), at, sides)?;
+                at.pop();
+            }
+            Ok(())
+        }
+        // An empty `values:` (or `{}`) that now leads to the new value.
+        (NodeKind::Scalar { .. }, NodeKind::Mapping { .. }) if old.is_null() && only_along(new, paths) => Ok(()),
+        _ => {
+            let mut steps = Vec::new();
+            same(old, new, &mut steps, STRICT, sides, 0)
+        }
+    }
+}
+
+/// Whether a new node holds nothing but mappings that lead to `paths`.
+fn only_along(node: &Node, paths: &[&[String]]) -> bool {
+    if paths.iter().any(|path| path.is_empty()) {
+        return true;
+    }
+    node.entries().iter().all(|(key, value)| {
+        let Some(name) = key.as_str() else { return false };
+        let under: Vec<&[String]> = paths.iter().filter(|path| path[0] == name).map(|path| &path[1..]).collect();
+        !under.is_empty() && only_along(value, &under)
+    }) && node.is_mapping()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +328,33 @@ mod tests {
         assert!(only_root_key_changed(&two, later, "patches").is_err());
         let first = "resources:\n- ../base\npatches: [x]\n---\npatches: []\n";
         assert_eq!(only_root_key_changed(&two, first, "patches"), Ok(()));
+    }
+
+    #[test]
+    fn values_may_change_only_at_their_key_paths() {
+        let text = "spec:\n  values:\n    image: {tag: 1}\n    secrets: [a]\n  other: 1\n";
+        let documents = yaml::parse(text).unwrap();
+        let path = |p: &str| (0, p.split('.').map(str::to_string).collect::<Vec<_>>());
+        let allowed = [path("spec.values.image.pullPolicy"), path("spec.values.secrets")];
+        let good = "spec:\n  values:\n    image: {tag: 1, pullPolicy: Always}\n    secrets: [a, b]\n  other: 1\n";
+        assert_eq!(only_paths_changed(&documents, text, good, &allowed), Ok(()));
+        let created = "spec:\n  values:\n    image: {tag: 1}\n    secrets: [a]\n  other: 1\n";
+        assert_eq!(only_paths_changed(&documents, text, created, &allowed), Ok(()));
+        for bad in [
+            "spec:\n  values:\n    image: {tag: 2, pullPolicy: Always}\n    secrets: [a]\n  other: 1\n",
+            "spec:\n  values:\n    image: {tag: 1}\n    secrets: [b]\n  other: 1\n",
+            "spec:\n  values:\n    image: {tag: 1, x: 1}\n    secrets: [a]\n  other: 1\n",
+            "spec:\n  values:\n    image: {tag: 1}\n    secrets: [a]\n  other: 2\n",
+        ] {
+            assert!(only_paths_changed(&documents, text, bad, &allowed).is_err(), "{bad}");
+        }
+        // A missing `values:` may be created, holding only the path.
+        let bare = "spec:\n  other: 1\n";
+        let documents = yaml::parse(bare).unwrap();
+        let new = "spec:\n  other: 1\n  values:\n    image:\n      pullPolicy: Always\n";
+        assert_eq!(only_paths_changed(&documents, bare, new, &allowed), Ok(()));
+        let more = "spec:\n  other: 1\n  values:\n    image:\n      pullPolicy: Always\n    x: 1\n";
+        assert!(only_paths_changed(&documents, bare, more, &allowed).is_err());
     }
 
     #[test]

@@ -47,6 +47,61 @@ pub fn apply(original: &str, splices: &[Splice]) -> String {
     out
 }
 
+/// Splices of `original` that do what `first` and then `second` do, where
+/// `second` was made on the text `first` gives (`apply(original, first)`).
+/// A splice of `second` that overlaps or touches one of `first` is merged
+/// with it into one, so the result is again sorted and disjoint. This lets a
+/// planner make edits one at a time, reparsing between them, and still hand
+/// over splices of the original text.
+pub fn compose(original: &str, first: &[Splice], second: &[Splice]) -> Vec<Splice> {
+    let mut out: Vec<Splice> = first.to_vec();
+    let mut second: Vec<&Splice> = second.iter().collect();
+    second.sort_by_key(|s| s.range.start);
+    // Last first: the text before a processed splice stays as `second` saw it.
+    for next in second.into_iter().rev() {
+        let current = apply(original, &out);
+        // Where each splice of `out` stands in `current`.
+        let mut delta: isize = 0;
+        let mut placed: Vec<(usize, usize)> = Vec::with_capacity(out.len());
+        for splice in &out {
+            let start = (splice.range.start as isize + delta) as usize;
+            placed.push((start, start + splice.text.len()));
+            delta += splice.text.len() as isize - splice.range.len() as isize;
+        }
+        let group: Vec<usize> =
+            (0..out.len()).filter(|&i| placed[i].0 <= next.range.end && placed[i].1 >= next.range.start).collect();
+        // An offset of `current` outside every inserted text, in `original`.
+        let to_original = |offset: usize| -> usize {
+            let mut delta: isize = 0;
+            for (i, splice) in out.iter().enumerate() {
+                if placed[i].1 <= offset {
+                    delta += splice.text.len() as isize - splice.range.len() as isize;
+                }
+            }
+            (offset as isize - delta) as usize
+        };
+        let (Some(&first_in), Some(&last_in)) = (group.first(), group.last()) else {
+            let start = to_original(next.range.start);
+            let end = to_original(next.range.end);
+            let at = out.partition_point(|s| s.range.start < start || (s.range.start == start && s.range.end <= start));
+            out.insert(at, Splice { range: start..end, text: next.text.clone() });
+            continue;
+        };
+        let region = placed[first_in].0.min(next.range.start)..placed[last_in].1.max(next.range.end);
+        let start =
+            if region.start == placed[first_in].0 { out[first_in].range.start } else { to_original(region.start) };
+        let end = if region.end == placed[last_in].1 { out[last_in].range.end } else { to_original(region.end) };
+        let text = format!(
+            "{}{}{}",
+            &current[region.start..next.range.start],
+            next.text,
+            &current[next.range.end..region.end]
+        );
+        out.splice(first_in..=last_in, [Splice { range: start..end, text }]);
+    }
+    out
+}
+
 /// `value` written in `style`: quotes kept, plain stays plain.
 pub fn quoted(value: &str, style: Option<ScalarStyle>) -> String {
     match style {

@@ -208,3 +208,43 @@ fn mixed_breaks_keep_each_line_its_own() {
     let out = edit(text, |s, root| vec![insert_policy(s, container(root), "Always").unwrap()]);
     assert_eq!(out, "spec:\n  containers:\r  - image: nginx\n    imagePullPolicy: Always\n    name: a\n");
 }
+
+#[test]
+fn composed_splices_do_what_two_rounds_do() {
+    // Every pair of small splice sets on a short text, made one after the other.
+    let original = "abcdefgh";
+    let sets = |len: usize| -> Vec<Vec<Splice>> {
+        let mut sets = vec![Vec::new()];
+        for start in 0..=len {
+            for end in start..=(start + 2).min(len) {
+                for text in ["", "X", "YZ\n"] {
+                    if start == end && text.is_empty() {
+                        continue;
+                    }
+                    sets.push(vec![Splice::replace(start..end, text.to_string())]);
+                    if end < len {
+                        sets.push(vec![
+                            Splice::replace(start..end, text.to_string()),
+                            Splice::insert_at(end + 1, "-".to_string()),
+                        ]);
+                    }
+                }
+            }
+        }
+        sets
+    };
+    let mut checked = 0;
+    for first in sets(original.len()) {
+        let middle = apply(original, &first);
+        for second in sets(middle.len()) {
+            let composed = compose(original, &first, &second);
+            assert!(
+                composed.windows(2).all(|w| w[0].range.end <= w[1].range.start),
+                "{first:?} then {second:?} gave {composed:?}"
+            );
+            assert_eq!(apply(original, &composed), apply(&middle, &second), "{first:?} then {second:?}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 1000, "{checked}");
+}

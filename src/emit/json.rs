@@ -40,6 +40,9 @@ pub fn render(report: &RunReport, commit: Option<&str>) -> String {
                             "from": c.from.as_ref().map(value),
                             "to": value(&c.to),
                         });
+                        if let Some(key) = &c.values_key {
+                            change["valuesKey"] = json!(key);
+                        }
                         if let Some(carried) = &c.carried {
                             change["overlay"] = json!(carried.overlay);
                             change["patchLine"] = json!(c.line);

@@ -64,6 +64,9 @@ pub const MAX_SUBCHART_DEPTH: usize = 8;
 pub struct Chart {
     /// `name` of `Chart.yaml`.
     pub name: String,
+    /// `version` and `appVersion` of `Chart.yaml`, as written.
+    pub version: Option<String>,
+    pub app_version: Option<String>,
     /// `type: library`: its templates are helpers only, never rendered.
     pub library: bool,
     /// The text of `values.yaml` ("" when there is none).
@@ -376,6 +379,8 @@ fn load_at(dir: &Path, depth: usize, count: &mut usize) -> Result<Chart, HelmErr
     let name = meta.as_ref().and_then(|m| m.get("name")).and_then(Node::as_str).map(str::to_string);
     let name = name.unwrap_or_else(|| dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
     let library = meta.as_ref().and_then(|m| m.get("type")).and_then(Node::as_str) == Some("library");
+    let field = |key: &str| meta.as_ref().and_then(|m| m.get(key)).and_then(Node::as_str).map(str::to_string);
+    let (version, app_version) = (field("version"), field("appVersion"));
     let aliases: HashMap<String, String> = meta
         .as_ref()
         .and_then(|m| m.get("dependencies"))
@@ -410,7 +415,7 @@ fn load_at(dir: &Path, depth: usize, count: &mut usize) -> Result<Chart, HelmErr
         let key = aliases.get(&chart.name).cloned().unwrap_or_else(|| chart.name.clone());
         subcharts.push(Subchart { key, dir: entry, chart });
     }
-    Ok(Chart { name, library, values, templates, subcharts, packed })
+    Ok(Chart { name, version, app_version, library, values, templates, subcharts, packed })
 }
 
 fn load_templates(

@@ -447,6 +447,25 @@ impl Graph {
     /// environment and everything they include. A broken one of these is
     /// an error; any other broken one is only a warning, since no
     /// environment's render depends on it.
+    /// The environments whose overlays build the kustomization in `dir`,
+    /// each with one such overlay's directory.
+    pub fn environments_building(&self, dir: &str) -> BTreeMap<usize, String> {
+        let mut out = BTreeMap::new();
+        for overlay in self.kustomizations.values() {
+            if let Some(env) = overlay.environment {
+                if self.with_descendants(&overlay.dir).contains(dir) {
+                    out.entry(env).or_insert_with(|| overlay.dir.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// `dir` and every kustomization it includes, transitively.
+    pub fn includes(&self, dir: &str) -> BTreeSet<String> {
+        self.with_descendants(dir)
+    }
+
     pub fn built_by_environments(&self) -> BTreeSet<String> {
         self.kustomizations
             .values()

@@ -188,20 +188,47 @@ const FLUX_RULES: &str = "version: 1\nenvironments:\n  prod:\n    paths: [\"clus
 
 const HELM_RELEASE: &str = "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: podinfo\n  namespace: podinfo\nspec:\n  url: https://stefanprodan.github.io/podinfo\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: podinfo\n  namespace: podinfo\nspec:\n  chart:\n    spec:\n      chart: podinfo\n      sourceRef: {kind: HelmRepository, name: podinfo}\n  values:\n    replicaCount: 2\n";
 
+/// An ApplicationSet whose generated Applications' charts are computed: which
+/// chart and values each gets is not known, so nothing is covered.
+const TEMPLATED_APPSET: &str = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: charts\nspec:\n  generators:\n  - git:\n      directories: [{path: 'charts/*'}]\n  template:\n    metadata:\n      name: '{{path.basename}}'\n    spec:\n      source:\n        repoURL: https://example.com/fleet.git\n        path: '{{path}}'\n        helm:\n          valueFiles: [values-prod.yaml]\n      destination:\n        namespace: '{{path.basename}}'\n";
+
 #[test]
-fn a_flux_repository_of_helm_releases_is_not_called_compliant() {
+fn a_flux_helm_release_gets_its_pull_policy_through_its_values() {
     let dir = git_repo(&[
         (".pullsmith.yaml", FLUX_RULES),
         ("apps/production/podinfo.yaml", HELM_RELEASE),
         ("clusters/production/apps.yaml", "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\nspec:\n  path: ./apps/production\n"),
     ]);
+    // A chart from a HelmRepository, with no rules entry: the conventions.
+    let output = run_in(dir.path(), &["check", "."]);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let report = json(&run_in(dir.path(), &["--format", "json", "check", "."]));
+    assert_eq!(report["summary"]["containersCovered"], 1, "{report:#}");
+    let change = &report["files"][0]["changes"][0];
+    assert_eq!(
+        (&change["kind"], &change["name"], &change["field"]),
+        (&Value::from("HelmRelease"), &Value::from("podinfo"), &Value::from("imagePullPolicy"))
+    );
+    assert_eq!(change["valuesKey"], "image.pullPolicy", "{report:#}");
+    let output = run_in(dir.path(), &["apply", "."]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let text = std::fs::read_to_string(dir.path().join("apps/production/podinfo.yaml")).unwrap();
+    assert!(text.ends_with("  values:\n    replicaCount: 2\n    image:\n      pullPolicy: IfNotPresent\n"), "{text}");
+    let output = run_in(dir.path(), &["check", "."]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    assert!(stderr(&output).contains("pullsmith: compliant: 1 container under the rules"), "{}", describe(&output));
+}
+
+#[test]
+fn releases_whose_charts_cannot_be_known_are_not_called_compliant() {
+    let dir = git_repo(&[(".pullsmith.yaml", FLUX_RULES), ("clusters/production/charts.yaml", TEMPLATED_APPSET)]);
     let output = run_in(dir.path(), &["check", "."]);
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
     let err = stderr(&output);
     assert!(!err.contains("compliant:"), "{err}");
     assert!(err.contains("pullsmith: nothing covered: no container is under the rules"), "{err}");
     assert!(
-        err.contains("not covered: apps/production/podinfo.yaml:10: HelmRelease `podinfo`: Flux HelmRelease"),
+        err.contains("not covered: clusters/production/charts.yaml:1: ApplicationSet `charts`: its template's source is computed per generated Application"),
         "{err}"
     );
     let report = json(&run_in(dir.path(), &["--format", "json", "check", "."]));
@@ -211,10 +238,10 @@ fn a_flux_repository_of_helm_releases_is_not_called_compliant() {
     assert_eq!(
         (&item["path"], &item["line"], &item["kind"], &item["name"]),
         (
-            &Value::from("apps/production/podinfo.yaml"),
-            &Value::from(10),
-            &Value::from("HelmRelease"),
-            &Value::from("podinfo")
+            &Value::from("clusters/production/charts.yaml"),
+            &Value::from(1),
+            &Value::from("ApplicationSet"),
+            &Value::from("charts")
         )
     );
     assert!(stdout(&run_in(dir.path(), &["explain", "."])).contains("not covered (1)"));
@@ -222,7 +249,7 @@ fn a_flux_repository_of_helm_releases_is_not_called_compliant() {
     // With a workload under the rules beside it, check is compliant about that much.
     write(
         dir.path(),
-        "apps/production/web.yaml",
+        "clusters/production/web.yaml",
         deployment("web", "nginx:1.25")
             .replace("image: nginx:1.25", "image: nginx:1.25\n        imagePullPolicy: IfNotPresent"),
     );
@@ -236,8 +263,8 @@ fn a_flux_repository_of_helm_releases_is_not_called_compliant() {
 }
 
 #[test]
-fn argo_cd_helm_applications_and_chart_values_are_not_covered() {
-    let application = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: redis\nspec:\n  source:\n    repoURL: https://charts.bitnami.com/bitnami\n    chart: redis\n    helm:\n      valuesObject: {image: {pullPolicy: Always}}\n---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: guestbook\nspec:\n  source:\n    path: guestbook\n";
+fn argo_cd_helm_applications_are_covered_and_unread_chart_values_are_not() {
+    let application = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: redis\nspec:\n  source:\n    repoURL: https://charts.bitnami.com/bitnami\n    chart: redis\n    helm:\n      valuesObject: {image: {pullPolicy: Always}}\n---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: guestbook\nspec:\n  source:\n    path: guestbook\n    helm: {}\n";
     let dir = git_repo(&[
         (
             ".pullsmith.yaml",
@@ -249,23 +276,41 @@ fn argo_cd_helm_applications_and_chart_values_are_not_covered() {
         ("charts/web/templates/deployment.yaml", "kind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n"),
     ]);
     let report = json(&run_in(dir.path(), &["--format", "json", "check", "."]));
-    let items: Vec<(String, String)> = report["notCovered"]
+    let items: Vec<(String, String, String)> = report["notCovered"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|n| (n["path"].as_str().unwrap().to_string(), n["name"].as_str().unwrap_or("").to_string()))
+        .map(|n| {
+            let field = |k: &str| n[k].as_str().unwrap_or("").to_string();
+            (field("path"), field("name"), field("reason"))
+        })
         .collect();
     assert_eq!(
         items,
         vec![
-            ("apps/redis.yaml".to_string(), "redis".to_string()),
-            ("charts/web/values.yaml".to_string(), String::new())
+            (
+                "apps/redis.yaml".to_string(),
+                "guestbook".to_string(),
+                "chart directory `guestbook` is not in the repository".to_string()
+            ),
+            ("charts/web/values.yaml".to_string(), String::new(), coverage_reason_for_unread_values())
         ],
+        "{report:#}"
+    );
+    // The redis Application's own valuesObject is brought to the environment's policy.
+    let change = &report["files"][0]["changes"][0];
+    assert_eq!(
+        (&change["from"], &change["to"], &change["valuesKey"]),
+        (&Value::from("Always"), &Value::from("IfNotPresent"), &Value::from("image.pullPolicy")),
         "{report:#}"
     );
     let skipped = report["skipped"].as_array().unwrap();
     assert_eq!(skipped.len(), 1, "one line per chart: {skipped:?}");
     assert_eq!(skipped[0]["path"], "charts/web");
+}
+
+fn coverage_reason_for_unread_values() -> String {
+    "Helm chart values: no release in the repository reads this file and no environment's path claims it".to_string()
 }
 
 #[test]
@@ -407,7 +452,7 @@ fn a_path_the_surrounding_work_tree_ignores_is_a_repository_of_its_own() {
 
 #[test]
 fn commit_on_a_repository_with_nothing_covered_does_not_call_it_compliant() {
-    let dir = git_repo(&[(".pullsmith.yaml", FLUX_RULES), ("apps/production/podinfo.yaml", HELM_RELEASE)]);
+    let dir = git_repo(&[(".pullsmith.yaml", FLUX_RULES), ("clusters/production/charts.yaml", TEMPLATED_APPSET)]);
     let git = |args: &[&str]| {
         let status = Command::new("git")
             .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])

@@ -1449,6 +1449,8 @@ fn check_only_pull_settings_changed(
                     }
                 }
             }
+            // A HelmRelease's values may gain the pull keys of its chart.
+            crate::util::strip_helm_pull_values(&mut d);
             let mut sorted = d.clone();
             for path in pod_spec_paths(doc, rules) {
                 let Some(Yaml::Hash(spec)) = at_mut(&mut sorted, &path) else { continue };

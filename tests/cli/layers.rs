@@ -18,7 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["manifest"],
     &["coverage", "verify", "discover", "helm"],
     &["plan"],
-    &["kustomize"],
+    &["kustomize", "release"],
     &["pipeline", "init"],
     &["emit", "git"],
 ];

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
+use yaml_rust2::Yaml;
 
 /// A `pullsmith` command with a clean environment: no colour, not in CI mode.
 pub fn pullsmith() -> Command {
@@ -120,4 +121,43 @@ pub fn run_with_dir_rules(dir: &Path, args: &[&str]) -> Output {
 /// The text of `rel` below `dir`.
 pub fn read_text(dir: &Path, rel: &str) -> String {
     String::from_utf8(std::fs::read(dir.join(rel)).expect("read")).expect("utf-8")
+}
+
+/// A Flux HelmRelease or an Argo CD application: pullsmith sets its chart values.
+pub(crate) fn is_helm_carrier(doc: &Yaml) -> bool {
+    matches!(&doc["kind"], Yaml::String(k) if ["HelmRelease", "Application", "ApplicationSet"].contains(&k.as_str()))
+}
+
+/// A Helm carrier without the values keys pullsmith writes, and without the
+/// mappings that hold nothing else.
+pub(crate) fn strip_helm_pull_values(doc: &mut Yaml) {
+    fn prune(node: &mut Yaml, depth: usize) {
+        let Yaml::Hash(map) = node else { return };
+        for k in ["imagePullSecrets", "pullSecrets"] {
+            map.remove(&Yaml::String(k.to_string()));
+        }
+        if depth > 0 {
+            map.remove(&Yaml::String("pullPolicy".to_string()));
+        }
+        let keys: Vec<Yaml> = map.keys().cloned().collect();
+        for k in keys {
+            let value = map.get_mut(&k).expect("key");
+            prune(value, depth + 1);
+            if matches!(value, Yaml::Hash(h) if h.is_empty()) {
+                map.remove(&k);
+            }
+        }
+    }
+    if !is_helm_carrier(doc) {
+        return;
+    }
+    let Yaml::Hash(root) = doc else { return };
+    if let Some(Yaml::Hash(spec)) = root.get_mut(&Yaml::String("spec".to_string())) {
+        if let Some(values) = spec.get_mut(&Yaml::String("values".to_string())) {
+            prune(values, 0);
+            if matches!(values, Yaml::Hash(h) if h.is_empty()) {
+                spec.remove(&Yaml::String("values".to_string()));
+            }
+        }
+    }
 }
