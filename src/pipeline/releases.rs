@@ -112,10 +112,18 @@ pub(super) fn prepass(
     }
     // A chart's values files that an environment's path claims and no release reads.
     let named: BTreeSet<String> = releases.iter().flat_map(|r| r.layers.iter().map(|l| l.file.clone())).collect();
+    // A used chart's values.yaml is its releases' defaults, not a release of its own.
+    let used_charts: BTreeSet<String> = releases
+        .iter()
+        .flat_map(|r| r.chart_dirs())
+        .filter(|dir| has_chart(config, dir))
+        .map(str::to_string)
+        .collect();
     for candidate in &discovery.files {
         let path = &candidate.rel_path;
         let chart_dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
-        if named.contains(path) || !coverage::is_chart_values(path, |dir| has_chart(config, dir)) {
+        let is_defaults = path.ends_with("/values.yaml") && used_charts.contains(chart_dir);
+        if named.contains(path) || is_defaults || !coverage::is_chart_values(path, |dir| has_chart(config, dir)) {
             continue;
         }
         if matches!(config.rules.env_for_path(path), Ok(Some(_))) || config.forced_environment.is_some() {

@@ -501,6 +501,41 @@ fn helm_rendered_quoted_image() {
 }
 
 #[test]
+fn helm_argo_value_files() {
+    run_fixture("helm-argo-value-files");
+}
+
+#[test]
+fn helm_argo_values_folded() {
+    run_fixture("helm-argo-values-folded");
+}
+
+#[test]
+fn helm_argo_values_literal() {
+    run_fixture("helm-argo-values-literal");
+}
+
+#[test]
+fn helm_argo_values_object() {
+    run_fixture("helm-argo-values-object");
+}
+
+#[test]
+fn helm_flux_release_with_values() {
+    run_fixture("helm-flux-release-with-values");
+}
+
+#[test]
+fn helm_flux_release_without_values() {
+    run_fixture("helm-flux-release-without-values");
+}
+
+#[test]
+fn helm_kustomize_helm_charts() {
+    run_fixture("helm-kustomize-helm-charts");
+}
+
+#[test]
 fn helm_chart_templates_skipped() {
     run_fixture("helm-chart-templates-skipped");
 }
