@@ -1,14 +1,10 @@
 //! What pullsmith sees but does not bring under the rules, so that a run
 //! can say so instead of calling a repository compliant that it never
-//! looked at: files whose header says they are generated, Helm releases and
-//! chart values (their pull settings are chart values, which pullsmith does
-//! not set yet), and the documents of kinds it cannot read.
+//! looked at: files whose header says they are generated, chart values
+//! files no release reads, and the documents of kinds it cannot read.
+//! (What a Helm release's values cannot reach is said by `crate::release`.)
 //!
 //! It reads texts and positional trees only; it never edits and does no IO.
-
-use crate::common::Uncovered;
-use crate::manifest::Object;
-use crate::yaml::Document;
 
 /// One thing seen and not covered, for the report (`notCovered`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,53 +71,6 @@ pub fn is_chart_values(path: &str, has_chart: impl Fn(&str) -> bool) -> bool {
 pub const CHART_VALUES_REASON: &str =
     "Helm chart values: no release in the repository reads this file and no environment's path claims it";
 
-/// Helm releases among a file's documents: Flux `HelmRelease`, and Argo CD
-/// `Application`s and `ApplicationSet`s whose source is a Helm chart.
-pub fn helm_releases(documents: &[Document]) -> Vec<Uncovered> {
-    crate::manifest::objects(documents)
-        .iter()
-        .filter_map(|object| {
-            helm_release_reason(object).map(|reason| Uncovered {
-                offset: object.node.span.start,
-                line: 0,
-                kind: object.kind.to_string(),
-                name: object.name().map(str::to_string),
-                reason: reason.to_string(),
-            })
-        })
-        .collect()
-}
-
-fn helm_release_reason(object: &Object<'_>) -> Option<&'static str> {
-    let group = object.api_version.split('/').next().unwrap_or_default();
-    match object.kind {
-        "HelmRelease" if group.ends_with("fluxcd.io") => {
-            Some("Flux HelmRelease: its pull settings are chart values, which pullsmith does not set yet")
-        }
-        "Application" if group == "argoproj.io" => {
-            object.node.get("spec").filter(|spec| has_helm_source(spec)).map(|_| ARGO_HELM_REASON)
-        }
-        "ApplicationSet" if group == "argoproj.io" => object
-            .node
-            .get("spec")
-            .and_then(|spec| spec.get("template"))
-            .and_then(|template| template.get("spec"))
-            .filter(|spec| has_helm_source(spec))
-            .map(|_| ARGO_HELM_REASON),
-        _ => None,
-    }
-}
-
-const ARGO_HELM_REASON: &str =
-    "Argo CD application of a Helm chart: its pull settings are chart values, which pullsmith does not set yet";
-
-/// An Argo CD application spec whose `source` (or one of `sources`) is a
-/// Helm chart: it has `helm:` settings or names a `chart`.
-fn has_helm_source(spec: &crate::yaml::Node) -> bool {
-    let is_helm = |source: &crate::yaml::Node| source.get("helm").is_some() || source.get("chart").is_some();
-    spec.get("source").is_some_and(is_helm) || spec.get("sources").is_some_and(|list| list.items().iter().any(is_helm))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,22 +92,5 @@ mod tests {
         assert!(is_chart_values("charts/web/values-prod.yml", chart));
         assert!(!is_chart_values("charts/web/Chart.yaml", chart));
         assert!(!is_chart_values("apps/values.yaml", chart));
-    }
-
-    #[test]
-    fn helm_releases_found() {
-        let text = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: podinfo}\n---\n\
-                    apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: a}\nspec:\n  source: {chart: redis}\n---\n\
-                    apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: b}\nspec:\n  source: {path: apps/b}\n";
-        let documents = crate::yaml::parse(text).expect("valid");
-        let found: Vec<(String, Option<String>)> =
-            helm_releases(&documents).into_iter().map(|u| (u.kind, u.name)).collect();
-        assert_eq!(
-            found,
-            vec![
-                ("HelmRelease".to_string(), Some("podinfo".to_string())),
-                ("Application".to_string(), Some("a".to_string()))
-            ]
-        );
     }
 }

@@ -168,6 +168,13 @@ pub fn render(report: &RunReport, rules: &Rules) -> String {
         }
         out.push('\n');
     }
+    if !report.releases.is_empty() {
+        let _ = writeln!(out, "Helm releases ({}): their chart values", report.releases.len());
+        for release in &report.releases {
+            explain_release(&mut out, release);
+        }
+        out.push('\n');
+    }
     if !report.not_covered.is_empty() {
         let _ = writeln!(out, "not covered ({}): seen, and not brought under the rules", report.not_covered.len());
         for item in &report.not_covered {
@@ -176,6 +183,44 @@ pub fn render(report: &RunReport, rules: &Rules) -> String {
         out.push('\n');
     }
     out
+}
+
+/// One release: its chart, where its values come from, and each key.
+fn explain_release(out: &mut String, release: &crate::release::ReleaseReport) {
+    let name = release.name.as_deref().unwrap_or("");
+    let source = if release.chart_in_repository {
+        "chart in the repository"
+    } else {
+        "chart from a chart repository or registry"
+    };
+    let _ =
+        writeln!(out, "  {}:{} {} `{name}`: {source} `{}`", release.file, release.line, release.kind, release.chart);
+    match &release.environment {
+        Some((env, reason)) => {
+            let _ = writeln!(out, "    environment: {env} ({reason})");
+        }
+        None => {
+            let _ = writeln!(out, "    environment: none (left alone)");
+        }
+    }
+    if !release.values_from.is_empty() {
+        let _ = writeln!(out, "    values from: chart defaults, then {}", release.values_from.join(", then "));
+    }
+    for key in &release.keys {
+        let _ = writeln!(
+            out,
+            "    {} `{}` ({}): {} -> {}: {}",
+            key.field.as_str(),
+            key.key,
+            key.why,
+            crate::common::FieldValue::show(key.current.as_ref()),
+            crate::common::FieldValue::show(key.wanted.as_ref()),
+            key.action,
+        );
+    }
+    for gap in &release.gaps {
+        let _ = writeln!(out, "    not covered: {gap}");
+    }
 }
 
 /// What the run does to a file that an overlay of `env` pulls in and that is edited in place.
@@ -229,6 +274,13 @@ fn quoted(names: &[String]) -> String {
 /// image as written and as rendered, current and wanted values; per
 /// overlay, the files it pulls in and the settings its generated patches
 /// carry; then warnings and what is not covered.
+fn field_json(value: &crate::common::FieldValue) -> serde_json::Value {
+    match value {
+        crate::common::FieldValue::Policy(policy) => serde_json::json!(policy),
+        crate::common::FieldValue::Secrets(names) => serde_json::json!(names),
+    }
+}
+
 pub fn render_json(report: &RunReport, rules: &Rules) -> String {
     use serde_json::{json, Value};
     let environment = |env: &Option<(String, crate::rules::EnvReason)>| -> Value {
@@ -334,6 +386,38 @@ pub fn render_json(report: &RunReport, rules: &Rules) -> String {
         .iter()
         .map(|n| json!({ "path": n.path, "line": n.line, "kind": n.kind, "name": n.name, "reason": n.reason }))
         .collect();
+    let releases: Vec<Value> = report
+        .releases
+        .iter()
+        .map(|r| {
+            let keys: Vec<Value> = r
+                .keys
+                .iter()
+                .map(|k| {
+                    json!({
+                        "field": k.field.as_str(),
+                        "valuesKey": k.key,
+                        "why": k.why.to_string(),
+                        "current": k.current.as_ref().map(field_json),
+                        "wanted": k.wanted.as_ref().map(field_json),
+                        "action": k.action,
+                    })
+                })
+                .collect();
+            json!({
+                "path": r.file,
+                "line": r.line,
+                "kind": r.kind,
+                "name": r.name,
+                "chart": r.chart,
+                "chartInRepository": r.chart_in_repository,
+                "environment": r.environment.as_ref().map(|(env, _)| env),
+                "valuesFrom": r.values_from,
+                "keys": keys,
+                "notCovered": r.gaps,
+            })
+        })
+        .collect();
     let document = json!({
         "version": 1,
         "rules": report.rules,
@@ -341,6 +425,7 @@ pub fn render_json(report: &RunReport, rules: &Rules) -> String {
         "overlays": overlays,
         "warnings": warnings,
         "notCovered": not_covered,
+        "releases": releases,
     });
     let mut text = serde_json::to_string_pretty(&document).expect("JSON values always serialize");
     text.push('\n');

@@ -113,12 +113,8 @@ pub(super) fn prepass(
     // A chart's values files that an environment's path claims and no release reads.
     let named: BTreeSet<String> = releases.iter().flat_map(|r| r.layers.iter().map(|l| l.file.clone())).collect();
     // A used chart's values.yaml is its releases' defaults, not a release of its own.
-    let used_charts: BTreeSet<String> = releases
-        .iter()
-        .flat_map(|r| r.chart_dirs())
-        .filter(|dir| has_chart(config, dir))
-        .map(str::to_string)
-        .collect();
+    let used_charts: BTreeSet<String> =
+        releases.iter().flat_map(|r| r.chart_dirs()).filter(|dir| has_chart(config, dir)).map(str::to_string).collect();
     for candidate in &discovery.files {
         let path = &candidate.rel_path;
         let chart_dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);

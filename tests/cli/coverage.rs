@@ -210,6 +210,12 @@ fn a_flux_helm_release_gets_its_pull_policy_through_its_values() {
         (&Value::from("HelmRelease"), &Value::from("podinfo"), &Value::from("imagePullPolicy"))
     );
     assert_eq!(change["valuesKey"], "image.pullPolicy", "{report:#}");
+    // explain names the release, its chart, where its values come from, and each key with why.
+    let explained = stdout(&run_in(dir.path(), &["explain", "."]));
+    assert!(explained.contains("Helm releases (1): their chart values\n  apps/production/podinfo.yaml:10 HelmRelease `podinfo`: chart from a chart repository or registry `podinfo`\n    environment: prod (path matches `apps/production/**`)\n    values from: chart defaults, then apps/production/podinfo.yaml (spec.values)\n    imagePullPolicy `image.pullPolicy` (convention (the chart is not in the repository and no helm.charts entry names it)): <unset> -> IfNotPresent: set in apps/production/podinfo.yaml (spec.values)\n"), "{explained}");
+    let explained: Value = serde_json::from_slice(&run_in(dir.path(), &["explain", "--format", "json", "."]).stdout)
+        .expect("explain prints JSON");
+    assert_eq!(explained["releases"][0]["keys"][0]["valuesKey"], "image.pullPolicy", "{explained:#}");
     let output = run_in(dir.path(), &["apply", "."]);
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
     let text = std::fs::read_to_string(dir.path().join("apps/production/podinfo.yaml")).unwrap();

@@ -104,3 +104,26 @@ fn explain_json_carries_the_reasons() {
     assert_eq!(migrate["basePath"], "base/web.yaml");
     assert_eq!(migrate["to"], "Always");
 }
+
+#[test]
+fn explain_json_of_helm_releases_matches_its_schema() {
+    let text = std::fs::read_to_string(crate::util::project_root().join("docs/explain.schema.json")).expect("schema");
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let validator = jsonschema::draft202012::new(&schema).expect("a valid schema");
+    for example in ["examples/helm/flux", "examples/helm/argocd"] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        crate::util::copy_tree(&crate::util::project_root().join(example), dir.path());
+        let output = pullsmith().args(["--format", "json", "explain"]).arg(dir.path()).output().expect("runs");
+        assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON document");
+        let problems: Vec<String> =
+            validator.iter_errors(&report).map(|e| format!("{}: {e}", e.instance_path)).collect();
+        assert!(problems.is_empty(), "{example}: {problems:?}\n{report:#}");
+        let releases = report["releases"].as_array().expect("releases");
+        assert!(releases.len() >= 3, "{example}: {report:#}");
+        assert!(
+            releases.iter().all(|r| r["keys"].as_array().is_some_and(|k| !k.is_empty())),
+            "{example}: every release has its keys: {report:#}"
+        );
+    }
+}
