@@ -184,6 +184,8 @@ struct KustomizeView<'a> {
     values_edits: BTreeMap<String, Vec<release::ValuesEdit>>,
     /// Values files that some Helm release reads.
     values_files: BTreeSet<String>,
+    /// Helm values that overlays' generated patches set, by overlay.
+    values_patches: BTreeMap<String, Vec<overlay_patch::ValuesPatch>>,
     /// Charts in the repository that some Helm release uses: their
     /// `values.yaml` are the releases' defaults, read.
     charts_used: BTreeSet<String>,
@@ -220,6 +222,7 @@ pub fn run(config: &RunConfig) -> RunReport {
         index: Default::default(),
         values_edits: BTreeMap::new(),
         values_files: BTreeSet::new(),
+        values_patches: BTreeMap::new(),
         charts_used: BTreeSet::new(),
     };
     drop(renders);
@@ -227,6 +230,7 @@ pub fn run(config: &RunConfig) -> RunReport {
     view.values_edits = std::mem::take(&mut helm_pass.planned.edits);
     view.values_files = std::mem::take(&mut helm_pass.values_files);
     view.charts_used = helm_pass.charts_used.clone();
+    view.values_patches = helm_pass.values_patches();
     let mut no_accounts = PlanContext {
         rules: &config.rules,
         forced_environment: config.forced_environment,
@@ -490,6 +494,7 @@ fn overlay_pass(
     // The renders see every file as this run leaves it. The file passes are
     // done, so the documents read before them are taken, not copied.
     let mut sources = std::mem::take(&mut view.pulled_in);
+    let values_patches = std::mem::take(&mut view.values_patches);
     sources.append(&mut index.edited_sources);
     for file in files.iter() {
         if let Some(Ownership::Shared { overlays }) = view.ownership.get(&file.path) {
@@ -510,6 +515,7 @@ fn overlay_pass(
             files: &sources,
             planned: &planned,
             rules: &config.rules,
+            values: &values_patches,
         };
         let plan = overlay_patch::plan_overlay(overlay, &inputs);
         planned.insert(carrier.clone(), plan.planned.clone());
@@ -681,7 +687,7 @@ fn overlay_file_plan(plan: &OverlayPlan, overlay_file: &str, path: &str, text: &
                 to: s.to.clone(),
                 splice: edit::Splice::insert_at(0, String::new()),
                 carried: Some(plan::Carried { overlay: plan.overlay.clone(), base_file, base_line }),
-                values_key: None,
+                values_key: s.values_key.clone(),
             }
         })
         .collect::<Vec<_>>();

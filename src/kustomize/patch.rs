@@ -56,6 +56,45 @@ pub struct PatchSetting {
     pub to: crate::common::FieldValue,
     /// The generated file that makes it.
     pub patch_file: String,
+    /// For a Helm values setting: the values key it sets.
+    pub values_key: Option<String>,
+}
+
+/// Helm values that an overlay's generated patch gives a HelmRelease of a
+/// shared base (planned by the Helm release planner, which reads the
+/// release's values; the simulation does not model them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValuesPatch {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    pub namespace: Option<String>,
+    /// The shared file that holds the release, and its 1-based line.
+    pub base_file: String,
+    pub base_line: usize,
+    pub settings: Vec<ValuesSetting>,
+}
+
+/// One values key a generated patch sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValuesSetting {
+    /// Under `spec.values`.
+    pub path: Vec<String>,
+    pub value: ValuesValue,
+    pub field: crate::common::Field,
+    pub from: Option<crate::common::FieldValue>,
+    pub to: crate::common::FieldValue,
+}
+
+/// What a values key is set to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValuesValue {
+    Scalar(String),
+    /// A list of names, as `- name: x` (`true`) or `- x`.
+    Names {
+        names: Vec<String>,
+        mappings: bool,
+    },
 }
 
 /// The 1-based line of a generated file where `setting` is made (1 when it
@@ -130,6 +169,8 @@ pub struct OverlayInputs<'a> {
     /// Generated patches of the overlays planned before this one.
     pub planned: &'a BTreeMap<String, Vec<PlannedPatch>>,
     pub rules: &'a Rules,
+    /// Helm values each overlay's patch gives HelmReleases of its shared bases, by overlay.
+    pub values: &'a BTreeMap<String, Vec<ValuesPatch>>,
 }
 
 /// One container setting the overlay's patch makes, on an object as it is at the patch point.
@@ -159,7 +200,7 @@ struct ObjectPatch {
 /// `patches:` end. The result is rendered again to check that the patch
 /// hits exactly those fields and keeps every container where it was.
 pub fn plan_overlay(overlay: &Kustomization, inputs: &OverlayInputs<'_>) -> OverlayPlan {
-    let OverlayInputs { root, graph, ownership, files, planned, rules } = *inputs;
+    let OverlayInputs { root, graph, ownership, files, planned, rules, values } = *inputs;
     let env_index = overlay.environment.expect("overlays have an environment");
     let env = &rules.environments[env_index];
     let mut plan = OverlayPlan { overlay: overlay.dir.clone(), environment: env_index, ..OverlayPlan::default() };
@@ -169,7 +210,8 @@ pub fn plan_overlay(overlay: &Kustomization, inputs: &OverlayInputs<'_>) -> Over
     let before = build::render(build_inputs, &overlay.dir);
     plan.warnings.extend(before.notes.iter().cloned());
     let patches = wanted_patches(&before, env, rules, &mut plan);
-    let (desired_files, entries) = patch_files(&mut plan, &patches, overlay, &env.name);
+    let values = values.get(&overlay.dir).map(Vec::as_slice).unwrap_or_default();
+    let (desired_files, entries) = patch_files(&mut plan, &patches, values, overlay, &env.name);
 
     // The render with the patch: only the two fields may differ, and what is still wrong is said.
     if !plan.planned.is_empty() {
@@ -220,6 +262,7 @@ fn sort_pulled_in(
 fn patch_files(
     plan: &mut OverlayPlan,
     patches: &[ObjectPatch],
+    values: &[ValuesPatch],
     overlay: &Kustomization,
     env_name: &str,
 ) -> (BTreeMap<String, String>, Vec<Entry>) {
@@ -235,6 +278,28 @@ fn patch_files(
         } else {
             smp_documents.push(strategic_patch(patch));
             record(plan, patch, PATCH_FILE, &overlay.dir);
+        }
+    }
+    // Helm values merge key by key, so a strategic merge serves custom kinds too.
+    for patch in values {
+        smp_documents.push(values_patch(patch));
+        let patch_file = format!("{}{PATCH_FILE}", dir_prefix(&overlay.dir));
+        for setting in &patch.settings {
+            plan.settings.push(PatchSetting {
+                base_file: patch.base_file.clone(),
+                base_line: patch.base_line,
+                kind: patch.kind.clone(),
+                name: Some(patch.name.clone()),
+                namespace: patch.namespace.clone(),
+                container: None,
+                list: None,
+                image: None,
+                field: setting.field,
+                from: setting.from.clone(),
+                to: setting.to.clone(),
+                patch_file: patch_file.clone(),
+                values_key: Some(setting.path.join(".")),
+            });
         }
     }
     let mut desired_files: BTreeMap<String, String> = BTreeMap::new();
@@ -602,6 +667,7 @@ fn record(plan: &mut OverlayPlan, patch: &ObjectPatch, patch_file: &str, overlay
             from: setting.from.clone().map(crate::common::FieldValue::Policy),
             to: crate::common::FieldValue::Policy(setting.to.clone()),
             patch_file: patch_path.clone(),
+            values_key: None,
         });
     }
     if let Some((list, _)) = &patch.secrets {
@@ -619,6 +685,7 @@ fn record(plan: &mut OverlayPlan, patch: &ObjectPatch, patch_file: &str, overlay
             from: pod.secrets.clone().filter(|s| !s.is_empty()).map(crate::common::FieldValue::Secrets),
             to: crate::common::FieldValue::Secrets(list.clone()),
             patch_file: patch_path,
+            values_key: None,
         });
     }
 }
@@ -628,6 +695,49 @@ fn record(plan: &mut OverlayPlan, patch: &ObjectPatch, patch_file: &str, overlay
 /// the containers a patch names first, so naming only some would reorder
 /// them (and init containers run in order). Pull secrets are listed whole,
 /// existing ones first, for the same reason.
+/// A HelmRelease's generated values patch: its identity and `spec.values`
+/// holding just the keys set, each mapping once, in the order first set.
+fn values_patch(patch: &ValuesPatch) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "apiVersion: {}", scalar(&patch.api_version));
+    let _ = writeln!(out, "kind: {}", scalar(&patch.kind));
+    out.push_str("metadata:\n");
+    let _ = writeln!(out, "  name: {}", scalar(&patch.name));
+    if let Some(namespace) = &patch.namespace {
+        let _ = writeln!(out, "  namespace: {}", scalar(namespace));
+    }
+    out.push_str("spec:\n  values:\n");
+    let mut written: Vec<&[String]> = Vec::new();
+    for setting in &patch.settings {
+        for depth in 0..setting.path.len() {
+            let prefix = &setting.path[..=depth];
+            if written.contains(&prefix) {
+                continue;
+            }
+            written.push(prefix);
+            let indent = "  ".repeat(depth + 2);
+            let key = scalar(&setting.path[depth]);
+            if depth + 1 < setting.path.len() {
+                let _ = writeln!(out, "{indent}{key}:");
+                continue;
+            }
+            match &setting.value {
+                ValuesValue::Scalar(value) => {
+                    let _ = writeln!(out, "{indent}{key}: {}", scalar(value));
+                }
+                ValuesValue::Names { names, mappings } => {
+                    let _ = writeln!(out, "{indent}{key}:");
+                    for name in names {
+                        let entry = if *mappings { format!("name: {}", scalar(name)) } else { scalar(name) };
+                        let _ = writeln!(out, "{indent}- {entry}");
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 fn strategic_patch(patch: &ObjectPatch) -> String {
     let object = &patch.object;
     let pod = object.pod.as_ref().expect("patched objects have a pod spec");

@@ -11,6 +11,7 @@ use crate::common::{Diagnostic, FileAction};
 use crate::coverage::{self, NotCovered};
 use crate::discover::Discovery;
 use crate::helm;
+use crate::kustomize::patch::{ValuesPatch, ValuesSetting, ValuesValue};
 use crate::kustomize::{Graph, Ownership};
 use crate::release::{self, ChartSource, Planned, Release, Sources};
 use crate::rules::{EnvChoice, EnvReason};
@@ -228,6 +229,10 @@ fn patched_releases(config: &RunConfig, graph: &Graph) -> Vec<PatchOf> {
                 }
                 let file = entry.get("path").and_then(|p| p.as_str()).or_else(|| entry.as_str());
                 let Some(path) = file.and_then(|f| release::join_path(&kustomization.dir, f)) else { continue };
+                if crate::kustomize::patch::is_generated_path(&path) {
+                    // Pullsmith's own patch: planned again from the values below it.
+                    continue;
+                }
                 let text = read_limited(&config.root.join(&path), config.max_file_size)
                     .ok()
                     .and_then(|bytes| text_of(&bytes).ok().map(str::to_string))
@@ -267,7 +272,8 @@ fn per_overlay(
     let mut out = Vec::new();
     let owned_by =
         |env: usize| matches!(ownership.get(file), Some(Ownership::Owned { environment, .. }) if *environment == env);
-    for overlay in graph.kustomizations.values() {
+    for carrier in graph.carriers() {
+        let overlay = &graph.kustomizations[&carrier];
         let Some(env) = overlay.environment else { continue };
         if !graph.reach(&overlay.dir).iter().any(|r| r.file == file) {
             continue;
@@ -277,7 +283,14 @@ fn per_overlay(
         release.overlay = Some((env, overlay.dir.clone()));
         release.carrier_editable = owned_by(env);
         if !release.carrier_editable {
-            release.create = None;
+            // The overlay's generated patch, when no values of its own can hold the keys.
+            release.create = Some(release::Layer {
+                file: overlay.dir.clone(),
+                document: 0,
+                path: vec!["spec".to_string(), "values".to_string()],
+                form: release::LayerForm::Generated,
+                label: format!("generated patch of overlay `{}`", overlay.dir),
+            });
         }
         // Deeper kustomizations patch first: fewer includes means closer to the base.
         let mut on_the_way: Vec<&&PatchOf> = patches.iter().filter(|p| chain.contains(&p.dir)).collect();
@@ -348,6 +361,46 @@ fn read_chart(config: &RunConfig, dir: &str) -> Result<release::ChartFacts, Stri
 }
 
 impl HelmPass {
+    /// The values the overlays' generated patches set, one patch per release and overlay.
+    pub fn values_patches(&mut self) -> BTreeMap<String, Vec<ValuesPatch>> {
+        let mut out: BTreeMap<String, Vec<ValuesPatch>> = BTreeMap::new();
+        for (overlay, edits) in std::mem::take(&mut self.planned.generated) {
+            let patches = out.entry(overlay).or_default();
+            for edit in edits {
+                let name = edit.name.clone().unwrap_or_default();
+                let at = patches.iter().position(|p| p.name == name && p.namespace == edit.namespace);
+                let at = at.unwrap_or_else(|| {
+                    let base_line = self.lines.get(&edit.release_file).map_or(1, |l| l.line_of(edit.release_offset));
+                    patches.push(ValuesPatch {
+                        api_version: edit.api_version.clone(),
+                        kind: edit.kind.clone(),
+                        name: name.clone(),
+                        namespace: edit.namespace.clone(),
+                        base_file: edit.release_file.clone(),
+                        base_line,
+                        settings: Vec::new(),
+                    });
+                    patches.len() - 1
+                });
+                let value = match &edit.leaf {
+                    release::Leaf::Scalar(value) => ValuesValue::Scalar(value.clone()),
+                    release::Leaf::Names { names, shape } => ValuesValue::Names {
+                        names: names.clone(),
+                        mappings: *shape == crate::edit::values::Shape::Mappings,
+                    },
+                };
+                patches[at].settings.push(ValuesSetting {
+                    path: edit.key.clone(),
+                    value,
+                    field: edit.field,
+                    from: edit.from.clone(),
+                    to: edit.to.clone(),
+                });
+            }
+        }
+        out
+    }
+
     /// The not-covered items with their lines.
     pub fn take_not_covered(&mut self) -> Vec<NotCovered> {
         let items = std::mem::take(&mut self.planned.not_covered);

@@ -27,6 +27,10 @@ pub struct ValuesEdit {
     pub leaf: Leaf,
     /// For the report's change: the release, its environment, the field.
     pub kind: String,
+    pub api_version: String,
+    /// The release's own file and the byte offset of its object there.
+    pub release_file: String,
+    pub release_offset: usize,
     pub name: Option<String>,
     pub namespace: Option<String>,
     pub environment: String,
@@ -99,6 +103,7 @@ fn splices_for(text: &str, root: &Node, edit: &ValuesEdit) -> Result<Vec<Splice>
             let style = TextStyle::new(text);
             set(&style, base, &path, &edit.leaf).map_err(refused)
         }
+        LayerForm::Generated => Err((0, "internal error: a generated patch is made by the overlay pass".to_string())),
         LayerForm::Block => {
             let node = node_at(root, &edit.layer_path).ok_or((0, "the values string is gone".to_string()))?;
             let block = BlockText::of(text, node)
@@ -159,7 +164,7 @@ fn check(original: &str, documents: &[Document], new_text: &str, edits: &[Values
     for edit in edits {
         match edit.form {
             LayerForm::Mapping => allowed.push((edit.document, [edit.layer_path.clone(), edit.key.clone()].concat())),
-            LayerForm::Block => allowed.push((edit.document, edit.layer_path.clone())),
+            LayerForm::Block | LayerForm::Generated => allowed.push((edit.document, edit.layer_path.clone())),
         }
     }
     verify::only_paths_changed(documents, original, new_text, &allowed).map_err(internal)?;

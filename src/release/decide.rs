@@ -74,6 +74,8 @@ pub struct ValuesKeyReport {
 pub struct Planned {
     /// Values edits, by the file they are made in.
     pub edits: BTreeMap<String, Vec<ValuesEdit>>,
+    /// Values that overlays' generated patches set, by overlay directory.
+    pub generated: BTreeMap<String, Vec<ValuesEdit>>,
     pub reports: Vec<ReleaseReport>,
     /// What is not covered, each with the byte offset in its file that the run turns into a line.
     pub not_covered: Vec<(usize, NotCovered)>,
@@ -156,7 +158,11 @@ pub fn plan_releases(
             planned.not_covered.push((0, NotCovered::file(&file, None, reason)));
             continue;
         }
-        planned.edits.entry(file).or_default().push(first);
+        if first.form == LayerForm::Generated {
+            planned.generated.entry(file).or_default().push(first);
+        } else {
+            planned.edits.entry(file).or_default().push(first);
+        }
     }
     planned
 }
@@ -587,6 +593,9 @@ fn edit_for(
         key: key.iter().map(|k| k.to_string()).collect(),
         leaf,
         kind: release.kind.clone(),
+        api_version: release.api_version.clone(),
+        release_file: release.file.clone(),
+        release_offset: release.offset,
         name: release.name.clone(),
         namespace: release.namespace.clone(),
         environment: environment.to_string(),
@@ -598,6 +607,9 @@ fn edit_for(
 }
 
 fn layer_values<'s>(layer: &Layer, sources: &'s Sources) -> Result<LayerValues<'s>, String> {
+    if layer.form == LayerForm::Generated {
+        return Ok(LayerValues::Absent);
+    }
     let file = match sources.files.get(&layer.file) {
         Some(Ok(file)) => file,
         Some(Err(message)) => return Err(format!("{} ({}): {message}", layer.file, layer.label)),
@@ -613,6 +625,7 @@ fn layer_values<'s>(layer: &Layer, sources: &'s Sources) -> Result<LayerValues<'
     match layer.form {
         LayerForm::Mapping if node.is_mapping() || node.is_null() => Ok(LayerValues::Node(node)),
         LayerForm::Mapping => Err(format!("{} ({}) is not a mapping of values", layer.file, layer.label)),
+        LayerForm::Generated => Ok(LayerValues::Absent),
         LayerForm::Block => match &node.kind {
             NodeKind::Scalar { value, style: ScalarStyle::Literal | ScalarStyle::Folded } => {
                 let documents = yaml::parse(value)

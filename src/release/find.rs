@@ -15,6 +15,7 @@ pub struct Release {
     /// `HelmRelease`, `Application`, `ApplicationSet`, `Kustomization`, or
     /// `values file` for a chart's values file that an environment's path claims.
     pub kind: String,
+    pub api_version: String,
     pub name: Option<String>,
     /// The namespace it deploys to, when the carrier says.
     pub namespace: Option<String>,
@@ -71,6 +72,9 @@ pub enum LayerForm {
     Mapping,
     /// A YAML document inside a block scalar (Argo CD's `values: |`).
     Block,
+    /// The `spec.values` of an overlay's generated patch (`file` is the
+    /// overlay's directory): made by the overlay pass, not edited here.
+    Generated,
 }
 
 impl Release {
@@ -105,6 +109,7 @@ impl Release {
             document,
             offset: object.node.span.start,
             kind: object.kind.to_string(),
+            api_version: object.api_version.to_string(),
             name: object.name().map(str::to_string),
             namespace: None,
             chart,
@@ -327,6 +332,7 @@ pub fn find_in_kustomization(file: &str, dir: &str, root: &Node) -> Vec<Release>
             document: 0,
             offset: entry.span.start,
             kind: "Kustomization".to_string(),
+            api_version: String::new(),
             name: Some(field("releaseName").unwrap_or(name).to_string()),
             namespace: field("namespace").map(str::to_string),
             chart,
@@ -405,6 +411,7 @@ pub fn values_file_release(file: &str, chart_dir: &str) -> Release {
         document: 0,
         offset: 0,
         kind: "values file".to_string(),
+        api_version: String::new(),
         name: None,
         namespace: None,
         chart: ChartSource::Dir(chart_dir.to_string()),

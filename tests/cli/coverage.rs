@@ -476,3 +476,26 @@ fn commit_on_a_repository_with_nothing_covered_does_not_call_it_compliant() {
     assert!(out.contains("nothing to commit, and nothing covered"), "{}", describe(&output));
     assert!(!out.contains("compliant"), "{}", describe(&output));
 }
+
+#[test]
+fn a_pull_key_a_chart_declares_but_never_reads_is_not_covered_and_not_written() {
+    let release = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: web\nspec:\n  chart:\n    spec:\n      chart: ./charts/web\n      sourceRef: {kind: GitRepository, name: fleet}\n  values:\n    replicaCount: 2\n";
+    let template = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: \"{{ .Values.image.repository }}:{{ .Values.image.tag }}\"\n";
+    let dir = git_repo(&[
+        (".pullsmith.yaml", FLUX_RULES),
+        ("apps/production/web.yaml", release),
+        ("charts/web/Chart.yaml", "apiVersion: v2\nname: web\nversion: 0.1.0\n"),
+        ("charts/web/values.yaml", "image:\n  repository: nginx\n  tag: \"1.25\"\n  pullPolicy: Always\n"),
+        ("charts/web/templates/deployment.yaml", template),
+    ]);
+    let output = run_in(dir.path(), &["apply", "."]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let err = stderr(&output);
+    assert!(err.contains("not covered: apps/production/web.yaml:1: HelmRelease `web`: `image.pullPolicy` is declared in charts/web/values.yaml:4 but no template reads it: setting it changes nothing"), "{err}");
+    assert!(err.contains("container `web` (charts/web/templates/deployment.yaml:9): the chart writes no imagePullPolicy, so no value sets it"), "{err}");
+    // Nothing is written that the chart would ignore.
+    let text = std::fs::read_to_string(dir.path().join("apps/production/web.yaml")).unwrap();
+    assert_eq!(text, release);
+    let report = json(&run_in(dir.path(), &["--format", "json", "check", "."]));
+    assert_eq!(report["summary"]["notCovered"], 2, "{report:#}");
+}

@@ -521,6 +521,16 @@ fn helm_argo_values_object() {
 }
 
 #[test]
+fn helm_flux_overlay_generated_patch() {
+    run_fixture("helm-flux-overlay-generated-patch");
+}
+
+#[test]
+fn helm_flux_overlay_values_patch() {
+    run_fixture("helm-flux-overlay-values-patch");
+}
+
+#[test]
 fn helm_flux_release_with_values() {
     run_fixture("helm-flux-release-with-values");
 }

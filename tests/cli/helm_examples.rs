@@ -48,6 +48,7 @@ struct Env {
 
 const DEV: Env = Env { name: "dev", policy: "Always", secrets: &[] };
 const PROD: Env = Env { name: "prod", policy: "IfNotPresent", secrets: &["regcred-prod"] };
+const STAGING: Env = Env { name: "staging", policy: "Always", secrets: &["regcred-staging"] };
 
 /// The rules of the corpus sweep: the environment is a chart's values file.
 const CORPUS_RULES: &str = r#"version: 1
@@ -101,6 +102,8 @@ impl fmt::Display for Release {
 fn flux_releases() -> Vec<Release> {
     vec![
         Release::new("charts/podinfo", DEV, Carrier::Flux { overlay: "apps/dev", name: "podinfo" }),
+        // No values patch of its own: a generated one.
+        Release::new("charts/podinfo", STAGING, Carrier::Flux { overlay: "apps/staging", name: "podinfo" }),
         Release::new("charts/podinfo", PROD, Carrier::Flux { overlay: "apps/prod", name: "podinfo" }),
     ]
 }
@@ -337,6 +340,7 @@ fn flux_example_releases_render() {
         &[
             &["Deployment/podinfo containers/podinfo: ghcr.io/stefanprodan/podinfo:6.7.1 IfNotPresent []"],
             &["Deployment/podinfo containers/podinfo: ghcr.io/stefanprodan/podinfo:6.7.1 IfNotPresent []"],
+            &["Deployment/podinfo containers/podinfo: ghcr.io/stefanprodan/podinfo:6.7.1 IfNotPresent []"],
         ],
     );
 }
@@ -566,6 +570,11 @@ fn argocd_oracle_finds_what_a_wrong_rewrite_gets_wrong() {
 fn flux_oracle_accepts_a_values_only_rewrite() {
     let edits: &[(&str, &str, &str)] = &[
         ("apps/dev/podinfo-values.yaml", "      tag: 6.7.1\n", "      tag: 6.7.1\n      pullPolicy: Always\n"),
+        (
+            "apps/staging/kustomization.yaml",
+            "  - ../base/podinfo\n",
+            "  - ../base/podinfo\npatches:\n  - target: {kind: HelmRelease, name: podinfo}\n    patch: |\n      apiVersion: helm.toolkit.fluxcd.io/v2\n      kind: HelmRelease\n      metadata:\n        name: podinfo\n      spec:\n        values:\n          image:\n            pullPolicy: Always\n          imagePullSecrets:\n            - name: regcred-staging\n",
+        ),
         (
             "apps/prod/podinfo-values.yaml",
             "    replicaCount: 3\n",
