@@ -289,6 +289,7 @@ fn per_overlay(
                 document: 0,
                 path: vec!["spec".to_string(), "values".to_string()],
                 form: release::LayerForm::Generated,
+                optional: false,
                 label: format!("generated patch of overlay `{}`", overlay.dir),
             });
         }
@@ -319,6 +320,7 @@ fn per_overlay(
                 document,
                 path: vec!["spec".to_string(), "values".to_string()],
                 form: release::LayerForm::Mapping,
+                optional: false,
                 label: format!("values patch of overlay `{}`", patch.dir),
             });
         }
@@ -345,7 +347,7 @@ fn read_source(config: &RunConfig, file: &str) -> Result<release::SourceFile, St
     }
     let path = config.root.join(file);
     if !path.exists() {
-        return Err("not in the repository".to_string());
+        return Err(release::NOT_IN_REPOSITORY.to_string());
     }
     let bytes = read_limited(&path, config.max_file_size).map_err(|e| e.to_string())?;
     let text = text_of(&bytes).map_err(|(_, message)| message)?.to_string();

@@ -611,6 +611,9 @@ fn layer_values<'s>(layer: &Layer, sources: &'s Sources) -> Result<LayerValues<'
         return Ok(LayerValues::Absent);
     }
     let file = match sources.files.get(&layer.file) {
+        Some(Err(message)) if layer.optional && message == super::find::NOT_IN_REPOSITORY => {
+            return Ok(LayerValues::Absent);
+        }
         Some(Ok(file)) => file,
         Some(Err(message)) => return Err(format!("{} ({}): {message}", layer.file, layer.label)),
         None => return Err(format!("values file `{}` ({}) is not in the repository", layer.file, layer.label)),

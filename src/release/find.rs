@@ -4,6 +4,9 @@
 use crate::manifest::{self, Object};
 use crate::yaml::{Document, Node};
 
+/// Why a values file named by a release could not be read, when it does not exist.
+pub const NOT_IN_REPOSITORY: &str = "not in the repository";
+
 /// A Helm release as its carrier describes it.
 #[derive(Debug, Clone)]
 pub struct Release {
@@ -62,6 +65,8 @@ pub struct Layer {
     /// mapping; empty for a whole values file.
     pub path: Vec<String>,
     pub form: LayerForm,
+    /// A values file that may be missing (Argo CD's `ignoreMissingValueFiles`).
+    pub optional: bool,
     /// For people: `spec.values`, `valueFiles envs/prod/values.yaml`.
     pub label: String,
 }
@@ -179,6 +184,7 @@ fn flux(file: &str, document: usize, object: &Object<'_>) -> Release {
         document,
         path: values_path,
         form: LayerForm::Mapping,
+        optional: false,
         label: "spec.values".to_string(),
     };
     if spec.and_then(|s| s.get("values")).is_some() {
@@ -235,10 +241,18 @@ fn argo(file: &str, document: usize, object: &Object<'_>, spec_path: &[&str]) ->
             ));
         }
         let helm_path = with(&path, &["helm"]);
+        let ignore_missing = helm.and_then(|h| h.get("ignoreMissingValueFiles")).and_then(Node::as_str) == Some("true");
         for (index, entry) in
             helm.and_then(|h| h.get("valueFiles")).map(Node::items).unwrap_or_default().iter().enumerate()
         {
             let Some(name) = entry.as_str() else { continue };
+            if name.contains("://") {
+                release.blockers.push((
+                    entry.span.start,
+                    format!("values file `{name}` is fetched from a URL, not read from this repository"),
+                ));
+                continue;
+            }
             let resolved = match name.strip_prefix('$') {
                 Some(rest) => {
                     let (reference, inside) = rest.split_once('/').unwrap_or((rest, ""));
@@ -269,6 +283,7 @@ fn argo(file: &str, document: usize, object: &Object<'_>, spec_path: &[&str]) ->
                     document: 0,
                     path: Vec::new(),
                     form: LayerForm::Mapping,
+                    optional: ignore_missing,
                     label: format!("valueFiles[{index}] `{name}`"),
                 }),
                 None => release
@@ -285,6 +300,7 @@ fn argo(file: &str, document: usize, object: &Object<'_>, spec_path: &[&str]) ->
                 document,
                 path: with(&helm_path, &["values"]),
                 form,
+                optional: false,
                 label: "helm.values".to_string(),
             });
         }
@@ -293,6 +309,7 @@ fn argo(file: &str, document: usize, object: &Object<'_>, spec_path: &[&str]) ->
             document,
             path: with(&helm_path, &["valuesObject"]),
             form: LayerForm::Mapping,
+            optional: false,
             label: "helm.valuesObject".to_string(),
         };
         if helm.and_then(|h| h.get("valuesObject")).is_some() {
@@ -371,6 +388,7 @@ pub fn find_in_kustomization(file: &str, dir: &str, root: &Node) -> Vec<Release>
                     document: 0,
                     path: Vec::new(),
                     form: LayerForm::Mapping,
+                    optional: false,
                     label: format!("{label} `{name}`"),
                 }),
                 None => {
@@ -383,6 +401,7 @@ pub fn find_in_kustomization(file: &str, dir: &str, root: &Node) -> Vec<Release>
             document: 0,
             path: [entry_path.clone(), vec!["valuesInline".to_string()]].concat(),
             form: LayerForm::Mapping,
+            optional: false,
             label: "valuesInline".to_string(),
         };
         match field("valuesMerge").unwrap_or("override") {
@@ -420,6 +439,7 @@ pub fn values_file_release(file: &str, chart_dir: &str) -> Release {
             document: 0,
             path: Vec::new(),
             form: LayerForm::Mapping,
+            optional: false,
             label: "values file".to_string(),
         }],
         create: None,

@@ -45,5 +45,6 @@ pub use apply::{apply_edits, Leaf, ValuesEdit};
 pub use decide::{plan_releases, ChartFacts, Planned, ReleaseReport, SourceFile, Sources, ValuesKeyReport};
 pub use find::{
     find, find_in_kustomization, join as join_path, values_file_release, ChartSource, Layer, LayerForm, Release,
+    NOT_IN_REPOSITORY,
 };
 pub use keys::Why;

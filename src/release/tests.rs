@@ -86,3 +86,25 @@ fn a_value_set_in_a_shared_file_is_written_where_the_environment_alone_reaches()
         "{new}"
     );
 }
+
+#[test]
+fn argo_cd_value_files_that_may_be_missing_or_are_fetched() {
+    let text = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: web}\nspec:\n  source:\n    path: charts/web\n    helm:\n      ignoreMissingValueFiles: true\n      valueFiles: [values-prod.yaml, https://example.com/v.yaml]\n";
+    let found = find("prod/web.yaml", &yaml::parse(text).unwrap());
+    let release = &found[0];
+    assert!(release.layers[0].optional, "{:?}", release.layers);
+    let reasons: Vec<&str> = release.blockers.iter().map(|(_, r)| r.as_str()).collect();
+    assert_eq!(reasons, vec!["values file `https://example.com/v.yaml` is fetched from a URL, not read from this repository"]);
+    // A missing optional file is no values at all, not a reason to give up.
+    let text = text.replace(", https://example.com/v.yaml", "");
+    let releases = find("prod/web.yaml", &yaml::parse(&text).unwrap());
+    let mut sources = Sources::default();
+    sources.files.insert("prod/web.yaml".to_string(), source(&text));
+    sources.files.insert("charts/web/values-prod.yaml".to_string(), Err(NOT_IN_REPOSITORY.to_string()));
+    let rules = rules();
+    let env_of_file = |path: &str| rules.env_for_path(path).ok().flatten();
+    let planned = plan_releases(&releases, &sources, &rules, &env_of_file);
+    // The chart directory was not read, which is why it is not covered; the missing file is not.
+    let reasons: Vec<&str> = planned.not_covered.iter().map(|(_, n)| n.reason.as_str()).collect();
+    assert_eq!(reasons, vec!["chart directory `charts/web` is not in the repository"]);
+}
