@@ -187,14 +187,13 @@ pub fn render(report: &RunReport, rules: &Rules) -> String {
 
 /// One release: its chart, where its values come from, and each key.
 fn explain_release(out: &mut String, release: &crate::release::ReleaseReport) {
-    let name = release.name.as_deref().unwrap_or("");
+    let name = release.name.as_deref().map(|name| format!(" `{name}`")).unwrap_or_default();
     let source = if release.chart_in_repository {
         "chart in the repository"
     } else {
         "chart from a chart repository or registry"
     };
-    let _ =
-        writeln!(out, "  {}:{} {} `{name}`: {source} `{}`", release.file, release.line, release.kind, release.chart);
+    let _ = writeln!(out, "  {}:{} {}{name}: {source} `{}`", release.file, release.line, release.kind, release.chart);
     match &release.environment {
         Some((env, reason)) => {
             let _ = writeln!(out, "    environment: {env} ({reason})");

@@ -13,7 +13,7 @@ use crate::discover::Discovery;
 use crate::helm;
 use crate::kustomize::patch::{ValuesPatch, ValuesSetting, ValuesValue};
 use crate::kustomize::{Graph, Ownership};
-use crate::release::{self, ChartSource, Planned, Release, Sources};
+use crate::release::{self, Planned, Release, Sources};
 use crate::rules::{EnvChoice, EnvReason};
 use crate::yaml::{self, LineIndex};
 
@@ -140,9 +140,7 @@ pub(super) fn prepass(
                 continue;
             }
             if !has_chart(config, dir) {
-                if matches!(release.chart, ChartSource::Dir(_)) {
-                    // Said by the planner: "not in the repository".
-                }
+                // A missing chart directory is said by the planner.
                 continue;
             }
             sources.charts.insert(dir.to_string(), read_chart(config, dir));

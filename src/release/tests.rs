@@ -94,7 +94,10 @@ fn argo_cd_value_files_that_may_be_missing_or_are_fetched() {
     let release = &found[0];
     assert!(release.layers[0].optional, "{:?}", release.layers);
     let reasons: Vec<&str> = release.blockers.iter().map(|(_, r)| r.as_str()).collect();
-    assert_eq!(reasons, vec!["values file `https://example.com/v.yaml` is fetched from a URL, not read from this repository"]);
+    assert_eq!(
+        reasons,
+        vec!["values file `https://example.com/v.yaml` is fetched from a URL, not read from this repository"]
+    );
     // A missing optional file is no values at all, not a reason to give up.
     let text = text.replace(", https://example.com/v.yaml", "");
     let releases = find("prod/web.yaml", &yaml::parse(&text).unwrap());
