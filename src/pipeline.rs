@@ -965,6 +965,7 @@ fn process(
         dir.join("Chart.yaml").is_file() || dir.join("Chart.yml").is_file()
     };
     let (chart_dir, file_name) = candidate.rel_path.rsplit_once('/').unwrap_or(("", &candidate.rel_path));
+    // A used chart's (or subchart's) values.yaml is its releases' defaults, read.
     let is_defaults = file_name == "values.yaml" && view.charts_used.contains(chart_dir);
     if coverage::is_chart_values(&candidate.rel_path, has_chart)
         && !view.values_files.contains(&candidate.rel_path)

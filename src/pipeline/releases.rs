@@ -119,7 +119,11 @@ pub(super) fn prepass(
     for candidate in &discovery.files {
         let path = &candidate.rel_path;
         let chart_dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
-        let is_defaults = path.ends_with("/values.yaml") && used_charts.contains(chart_dir);
+        // A subchart's values are defaults too (`<chart>/charts/<sub>/values.yaml`).
+        let in_used =
+            |dir: &str| used_charts.iter().any(|used| dir == used || dir.starts_with(&format!("{used}/charts/")));
+        let is_defaults = (path.ends_with("/values.yaml") && used_charts.contains(chart_dir))
+            || (in_used(chart_dir) && !used_charts.contains(chart_dir));
         if named.contains(path) || is_defaults || !coverage::is_chart_values(path, |dir| has_chart(config, dir)) {
             continue;
         }
@@ -163,11 +167,23 @@ pub(super) fn prepass(
         }
         rules.env_for_path(path).ok().flatten()
     };
-    pass.planned = release::plan_releases(&releases, &sources, rules, &env_of_file);
+    let may_edit = |path: &str| config.filter.allows(path);
+    pass.planned = release::plan_releases(&releases, &sources, rules, &env_of_file, &may_edit);
     for release in &releases {
         pass.values_files.extend(release.layers.iter().map(|l| l.file.clone()));
         if let Some(dir) = release.chart_dirs().into_iter().find(|d| sources.charts.contains_key(*d)) {
             pass.charts_used.insert(dir.to_string());
+            // Its subcharts are used with it.
+            if let Some(Ok(facts)) = sources.charts.get(dir) {
+                let mut stack: Vec<(String, &helm::Chart)> = vec![(dir.to_string(), &facts.chart)];
+                while let Some((at, chart)) = stack.pop() {
+                    for sub in &chart.subcharts {
+                        let sub_dir = format!("{at}/charts/{}", sub.dir);
+                        pass.charts_used.insert(sub_dir.clone());
+                        stack.push((sub_dir, &sub.chart));
+                    }
+                }
+            }
         }
     }
     for (path, source) in &sources.files {
@@ -357,7 +373,19 @@ fn read_chart(config: &RunConfig, dir: &str) -> Result<release::ChartFacts, Stri
     let chart = helm::load(&config.root.join(dir)).map_err(|e| e.to_string())?;
     let keys = helm::analyse(&chart);
     let defaults = yaml::parse(&chart.values).ok().and_then(|docs| docs.into_iter().next());
-    Ok(release::ChartFacts { chart, keys, defaults })
+    let mut subchart_defaults = Vec::new();
+    let mut stack: Vec<(Vec<String>, &helm::Chart)> = vec![(Vec::new(), &chart)];
+    while let Some((prefix, parent)) = stack.pop() {
+        for sub in &parent.subcharts {
+            let mut key = prefix.clone();
+            key.push(sub.key.clone());
+            if let Some(document) = yaml::parse(&sub.chart.values).ok().and_then(|docs| docs.into_iter().next()) {
+                subchart_defaults.push((key.clone(), document));
+            }
+            stack.push((key, &sub.chart));
+        }
+    }
+    Ok(release::ChartFacts { chart, keys, defaults, subchart_defaults })
 }
 
 impl HelmPass {
@@ -425,7 +453,8 @@ pub(super) fn edit_the_rest(
     done: &BTreeSet<String>,
 ) {
     for (path, edits) in edits {
-        if done.contains(path) {
+        if done.contains(path) || !config.filter.allows(path) {
+            // Outside PATH and `--include`: never edited (the release says it is not covered).
             continue;
         }
         let abs_path = config.root.join(path);

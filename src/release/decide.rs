@@ -34,6 +34,9 @@ pub struct ChartFacts {
     pub keys: ChartKeys,
     /// Its `values.yaml`, parsed (None when it has none or it does not parse).
     pub defaults: Option<Document>,
+    /// Its subcharts' `values.yaml`, each with the keys its values sit under
+    /// in the root chart's values (`["redis"]`, `["redis", "sentinel"]`).
+    pub subchart_defaults: Vec<(Vec<String>, Document)>,
 }
 
 /// What explain and the report say about one release.
@@ -84,12 +87,14 @@ pub struct Planned {
 }
 
 /// Plans every release. `env_of_file` is a file's own environment (the
-/// owning overlay, `--env`, or its path); `Err` names a conflict.
+/// owning overlay, `--env`, or its path); `may_edit` says whether the run
+/// may edit a file (PATH and `--include` narrow that).
 pub fn plan_releases(
     releases: &[Release],
     sources: &Sources,
     rules: &Rules,
     env_of_file: &dyn Fn(&str) -> Option<EnvChoice>,
+    may_edit: &dyn Fn(&str) -> bool,
 ) -> Planned {
     let mut planned = Planned::default();
     let environments: Vec<Option<EnvChoice>> = releases.iter().map(|r| release_env(r, rules, env_of_file)).collect();
@@ -110,6 +115,9 @@ pub fn plan_releases(
     let mut all_edits: Vec<ValuesEdit> = Vec::new();
     for ((release, env), defaults) in releases.iter().zip(&environments).zip(&defaults_files) {
         let editable = |layer: &Layer| -> bool {
+            if layer.form != LayerForm::Generated && !may_edit(&layer.file) {
+                return false;
+            }
             if layer.file == release.file && layer.document == release.document {
                 return release.carrier_editable;
             }
@@ -245,6 +253,38 @@ impl LayerValues<'_> {
     }
 }
 
+/// What one values document holds at a key path.
+enum Walk<'n> {
+    Found(&'n Node),
+    Missing,
+    /// A key on the way (these keys, joined) is a scalar or a list.
+    Blocked(String),
+}
+
+fn walk<'n>(root: &'n Node, path: &[&str]) -> Walk<'n> {
+    let mut node = root;
+    for (depth, key) in path.iter().enumerate() {
+        if node.is_null() {
+            return Walk::Missing;
+        }
+        if node.kind == NodeKind::Alias {
+            return Walk::Blocked(format!("`{}` is an alias", path[..depth].join(".")));
+        }
+        if !node.is_mapping() {
+            return Walk::Blocked(format!("`{}` is not a mapping", path[..depth].join(".")));
+        }
+        match node.get(key) {
+            Some(next) => node = next,
+            None => return Walk::Missing,
+        }
+    }
+    if node.is_null() {
+        Walk::Missing
+    } else {
+        Walk::Found(node)
+    }
+}
+
 /// What a key holds through the layers.
 enum Lookup<'a> {
     /// Set by layer `i` (None: the chart's defaults) to this node.
@@ -258,6 +298,8 @@ enum Lookup<'a> {
 struct Values<'a> {
     layers: Vec<LayerValues<'a>>,
     defaults: Option<&'a Node>,
+    /// Subcharts' defaults, under their keys; below the root chart's, as Helm coalesces them.
+    subchart_defaults: &'a [(Vec<String>, Document)],
 }
 
 impl<'a> Values<'a> {
@@ -265,30 +307,23 @@ impl<'a> Values<'a> {
         let sources =
             self.layers.iter().enumerate().rev().map(|(i, l)| (Some(i), l.root())).chain([(None, self.defaults)]);
         for (index, root) in sources {
-            let Some(mut node) = root else { continue };
-            let mut found = true;
-            for (depth, key) in path.iter().enumerate() {
-                if node.is_null() && depth == 0 {
-                    found = false;
-                    break;
-                }
-                if !node.is_mapping() {
-                    if node.is_null() {
-                        found = false;
-                        break;
-                    }
-                    return Lookup::Blocked(index, path[..depth].join("."));
-                }
-                match node.get(key) {
-                    Some(next) => node = next,
-                    None => {
-                        found = false;
-                        break;
-                    }
-                }
+            match root.map(|root| walk(root, path)) {
+                Some(Walk::Found(node)) => return Lookup::Set(index, node),
+                Some(Walk::Blocked(at)) => return Lookup::Blocked(index, at),
+                Some(Walk::Missing) | None => {}
             }
-            if found && !node.is_null() {
-                return Lookup::Set(index, node);
+        }
+        for (prefix, document) in self.subchart_defaults {
+            let under = path.len() > prefix.len() && path.iter().zip(prefix).all(|(a, b)| a == b);
+            let rest: &[&str] = if under {
+                &path[prefix.len()..]
+            } else if path.first() == Some(&"global") {
+                path
+            } else {
+                continue;
+            };
+            if let Walk::Found(node) = walk(&document.root, rest) {
+                return Lookup::Set(None, node);
             }
         }
         Lookup::Unset
@@ -319,11 +354,6 @@ fn plan_one(
     };
     let environment = &rules.environments[choice.env];
     report.environment = Some((environment.name.clone(), choice.reason.clone()));
-    // The layers' values.
-    let mut layers = Vec::new();
-    for layer in &release.layers {
-        layers.push(layer_values(layer, sources)?);
-    }
     let facts = chart_dir(release, sources).and_then(|dir| match sources.charts.get(dir) {
         Some(Ok(facts)) => Some((dir, facts)),
         _ => None,
@@ -335,7 +365,16 @@ fn plan_one(
             Some(Ok(_)) => {}
         }
     }
-    let values = Values { layers, defaults: facts.and_then(|(_, f)| f.defaults.as_ref()).map(|d| &d.root) };
+    // The layers' values.
+    let mut layers = Vec::new();
+    for layer in &release.layers {
+        layers.push(layer_values(layer, sources)?);
+    }
+    let values = Values {
+        layers,
+        defaults: facts.and_then(|(_, f)| f.defaults.as_ref()).map(|d| &d.root),
+        subchart_defaults: facts.map_or(&[][..], |(_, f)| f.subchart_defaults.as_slice()),
+    };
     let accounts = environment.attach_secrets_to == AttachSecretsTo::ServiceAccount;
     let (name, version) = match &release.chart {
         ChartSource::Named { name, version, .. } => (name.as_str(), version.as_deref()),
@@ -415,7 +454,7 @@ fn plan_one(
                 Lookup::Unset => (None, None),
                 Lookup::Blocked(index, at) => {
                     let place = index.map_or("the chart's defaults".to_string(), |i| release.layers[i].label.clone());
-                    report.gaps.push(format!("`{at}` is not a mapping in {place}: `{}` cannot be set", key.path));
+                    report.gaps.push(format!("{at} in {place}: `{}` cannot be set", key.path));
                     line.action = "not covered".to_string();
                     report.keys.push(line);
                     continue;
@@ -493,7 +532,7 @@ fn plan_one(
                 Lookup::Unset => (None, (Vec::new(), None)),
                 Lookup::Blocked(index, at) => {
                     let place = index.map_or("the chart's defaults".to_string(), |i| release.layers[i].label.clone());
-                    report.gaps.push(format!("`{at}` is not a mapping in {place}: `{}` cannot be set", key.path));
+                    report.gaps.push(format!("{at} in {place}: `{}` cannot be set", key.path));
                     line.action = "not covered".to_string();
                     report.keys.push(line);
                     continue;

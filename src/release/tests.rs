@@ -68,7 +68,7 @@ fn a_value_set_in_a_shared_file_is_written_where_the_environment_alone_reaches()
     sources.files.insert("base.yaml".to_string(), source("image:\n  pullPolicy: Never\n"));
     let rules = rules();
     let env_of_file = |path: &str| rules.env_for_path(path).ok().flatten();
-    let planned = plan_releases(&releases, &sources, &rules, &env_of_file);
+    let planned = plan_releases(&releases, &sources, &rules, &env_of_file, &|_| true);
     assert!(!planned.edits.contains_key("base.yaml"), "a file both environments read is never edited");
     let dev = &planned.edits["dev/web.yaml"];
     let keys: Vec<(&str, String)> = dev.iter().map(|e| (e.values_key.as_str(), e.layer_path.join("."))).collect();
@@ -106,7 +106,7 @@ fn argo_cd_value_files_that_may_be_missing_or_are_fetched() {
     sources.files.insert("charts/web/values-prod.yaml".to_string(), Err(NOT_IN_REPOSITORY.to_string()));
     let rules = rules();
     let env_of_file = |path: &str| rules.env_for_path(path).ok().flatten();
-    let planned = plan_releases(&releases, &sources, &rules, &env_of_file);
+    let planned = plan_releases(&releases, &sources, &rules, &env_of_file, &|_| true);
     // The chart directory was not read, which is why it is not covered; the missing file is not.
     let reasons: Vec<&str> = planned.not_covered.iter().map(|(_, n)| n.reason.as_str()).collect();
     assert_eq!(reasons, vec!["chart directory `charts/web` is not in the repository"]);

@@ -14,6 +14,7 @@ mod fixtures;
 mod formats;
 mod helm_examples;
 mod helm_oracle;
+mod helm_releases;
 mod init;
 mod kustomize;
 mod kustomize_render;
