@@ -133,6 +133,26 @@ pub fn read_open(mut file: File, metadata: &Metadata, limit: u64, hint: &'static
     Ok(bytes)
 }
 
+/// The first directory between `root` and `root/relative` that is a
+/// symbolic link (relative to `root`), if any: a path named by a file of the
+/// repository (a Helm values file, a chart directory) must not lead out of
+/// it through a linked directory. The last component is not checked (the
+/// opening functions here refuse a linked file themselves); a component
+/// that does not exist ends the check.
+pub fn linked_dir_on_path(root: &Path, relative: &str) -> Option<String> {
+    let parts: Vec<&str> = relative.split('/').filter(|p| !p.is_empty()).collect();
+    let mut at = root.to_path_buf();
+    for (index, part) in parts.iter().enumerate().take(parts.len().saturating_sub(1)) {
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(metadata) if metadata.file_type().is_symlink() => return Some(parts[..=index].join("/")),
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
 /// The bytes of a regular file that is not a link, at most `limit` of them.
 pub fn read_unlinked(path: &Path, limit: u64, hint: &'static str) -> Result<Vec<u8>, FileError> {
     let (file, metadata) = open_regular(path)?;

@@ -350,17 +350,22 @@ fn per_overlay(
     out
 }
 
+/// Whether `dir` holds a `Chart.yaml` (a link to one counts, so that the
+/// chart is reported as unreadable rather than as absent).
 fn has_chart(config: &RunConfig, dir: &str) -> bool {
     let dir = config.root.join(dir);
-    dir.join("Chart.yaml").is_file() || dir.join("Chart.yml").is_file()
+    ["Chart.yaml", "Chart.yml"].iter().any(|name| std::fs::symlink_metadata(dir.join(name)).is_ok())
 }
 
 fn read_source(config: &RunConfig, file: &str) -> Result<release::SourceFile, String> {
     if config.filter.is_excluded(file) {
         return Err("excluded by the rules".to_string());
     }
+    if let Some(link) = crate::fsio::linked_dir_on_path(&config.root, file) {
+        return Err(format!("reached through `{link}`, a linked directory, which pullsmith never follows"));
+    }
     let path = config.root.join(file);
-    if !path.exists() {
+    if std::fs::symlink_metadata(&path).is_err() {
         return Err(release::NOT_IN_REPOSITORY.to_string());
     }
     let bytes = read_limited(&path, config.max_file_size).map_err(|e| e.to_string())?;
@@ -370,6 +375,10 @@ fn read_source(config: &RunConfig, file: &str) -> Result<release::SourceFile, St
 }
 
 fn read_chart(config: &RunConfig, dir: &str) -> Result<release::ChartFacts, String> {
+    // The chart directory itself must not be a link either.
+    if let Some(link) = crate::fsio::linked_dir_on_path(&config.root, &format!("{dir}/Chart.yaml")) {
+        return Err(format!("reached through `{link}`, a linked directory, which pullsmith never follows"));
+    }
     let chart = helm::load(&config.root.join(dir)).map_err(|e| e.to_string())?;
     let keys = helm::analyse(&chart);
     let defaults = yaml::parse(&chart.values).ok().and_then(|docs| docs.into_iter().next());

@@ -155,3 +155,24 @@ fn a_chart_directory_not_in_the_repository_and_a_values_string_that_is_not_a_blo
     let check = run_in(dir.path(), &["check", "."]);
     assert!(!stderr(&check).contains("compliant:"), "{}", describe(&check));
 }
+
+#[test]
+fn values_files_and_charts_behind_linked_directories_are_never_read_or_written() {
+    let outside = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(outside.path().join("prod")).unwrap();
+    std::fs::write(outside.path().join("prod/web.yaml"), "replicaCount: 2\n").unwrap();
+    let app = application("web", "[../../envs/prod/web.yaml]");
+    let linked_chart = application("api", "[values.yaml]").replace("path: charts/web", "path: linked/web");
+    let dir = fleet(&[("prod/web.yaml", &app), ("prod/api.yaml", &linked_chart)]);
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("envs")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("charts"), dir.path().join("linked")).unwrap();
+    let output = run_in(dir.path(), &["apply", "."]);
+    let err = stderr(&output);
+    assert!(
+        err.contains("not covered: prod/web.yaml:1: Application `web`: envs/prod/web.yaml (valueFiles[0] `../../envs/prod/web.yaml`): reached through `envs`, a linked directory, which pullsmith never follows"),
+        "{}",
+        describe(&output)
+    );
+    assert!(err.contains("not covered: prod/api.yaml:1: Application `api`: chart `linked/web` cannot be read: reached through `linked`, a linked directory"), "{err}");
+    assert_eq!(std::fs::read_to_string(outside.path().join("prod/web.yaml")).unwrap(), "replicaCount: 2\n");
+}
