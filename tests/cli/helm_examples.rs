@@ -71,6 +71,10 @@ enum Carrier {
     Argo { application: &'static str },
     /// A values file given to `helm template -f`.
     ValuesFile(String),
+    /// The `valuesInline` of a kustomization's `helmCharts` entry.
+    KustomizeInline { kustomization: &'static str, index: usize },
+    /// The chart's own defaults, nothing over them.
+    Defaults,
 }
 
 /// One release of a chart in the repository, in one environment.
@@ -94,6 +98,8 @@ impl fmt::Display for Release {
             Carrier::Flux { overlay, name } => format!("HelmRelease {name} of {overlay}"),
             Carrier::Argo { application } => format!("Application {application}"),
             Carrier::ValuesFile(file) => format!("-f {file}"),
+            Carrier::KustomizeInline { kustomization, index } => format!("{kustomization} helmCharts[{index}]"),
+            Carrier::Defaults => "its defaults".to_string(),
         };
         write!(f, "{} in {} ({carrier})", self.chart, self.env.name)
     }
@@ -152,6 +158,16 @@ fn render_release(root: &Path, release: &Release) -> Option<Vec<Value>> {
             vec!["--application".into(), root.join(application).into(), "--repo".into(), root.into()]
         }
         Carrier::ValuesFile(file) => vec![root.join(&release.chart).into(), "-f".into(), root.join(file).into()],
+        Carrier::KustomizeInline { kustomization, index } => {
+            let text = std::fs::read_to_string(root.join(kustomization)).expect("read the kustomization");
+            let parsed: serde_yaml::Value = serde_yaml::from_str(&text).expect("the kustomization parses");
+            let inline = &parsed["helmCharts"][*index]["valuesInline"];
+            stream
+                .write_all(serde_yaml::to_string(inline).expect("values serialize").as_bytes())
+                .expect("write values");
+            vec![root.join(&release.chart).into(), "-f".into(), stream.path().into()]
+        }
+        Carrier::Defaults => vec![root.join(&release.chart).into()],
     };
     let rendered = try_render_args(&args)?;
     Some(rendered.unwrap_or_else(|e| panic!("{release}: the Helm render fails:\n{e}")))
@@ -327,6 +343,57 @@ fn example_renders(name: &str, releases: &[Release], expected: &[&[&str]]) {
         .map(|(release, containers)| (release.to_string(), containers.iter().map(ToString::to_string).collect()))
         .collect();
     assert_eq!(found, expected, "{name}: the containers of each release");
+}
+
+// ---------------------------------------------------------------------------
+// The golden fixtures with a chart in the repository: `in/` rendered against `out/`
+
+#[test]
+fn fixture_releases_render_with_their_environment() {
+    let fixtures = project_root().join("tests/fixtures");
+    let full = [
+        (
+            "helm-argo-value-files",
+            vec![
+                Release::new("charts/web", DEV, Carrier::Argo { application: "dev/web.yaml" }),
+                Release::new("charts/web", PROD, Carrier::Argo { application: "prod/web.yaml" }),
+            ],
+        ),
+        (
+            "helm-kustomize-helm-charts",
+            vec![Release::new(
+                "prod/charts/web",
+                PROD,
+                Carrier::KustomizeInline { kustomization: "prod/kustomization.yaml", index: 0 },
+            )],
+        ),
+    ];
+    for (fixture, releases) in &full {
+        let (in_dir, out_dir) = (fixtures.join(fixture).join("in"), fixtures.join(fixture).join("out"));
+        let Some(before) = render_all(&in_dir, releases) else { return };
+        let after = render_all(&out_dir, releases).expect("the oracle is there");
+        let problems: Vec<String> = releases
+            .iter()
+            .zip(before.iter().zip(&after))
+            .flat_map(|(release, (before, after))| release_problems(release, before, after))
+            .collect();
+        assert!(problems.is_empty(), "{fixture}:\n{}", problems.join("\n"));
+    }
+    // A chart whose templates leave a Pod's policy and every pod's secrets to
+    // no value (reported as not covered): what its values set changes, and only that.
+    let dir = fixtures.join("helm-chart-templates-skipped");
+    let release = Release::new("prod/charts/web", PROD, Carrier::Defaults);
+    let Some(before) = render_release(&dir.join("in"), &release) else { return };
+    let after = render_release(&dir.join("out"), &release).expect("the oracle is there");
+    assert_eq!(without_pull_settings(&before), without_pull_settings(&after), "only pull settings differ");
+    let policies: Vec<String> = pod_containers(&after).iter().map(ToString::to_string).collect();
+    assert_eq!(
+        policies,
+        vec![
+            "Deployment/release-name-web containers/web: nginx:1.25 IfNotPresent []".to_string(),
+            "Pod/test-connection containers/wget: busybox:1.36 - []".to_string(),
+        ]
+    );
 }
 
 // ---------------------------------------------------------------------------
