@@ -28,10 +28,7 @@ pub fn only_intended_fields_changed(
 ) -> Result<(), String> {
     let mut touched = touched.to_vec();
     touched.sort_unstable();
-    let new_documents = yaml::parse(new_text).map_err(|err| format!("the rewrite does not parse: {err}"))?;
-    if new_documents.len() != documents.len() {
-        return Err(format!("the rewrite has {} documents instead of {}", new_documents.len(), documents.len()));
-    }
+    let new_documents = reparse(documents, new_text)?;
     let old_aliases = Aliases::of(original, documents)?;
     let new_aliases = Aliases::of(new_text, &new_documents)?;
     let sides = Sides { old: &old_aliases, new: &new_aliases };
@@ -45,6 +42,15 @@ pub fn only_intended_fields_changed(
         )?;
     }
     Ok(())
+}
+
+/// The rewrite parsed, with as many documents as the original.
+fn reparse(original: &[Document], new_text: &str) -> Result<Vec<Document>, String> {
+    let new_documents = yaml::parse(new_text).map_err(|err| format!("the rewrite does not parse: {err}"))?;
+    if new_documents.len() != original.len() {
+        return Err(format!("the rewrite has {} documents instead of {}", new_documents.len(), original.len()));
+    }
+    Ok(new_documents)
 }
 
 /// The aliases of the original and of the rewrite.
@@ -184,10 +190,7 @@ fn secrets_extended<'a>(
 /// maintains). Documents after the first (kustomize reads only the first;
 /// a trailing `---` makes an empty one) must be kept as they are.
 pub fn only_root_key_changed(original: &[Document], new_text: &str, key: &str) -> Result<(), String> {
-    let new_documents = yaml::parse(new_text).map_err(|err| format!("the rewrite does not parse: {err}"))?;
-    if new_documents.len() != original.len() {
-        return Err(format!("the rewrite has {} documents instead of {}", new_documents.len(), original.len()));
-    }
+    let new_documents = reparse(original, new_text)?;
     let (old_aliases, new_aliases) = (Aliases::default(), Aliases::default());
     let sides = Sides { old: &old_aliases, new: &new_aliases };
     for (index, (old, new)) in original.iter().zip(&new_documents).enumerate() {
@@ -217,10 +220,7 @@ pub fn only_paths_changed(
     new_text: &str,
     allowed: &[(usize, Vec<String>)],
 ) -> Result<(), String> {
-    let new_documents = yaml::parse(new_text).map_err(|err| format!("the rewrite does not parse: {err}"))?;
-    if new_documents.len() != documents.len() {
-        return Err(format!("the rewrite has {} documents instead of {}", new_documents.len(), documents.len()));
-    }
+    let new_documents = reparse(documents, new_text)?;
     let old_aliases = Aliases::of(original, documents)?;
     let new_aliases = Aliases::of(new_text, &new_documents)?;
     let sides = Sides { old: &old_aliases, new: &new_aliases };

@@ -414,21 +414,7 @@ impl Header {
 /// Column of the key on the line holding `pos`, past indentation and
 /// sequence dashes: where the block's parent stands.
 fn key_column_of_line(text: &str, pos: usize) -> usize {
-    let bytes = text.as_bytes();
-    let line_start = yaml::line_start_of(text, pos);
-    // A BOM is not a column.
-    let bom = if line_start == 0 && text.starts_with('\u{feff}') { 3 } else { 0 };
-    let mut i = line_start + bom;
-    loop {
-        while i < pos && bytes[i] == b' ' {
-            i += 1;
-        }
-        if i + 1 < pos && bytes[i] == b'-' && matches!(bytes[i + 1], b' ' | b'\t') {
-            i += 1;
-            continue;
-        }
-        return i - line_start - bom;
-    }
+    super::values::key_column_of_line(&TextStyle::new(text), pos)
 }
 
 fn leading_spaces(line: &str) -> usize {

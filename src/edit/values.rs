@@ -532,7 +532,7 @@ fn plain_string_problem(value: &str) -> Option<&'static str> {
 }
 
 /// Column of the key on the line holding `pos`, past indentation and sequence dashes.
-fn key_column_of_line(style: &TextStyle<'_>, pos: usize) -> usize {
+pub(super) fn key_column_of_line(style: &TextStyle<'_>, pos: usize) -> usize {
     let bytes = style.text.as_bytes();
     let mut i = crate::yaml::line_start_of(style.text, pos);
     loop {

@@ -225,6 +225,21 @@ fn report_of(release: &Release, sources: &Sources) -> ReleaseReport {
     }
 }
 
+impl ReleaseReport {
+    /// A key that is not covered: its line says `action`, the release's gaps say why.
+    fn refuse(&mut self, mut line: ValuesKeyReport, action: &str, why: String) {
+        line.action = action.to_string();
+        self.keys.push(line);
+        self.gaps.push(why);
+    }
+}
+
+/// Why a key cannot be set: a key on its way (`at`) in layer `index` (None: the chart's defaults).
+fn blocked(release: &Release, index: Option<usize>, at: &str, key: &str) -> String {
+    let place = index.map_or("the chart's defaults".to_string(), |i| release.layers[i].label.clone());
+    format!("{at} in {place}: `{key}` cannot be set")
+}
+
 fn not_covered(release: &Release, reason: String) -> (usize, NotCovered) {
     let item = NotCovered {
         path: release.file.clone(),
@@ -438,25 +453,23 @@ fn plan_one(
                 decided_by,
             };
             if key.path.contains("[]") {
-                report.gaps.push(format!("`{}` is a key of each entry of a list: not set by pullsmith", key.path));
-                line.action = "not covered (inside a list)".to_string();
-                report.keys.push(line);
+                let why = format!("`{}` is a key of each entry of a list: not set by pullsmith", key.path);
+                report.refuse(line, "not covered (inside a list)", why);
                 continue;
             }
             if release.set_keys.iter().any(|k| k == &key.path) {
-                report.gaps.push(format!("`{}` is set by `helm.parameters`: change it there", key.path));
-                line.action = "not covered (set by helm.parameters)".to_string();
-                report.keys.push(line);
+                report.refuse(
+                    line,
+                    "not covered (set by helm.parameters)",
+                    format!("`{}` is set by `helm.parameters`: change it there", key.path),
+                );
                 continue;
             }
             let (decider, current) = match values.lookup(&path) {
                 Lookup::Set(index, node) => (index, node.as_str().map(str::to_string)),
                 Lookup::Unset => (None, None),
                 Lookup::Blocked(index, at) => {
-                    let place = index.map_or("the chart's defaults".to_string(), |i| release.layers[i].label.clone());
-                    report.gaps.push(format!("{at} in {place}: `{}` cannot be set", key.path));
-                    line.action = "not covered".to_string();
-                    report.keys.push(line);
+                    report.refuse(line, "not covered", blocked(release, index, &at, &key.path));
                     continue;
                 }
             };
@@ -523,18 +536,17 @@ fn plan_one(
                 Lookup::Set(index, node) => match names_of(node) {
                     Some(names) => (index, names),
                     None => {
-                        report.gaps.push(format!("`{}` is not a list of secret names: left alone", key.path));
-                        line.action = "not covered".to_string();
-                        report.keys.push(line);
+                        report.refuse(
+                            line,
+                            "not covered",
+                            format!("`{}` is not a list of secret names: left alone", key.path),
+                        );
                         continue;
                     }
                 },
                 Lookup::Unset => (None, (Vec::new(), None)),
                 Lookup::Blocked(index, at) => {
-                    let place = index.map_or("the chart's defaults".to_string(), |i| release.layers[i].label.clone());
-                    report.gaps.push(format!("{at} in {place}: `{}` cannot be set", key.path));
-                    line.action = "not covered".to_string();
-                    report.keys.push(line);
+                    report.refuse(line, "not covered", blocked(release, index, &at, &key.path));
                     continue;
                 }
             };
@@ -553,9 +565,11 @@ fn plan_one(
                 continue;
             }
             if release.set_keys.iter().any(|k| k == &key.path || k.starts_with(&format!("{}[", key.path))) {
-                report.gaps.push(format!("`{}` is set by `helm.parameters`: change it there", key.path));
-                line.action = "not covered (set by helm.parameters)".to_string();
-                report.keys.push(line);
+                report.refuse(
+                    line,
+                    "not covered (set by helm.parameters)",
+                    format!("`{}` is set by `helm.parameters`: change it there", key.path),
+                );
                 continue;
             }
             let shape = current_shape.unwrap_or(match (key.shape, key.default_shape) {

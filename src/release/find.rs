@@ -109,13 +109,22 @@ impl Release {
     }
 
     fn new(file: &str, document: usize, object: &Object<'_>, chart: ChartSource) -> Release {
+        let mut release = Release::bare(file, object.node.span.start, object.kind, chart);
+        release.document = document;
+        release.api_version = object.api_version.to_string();
+        release.name = object.name().map(str::to_string);
+        release
+    }
+
+    /// A release of `kind` at `offset` of `file` (document 0), with nothing known yet.
+    fn bare(file: &str, offset: usize, kind: &str, chart: ChartSource) -> Release {
         Release {
             file: file.to_string(),
-            document,
-            offset: object.node.span.start,
-            kind: object.kind.to_string(),
-            api_version: object.api_version.to_string(),
-            name: object.name().map(str::to_string),
+            document: 0,
+            offset,
+            kind: kind.to_string(),
+            api_version: String::new(),
+            name: None,
             namespace: None,
             chart,
             layers: Vec::new(),
@@ -344,23 +353,9 @@ pub fn find_in_kustomization(file: &str, dir: &str, root: &Node) -> Vec<Release>
         }
         let chart = ChartSource::Named { name: name.to_string(), version, local };
         let entry_path = vec!["helmCharts".to_string(), index.to_string()];
-        let mut release = Release {
-            file: file.to_string(),
-            document: 0,
-            offset: entry.span.start,
-            kind: "Kustomization".to_string(),
-            api_version: String::new(),
-            name: Some(field("releaseName").unwrap_or(name).to_string()),
-            namespace: field("namespace").map(str::to_string),
-            chart,
-            layers: Vec::new(),
-            create: None,
-            blockers: Vec::new(),
-            hidden_values: None,
-            set_keys: Vec::new(),
-            overlay: None,
-            carrier_editable: true,
-        };
+        let mut release = Release::bare(file, entry.span.start, "Kustomization", chart);
+        release.name = Some(field("releaseName").unwrap_or(name).to_string());
+        release.namespace = field("namespace").map(str::to_string);
         if home.is_none() {
             release
                 .blockers
@@ -425,30 +420,16 @@ pub fn find_in_kustomization(file: &str, dir: &str, root: &Node) -> Vec<Release>
 /// A values file of the chart in `chart_dir`, which an environment's path
 /// glob claims: a release of that chart with this file as its one layer.
 pub fn values_file_release(file: &str, chart_dir: &str) -> Release {
-    Release {
+    let mut release = Release::bare(file, 0, "values file", ChartSource::Dir(chart_dir.to_string()));
+    release.layers.push(Layer {
         file: file.to_string(),
         document: 0,
-        offset: 0,
-        kind: "values file".to_string(),
-        api_version: String::new(),
-        name: None,
-        namespace: None,
-        chart: ChartSource::Dir(chart_dir.to_string()),
-        layers: vec![Layer {
-            file: file.to_string(),
-            document: 0,
-            path: Vec::new(),
-            form: LayerForm::Mapping,
-            optional: false,
-            label: "values file".to_string(),
-        }],
-        create: None,
-        blockers: Vec::new(),
-        hidden_values: None,
-        set_keys: Vec::new(),
-        overlay: None,
-        carrier_editable: true,
-    }
+        path: Vec::new(),
+        form: LayerForm::Mapping,
+        optional: false,
+        label: "values file".to_string(),
+    });
+    release
 }
 
 fn holds_template(node: &Node) -> bool {
