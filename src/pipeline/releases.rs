@@ -7,6 +7,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rayon::prelude::*;
+
 use crate::common::{Diagnostic, FileAction};
 use crate::coverage::{self, NotCovered};
 use crate::discover::Discovery;
@@ -48,30 +50,33 @@ pub(super) fn prepass(
     let patch_files = graph.patch_files();
     let patched = patched_releases(config, graph);
 
-    for candidate in &discovery.files {
-        if patch_files.contains(candidate.rel_path.as_str()) {
+    // The carriers, read in parallel: every file is looked at, few are parsed.
+    let carriers: Vec<(&str, String, Vec<yaml::Document>, Vec<Release>)> = discovery
+        .files
+        .par_iter()
+        .filter_map(|candidate| {
             // A kustomize patch of a HelmRelease is part of its overlay's render, not a release.
-            continue;
-        }
-        let Ok(bytes) = read_limited(&candidate.abs_path, config.max_file_size) else { continue };
-        let Ok(text) = text_of(&bytes) else { continue };
-        if !may_hold_release(text) || coverage::generated_marker(text).is_some() {
-            continue;
-        }
-        let Ok(documents) = yaml::parse(text) else { continue };
-        let found = release::find(&candidate.rel_path, &documents);
-        if found.is_empty() {
-            continue;
-        }
+            if patch_files.contains(candidate.rel_path.as_str()) {
+                return None;
+            }
+            let bytes = read_limited(&candidate.abs_path, config.max_file_size).ok()?;
+            let text = text_of(&bytes).ok()?;
+            if !may_hold_release(text) || coverage::generated_marker(text).is_some() {
+                return None;
+            }
+            let documents = yaml::parse(text).ok()?;
+            let found = release::find(&candidate.rel_path, &documents);
+            (!found.is_empty()).then(|| (candidate.rel_path.as_str(), text.to_string(), documents, found))
+        })
+        .collect();
+    for (rel_path, text, documents, found) in carriers {
         for mut found in found {
             let name = found.name.clone().unwrap_or_default();
-            let patches: Vec<&PatchOf> = patched
-                .iter()
-                .filter(|p| p.reached.contains(&candidate.rel_path) && (p.name == name || p.name == "*"))
-                .collect();
+            let patches: Vec<&PatchOf> =
+                patched.iter().filter(|p| p.reached.contains(rel_path) && (p.name == name || p.name == "*")).collect();
             if found.kind == "HelmRelease" && !patches.is_empty() {
-                releases.extend(per_overlay(config, graph, ownership, &candidate.rel_path, found, &patches));
-            } else if let Some(Ownership::Shared { overlays }) = ownership.get(&candidate.rel_path) {
+                releases.extend(per_overlay(config, graph, ownership, rel_path, found, &patches));
+            } else if let Some(Ownership::Shared { overlays }) = ownership.get(rel_path) {
                 found.blockers.push((
                     found.offset,
                     format!(
@@ -84,8 +89,7 @@ pub(super) fn prepass(
                 releases.push(found);
             }
         }
-        let text = text.to_string();
-        sources.files.insert(candidate.rel_path.clone(), Ok(release::SourceFile { text, documents }));
+        sources.files.insert(rel_path.to_string(), Ok(release::SourceFile { text, documents }));
     }
     let mut kustomize_envs: BTreeMap<String, EnvChoice> = BTreeMap::new();
     for kustomization in graph.kustomizations.values() {
