@@ -4,10 +4,11 @@
 //! defaults, `github.*`, `runner.*`, `steps.ID.outputs.*`), a fresh
 //! `GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`, `GITHUB_PATH` and `GITHUB_ENV` per
 //! step, and a stop at the first failing step. `uses:` steps (actions/cache)
-//! are skipped. The workspace is a clone of a local bare repository
-//! (`origin`) holding `examples/plain`; a `gh` stand-in on PATH records its
-//! arguments and answers the list calls from canned JSON. The built
-//! pullsmith is first on PATH, so the install step must skip `cargo install`.
+//! are skipped, with their `if:`. The workspace is a clone of a local bare
+//! repository (`origin`) holding `examples/plain`; a `gh` stand-in on PATH
+//! records its arguments and answers the list calls from canned JSON. The
+//! built pullsmith is first on PATH, so the install step must skip the
+//! download and `cargo install` (tests/cli/action_install.rs tests those).
 //!
 //! Each mode is checked for its outputs, job summary, annotations, exit
 //! code, what reached `origin`, and the `gh` calls it made.
@@ -464,10 +465,11 @@ impl World {
         };
         let steps = action["runs"]["steps"].as_sequence().expect("runs.steps");
         for (index, step) in steps.iter().enumerate() {
-            assert!(step.get("if").is_none(), "the harness does not evaluate `if:`; step {index} has one");
+            // A skipped `uses:` step's `if:` does not matter; a `run:` step's would.
             if step.get("uses").is_some() {
                 continue;
             }
+            assert!(step.get("if").is_none(), "the harness does not evaluate `if:`; step {index} has one");
             let script = step["run"].as_str().expect("a step has `uses` or `run`");
             assert_eq!(step["shell"].as_str(), Some("bash"), "step {index}: shell bash");
             let name = step["name"].as_str().unwrap_or("").to_string();
@@ -675,7 +677,7 @@ fn change_lines(report: &Json) -> Vec<(String, usize)> {
 /// Checks the install step ran and skipped `cargo install`.
 fn assert_installed_by_path(run: &Run) {
     assert!(run.ran.iter().any(|n| n.contains("Install")), "the install step ran: {:?}", run.ran);
-    assert!(run.stdout.contains("skipping cargo install"), "install skipped:\n{}", run.describe());
+    assert!(run.stdout.contains("skipping the download and cargo install"), "install skipped:\n{}", run.describe());
     let bin = run.steps.get("install").and_then(|o| o.get("bin")).cloned().unwrap_or_default();
     assert_eq!(Path::new(&bin), pullsmith_bin().as_path(), "install's bin output");
 }
@@ -701,6 +703,7 @@ fn action_yml_declares_the_documented_interface() {
         ("branch", "pullsmith/maintenance"),
         ("commit-message", ""),
         ("token", "${{ github.token }}"),
+        ("version", ""),
     ];
     for (name, default) in defaults {
         let spec = &action["inputs"][name];

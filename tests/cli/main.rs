@@ -4,6 +4,7 @@
 mod util;
 
 mod action;
+mod action_install;
 mod bad_input;
 mod commands;
 mod commit;
