@@ -16,6 +16,7 @@ mod helm_examples;
 mod helm_oracle;
 mod helm_releases;
 mod init;
+mod install_story;
 mod kustomize;
 mod kustomize_render;
 mod layers;
