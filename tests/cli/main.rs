@@ -26,4 +26,5 @@ mod rules_safety;
 mod service_accounts;
 mod silent_gaps;
 mod sweep;
+mod versions;
 mod workloads;
