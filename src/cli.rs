@@ -14,8 +14,19 @@ pub const MAX_JOBS: u16 = 256;
 /// `--max-file-size` when not given: 16 MiB.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
 
+/// `pullsmith --version`: `1.0.0 (0123456789ab 2026-12-01)` when built in a
+/// git checkout (` dirty` after the hash when its sources differ from the
+/// commit), the plain `1.0.0` otherwise (`build.rs`).
+pub const VERSION: &str = env!("PULLSMITH_VERSION");
+
 #[derive(Debug, Parser)]
-#[command(name = "pullsmith", version, about = "Keeps image pull policies and pull secrets right, per environment")]
+#[command(
+    name = "pullsmith",
+    version = VERSION,
+    about = "Keeps image pull policies and pull secrets right, per environment",
+    long_about = LONG_ABOUT,
+    after_help = after_help()
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -47,7 +58,7 @@ pub struct GlobalArgs {
     /// Also write the JSON report to FILE, whatever --format says
     #[arg(long, global = true, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// Colour the diff
+    /// Colour the diff (auto: when stdout is a terminal and NO_COLOR is unset or empty)
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     /// Print only errors and the summary line
@@ -138,7 +149,86 @@ pub enum Command {
     /// Work with rules files
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Print the shell completion script for SHELL
+    #[command(long_about = COMPLETIONS_ABOUT, help_template = ONE_ARGUMENT_HELP)]
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the manual page (roff; `pullsmith man | man -l -`)
+    #[command(help_template = NO_OPTIONS_HELP)]
+    Man,
 }
+
+/// The shells `completions` writes for: the four whose scripts the release
+/// archives carry in `completions/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    #[value(name = "powershell")]
+    PowerShell,
+}
+
+/// The top-level `--help` text before the commands.
+const LONG_ABOUT: &str = "\
+Keeps image pull policies and pull secrets right, per environment.
+
+pullsmith reads a rules file (.pullsmith.yaml, else the embedded default
+rules), walks a GitOps checkout (plain manifests, kustomize overlays, Helm
+releases through their chart values) and prints a diff, fails a check,
+writes the files or makes a git commit. PATH is the repository checkout,
+\".\" when not given.";
+
+/// One example for each of the three ways pullsmith is used: what it is
+/// for, then the commands. `--help` and `pullsmith man` both show them.
+pub const EXAMPLES: &[(&str, &[&str])] = &[
+    (
+        "Pull-request gate (in CI; the GitHub Action `pullsmith/pullsmith@v1` runs it):",
+        &["pullsmith check --format github ."],
+    ),
+    ("Local batch rewrite: look at the diff, then write it:", &["pullsmith diff .", "pullsmith apply ."]),
+    (
+        "Scheduled maintenance job: commit the rewrite on a branch to push (see README.md):",
+        &["pullsmith commit --branch pullsmith/maintenance --reset-branch ."],
+    ),
+];
+
+/// The exit codes and what each means (`Outcome` in `lib.rs` picks them).
+pub const EXIT_STATUS: &[(&str, &str)] = &[
+    ("0", "success; for check, nothing to change"),
+    ("1", "check found changes"),
+    ("2", "usage error or invalid rules file; nothing read or written"),
+    ("3", "some files could not be processed; every other file was"),
+];
+
+/// The top-level `--help` text after the options.
+fn after_help() -> String {
+    let mut text = String::from("Examples:\n");
+    for (what, commands) in EXAMPLES {
+        text.push_str(&format!("  {what}\n"));
+        for command in *commands {
+            text.push_str(&format!("    {command}\n"));
+        }
+        text.push('\n');
+    }
+    text.push_str("Exit status:\n");
+    for (code, meaning) in EXIT_STATUS {
+        text.push_str(&format!("  {code}  {meaning}\n"));
+    }
+    text
+}
+
+/// `completions --help`: where each script goes.
+const COMPLETIONS_ABOUT: &str = "\
+Print the shell completion script for SHELL.
+
+  bash        pullsmith completions bash > ~/.local/share/bash-completion/completions/pullsmith
+  zsh         pullsmith completions zsh > ~/.zfunc/_pullsmith  (with fpath+=~/.zfunc before compinit)
+  fish        pullsmith completions fish > ~/.config/fish/completions/pullsmith.fish
+  powershell  pullsmith completions powershell >> $PROFILE";
 
 /// `init --help`: what it infers and what it never does.
 const INIT_ABOUT: &str = "\
@@ -174,6 +264,10 @@ stdout and the summary to stderr, and nothing is written. --rules, --env,
 /// so clap would list every one of them in every subcommand's help; these
 /// templates list only what applies, and `lib.rs` refuses the others.
 const NO_OPTIONS_HELP: &str = "{about-with-newline}\n{usage-heading} {usage}\n\nOptions:\n  -h, --help  Print help\n";
+
+/// The help of a command that takes one argument and no option.
+const ONE_ARGUMENT_HELP: &str =
+    "{about-with-newline}\n{usage-heading} {usage}\n\nArguments:\n{positionals}\n\nOptions:\n  -h, --help  Print help\n";
 
 /// The help of `rules validate`: its file, `--rules` and `--env`.
 const VALIDATE_HELP: &str = "{about-with-newline}\n{usage-heading} {usage}\n\nArguments:\n{positionals}\n\nOptions:\n      --rules <FILE>  Rules file to check when FILE is not given\n      --env <NAME>    Also check that the rules define environment NAME\n  -h, --help          Print help\n";

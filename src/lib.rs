@@ -37,7 +37,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 
-use cli::{Cli, ColorChoice, Command, Format, GlobalArgs, RulesCommand};
+use clap::CommandFactory;
+
+use cli::{Cli, ColorChoice, Command, Format, GlobalArgs, RulesCommand, Shell};
 use discover::PathFilter;
 use pipeline::{RunConfig, RunReport};
 use rules::Rules;
@@ -77,6 +79,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Apply(path) => run_files(&global, &path.path, Mode::Apply),
         Command::Explain(path) => run_files(&global, &path.path, Mode::Explain),
         Command::Init { path, stdout } => run_init(&global, &path, stdout),
+        Command::Completions { shell } => run_completions(&global, shell),
+        Command::Man => run_man(&global),
         Command::Commit { path, branch, reset_branch, message, author, allow_dirty } => {
             let options = CommitOptions { branch, reset_branch, message, author, allow_dirty };
             run_commit(&global, &path.path, &options)
@@ -140,6 +144,157 @@ fn run_init(global: &GlobalArgs, path: &Path, to_stdout: bool) -> anyhow::Result
         "pullsmith: wrote {shown_target}; no pull secrets were set (see its commented `imagePullSecrets` lines). Next: `pullsmith diff`"
     )?;
     Ok(Outcome::Clean)
+}
+
+/// `completions SHELL`: the script clap_complete writes from the same clap
+/// definitions as the parser, so it never offers an option that is gone.
+fn run_completions(global: &GlobalArgs, shell: Shell) -> anyhow::Result<Outcome> {
+    refuse_options(global, "completions", &[])?;
+    let generator = match shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+        Shell::PowerShell => clap_complete::Shell::PowerShell,
+    };
+    let mut stdout = std::io::stdout().lock();
+    clap_complete::generate(generator, &mut Cli::command(), "pullsmith", &mut stdout);
+    stdout.flush()?;
+    Ok(Outcome::Clean)
+}
+
+/// `man`: the manual page (roff), from the clap definitions as `--help` is.
+fn run_man(global: &GlobalArgs) -> anyhow::Result<Outcome> {
+    refuse_options(global, "man", &[])?;
+    std::io::stdout().lock().write_all(&man_page()?)?;
+    Ok(Outcome::Clean)
+}
+
+/// The variables pullsmith reads, for the manual page's ENVIRONMENT.
+const ENVIRONMENT: &[(&str, &str)] = &[
+    ("NO_COLOR", "Set and not empty: no colour with --color auto (https://no-color.org)."),
+    ("CI", "Set: no progress line, even on a terminal."),
+    (
+        "GITHUB_OUTPUT, GITHUB_STEP_SUMMARY",
+        "With --format github: the step outputs and the job summary are written there.",
+    ),
+    (
+        "GIT_AUTHOR_NAME, GIT_AUTHOR_EMAIL, GIT_COMMITTER_NAME, GIT_COMMITTER_EMAIL",
+        "commit: the author and committer when --author and the repository's configuration do not name them.",
+    ),
+];
+
+/// One page for everything, as the release archives ship `man/pullsmith.1`
+/// alone: clap_mangen's sections for the program and its global options,
+/// then each command with its own arguments, where clap_mangen would point
+/// at `pullsmith-check(1)` pages that do not exist.
+fn man_page() -> std::io::Result<Vec<u8>> {
+    use clap_mangen::roff::{bold, italic, roman, Roff};
+
+    let mut command = Cli::command();
+    command.build();
+    // The footer names the release; the build's commit is in VERSION.
+    let page = clap_mangen::Man::new(command.clone()).source(format!("pullsmith {}", env!("CARGO_PKG_VERSION")));
+    let mut out = Vec::new();
+    page.render_title(&mut out)?;
+    page.render_name_section(&mut out)?;
+    page.render_synopsis_section(&mut out)?;
+    page.render_description_section(&mut out)?;
+    page.render_options_section(&mut out)?;
+
+    let mut roff = Roff::new();
+    roff.control("SH", ["COMMANDS"]);
+    let mut commands: Vec<clap::Command> = Vec::new();
+    for sub in command.get_subcommands().filter(|sub| sub.get_name() != "help") {
+        if sub.has_subcommands() {
+            commands.extend(sub.get_subcommands().filter(|sub| sub.get_name() != "help").cloned());
+        } else {
+            commands.push(sub.clone());
+        }
+    }
+    for mut sub in commands {
+        let usage = sub.render_usage().to_string();
+        roff.control("SS", [usage.trim_start_matches("Usage: ")]);
+        let about = sub.get_long_about().or_else(|| sub.get_about()).map(|text| text.to_string()).unwrap_or_default();
+        man_paragraphs(&mut roff, &about, "PP");
+        // The global options are in OPTIONS above; `-h` is everywhere.
+        for arg in sub.get_arguments().filter(|arg| !arg.is_global_set() && arg.get_id() != "help") {
+            let value_names: Vec<String> = if arg.get_action().takes_values() {
+                arg.get_value_names().unwrap_or_default().iter().map(|name| format!("<{name}>")).collect()
+            } else {
+                Vec::new()
+            };
+            let header = match arg.get_long() {
+                Some(long) if value_names.is_empty() => vec![bold(format!("--{long}"))],
+                Some(long) => vec![bold(format!("--{long}")), roman(" "), italic(value_names.join(" "))],
+                None => vec![italic(value_names.join(" "))],
+            };
+            roff.control("TP", []);
+            roff.text(header);
+            let help = arg.get_long_help().or_else(|| arg.get_help()).map(|text| text.to_string()).unwrap_or_default();
+            man_paragraphs(&mut roff, &help, "IP");
+        }
+    }
+
+    roff.control("SH", ["EXAMPLES"]);
+    for (what, lines) in cli::EXAMPLES {
+        roff.control("PP", []);
+        roff.text([roman(*what)]);
+        roff.control("RS", []);
+        roff.control("nf", []);
+        for line in *lines {
+            roff.text([bold(*line)]);
+        }
+        roff.control("fi", []);
+        roff.control("RE", []);
+    }
+    for (heading, items) in [("EXIT STATUS", cli::EXIT_STATUS), ("ENVIRONMENT", ENVIRONMENT)] {
+        roff.control("SH", [heading]);
+        for (name, meaning) in items {
+            roff.control("TP", []);
+            roff.text([bold(*name)]);
+            roff.text([roman(*meaning)]);
+        }
+    }
+    roff.control("SH", ["SEE ALSO"]);
+    roff.text([roman("README.md, and https://github.com/pullsmith/pullsmith")]);
+    roff.control("SH", ["VERSION"]);
+    roff.text([roman(format!("pullsmith {}", cli::VERSION))]);
+    roff.to_writer(&mut out)?;
+    Ok(out)
+}
+
+/// Help text as roff paragraphs, each after a `separator` request (`PP`, or
+/// `IP` to stay under a `.TP` item) but the first. A paragraph whose lines
+/// are indented is a table (`completions`) and keeps its lines.
+fn man_paragraphs(roff: &mut clap_mangen::roff::Roff, text: &str, separator: &str) {
+    use clap_mangen::roff::roman;
+    for (index, paragraph) in text.split("\n\n").enumerate() {
+        if index > 0 {
+            roff.control(separator, []);
+        }
+        if paragraph.lines().all(|line| line.starts_with("  ")) {
+            roff.control("nf", []);
+            for line in paragraph.lines() {
+                roff.text([roman(line.trim_start())]);
+            }
+            roff.control("fi", []);
+        } else {
+            roff.text([roman(paragraph.replace('\n', " "))]);
+        }
+    }
+}
+
+/// Whether the diff is coloured. `auto` colours only a terminal, and not
+/// when `NO_COLOR` is set to anything but the empty string
+/// (https://no-color.org); `always` and `never` are never overridden.
+fn diff_in_colour(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+        }
+    }
 }
 
 /// `commit`'s own options.
@@ -477,12 +632,7 @@ fn print_report(
     match mode {
         Mode::Diff | Mode::Check { diff: true } => {
             let diffs = emit::diffs(report);
-            let color = match global.color {
-                ColorChoice::Always => true,
-                ColorChoice::Never => false,
-                ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-            };
-            let diffs = if color { emit::diff::colorize(&diffs) } else { diffs };
+            let diffs = if diff_in_colour(global.color) { emit::diff::colorize(&diffs) } else { diffs };
             stdout.write_all(diffs.as_bytes())?;
         }
         Mode::Explain => stdout.write_all(emit::explain::render(report, rules).as_bytes())?,
