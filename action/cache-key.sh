@@ -22,7 +22,7 @@ digest() { sha256sum | cut -c1-20; }
 lock_hash="$(digest < "$root/Cargo.lock")"
 source_hash="$(
     cd "$root"
-    find Cargo.lock Cargo.toml src rules -type f -print0 2>/dev/null \
+    find Cargo.lock Cargo.toml build.rs src rules -type f -print0 2>/dev/null \
         | LC_ALL=C sort -z | xargs -0 sha256sum | digest
 )"
 version="$(source_version "$root")"
