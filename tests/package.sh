@@ -13,6 +13,8 @@
 #      distribution's packager sets) it prints them
 # Ends with `package: N passed, M failed`; exits 1 when any failed.
 set -euo pipefail
+# shellcheck source=tests/lib.bash
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root="$PWD"
 
@@ -38,20 +40,6 @@ version="$(sed -n 's/^version[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' Cargo.
 unpacked="$CARGO_TARGET_DIR/package/pullsmith-$version"
 bin="$CARGO_TARGET_DIR/debug/pullsmith"
 
-passed=0
-failed=0
-failures=()
-result() { # name, exit code
-    if [ "$2" -eq 0 ]; then
-        passed=$((passed + 1))
-        echo "ok: $1"
-    else
-        failed=$((failed + 1))
-        failures+=("$1")
-        echo "FAILED: $1"
-    fi
-}
-step() { printf '\n== %s\n' "$*"; }
 
 # ---------------------------------------------------------------------------
 step "a. cargo package --list"
@@ -122,9 +110,4 @@ set +e
 result "a build without .git prints the plain version, a packager's commit when given" $?
 set -e
 
-echo
-if [ "$failed" -gt 0 ]; then
-    printf 'failed: %s\n' "${failures[@]}"
-fi
-echo "package: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish package

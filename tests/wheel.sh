@@ -30,6 +30,8 @@
 # Ends with `wheel: N passed, M failed`; exits 1 when any failed.
 # shellcheck disable=SC2030,SC2031 # subshells export their own environments on purpose
 set -euo pipefail
+# shellcheck source=tests/lib.bash
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root="$PWD"
 
@@ -58,24 +60,11 @@ export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 mkdir -p "$cache"
 
-step() { printf '\n== %s\n' "$*"; }
-run() {
-    printf '+ %s\n' "$*"
-    "$@"
-}
 
 # ---------------------------------------------------------------------------
 step "installing the tools into .ci-cache/ (skipped when present)"
 
-if [ ! -x "$venv/bin/python" ]; then
-    run python3 -m venv "$venv"
-fi
-want_py="maturin==$MATURIN_VERSION pre-commit==$PRE_COMMIT_VERSION"
-if [ "$(cat "$venv/.installed-wheel" 2>/dev/null)" != "$want_py" ]; then
-    # shellcheck disable=SC2086
-    run "$venv/bin/pip" install --quiet $want_py
-    echo "$want_py" > "$venv/.installed-wheel"
-fi
+pip_install "$venv" .installed-wheel "maturin==$MATURIN_VERSION" "pre-commit==$PRE_COMMIT_VERSION"
 want_backend="setuptools==$SETUPTOOLS_VERSION maturin==$MATURIN_VERSION"
 if [ "$(cat "$backend/.installed" 2>/dev/null)" != "$want_backend" ]; then
     rm -rf "$backend"
@@ -89,19 +78,6 @@ version="$(cargo metadata --no-deps --format-version 1 --offline \
     | python3 -c 'import json, sys; print(json.load(sys.stdin)["packages"][0]["version"])')"
 echo "Cargo.toml: pullsmith $version"
 
-passed=0
-failed=0
-failures=()
-result() { # name, exit code
-    if [ "$2" -eq 0 ]; then
-        passed=$((passed + 1))
-        echo "ok: $1"
-    else
-        failed=$((failed + 1))
-        failures+=("$1")
-        echo "FAILED: $1"
-    fi
-}
 
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
@@ -348,9 +324,4 @@ PY
 result "hook manifests (pre-commit validate-manifest, the hooks agree, the pin is Cargo.toml's)" $?
 set -e
 
-echo
-if [ "$failed" -gt 0 ]; then
-    printf 'failed: %s\n' "${failures[@]}"
-fi
-echo "wheel: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish wheel
