@@ -623,6 +623,9 @@ fn plan_one(
     if wants_policy || !wanted_secrets.is_empty() {
         report.gaps.extend(choice_of_keys.notes.iter().cloned());
     }
+    // A template that renders several pods (a `range` over a literal) says each gap once.
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    report.gaps.retain(|gap| seen.insert(gap.clone()));
     Ok(Outcome { edits, report, containers_covered })
 }
 

@@ -176,3 +176,22 @@ fn values_files_and_charts_behind_linked_directories_are_never_read_or_written()
     assert!(err.contains("not covered: prod/api.yaml:1: Application `api`: chart `linked/web` cannot be read: reached through `linked`, a linked directory"), "{err}");
     assert_eq!(std::fs::read_to_string(outside.path().join("prod/web.yaml")).unwrap(), "replicaCount: 2\n");
 }
+
+#[test]
+fn a_template_that_renders_several_pods_says_each_gap_once() {
+    // Ranged over a literal, as podinfo's hook jobs are: one pod per entry.
+    let job = "{{- range $name, $kind := dict \"a\" \"x\" \"b\" \"y\" \"c\" \"z\" }}\n---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {{ $name }}\nspec:\n  template:\n    spec:\n      containers:\n        - name: {{ $name }}\n          image: busybox\n          imagePullPolicy: {{ $.Values.image.pullPolicy }}\n{{- end }}\n";
+    let app = application("web", "[../../envs/prod/web.yaml]");
+    let dir = fleet(&[
+        ("prod/web.yaml", &app),
+        ("envs/prod/web.yaml", "jobs:\n  a: {}\n  b: {}\n  c: {}\n"),
+        ("charts/web/templates/jobs.yaml", job),
+    ]);
+    let output = run_in(dir.path(), &["check", "."]);
+    let err = stderr(&output);
+    let gaps = err
+        .lines()
+        .filter(|l| l.contains("charts/web/templates/jobs.yaml") && l.contains("no imagePullSecrets"))
+        .count();
+    assert_eq!(gaps, 1, "{}", describe(&output));
+}
