@@ -29,3 +29,4 @@ mod silent_gaps;
 mod sweep;
 mod versions;
 mod workloads;
+mod yaml_suite;
