@@ -69,25 +69,33 @@ const KNOWN_REJECTED_VALID: &[(&str, &str)] = &[
         "pullsmith refuses duplicate keys, as kubectl does; the suite reads `: a` and `: b` as two null keys \
          and leaves uniqueness to the application",
     ),
+    ("2SXE", COLON_IN_ANCHOR),
     ("5MUD", COLON_AFTER_FLOW_KEY_LINE),
+    ("5T43", COLON_IN_FLOW),
     ("6BCT", TAB_AS_SEPARATION),
     ("6CA3", TAB_BEFORE_CONTENT),
     ("6M2F", EMPTY_KEY),
     ("96NN/00", TAB_IN_DETECTED_BLOCK_INDENT),
     ("96NN/01", TAB_IN_DETECTED_BLOCK_INDENT),
     ("A2M4", TAB_AS_SEPARATION),
+    ("CFD4", COLON_IN_FLOW),
+    ("DBG4", COLON_IN_FLOW),
     ("DK95/00", TAB_BEFORE_CONTENT),
     ("DK95/03", TAB_BEFORE_CONTENT),
     ("DK95/04", TAB_BEFORE_CONTENT),
+    ("HM87/00", COLON_IN_FLOW),
     ("K3WX", COLON_AFTER_FLOW_KEY_LINE),
+    ("M2N8/00", KEY_AFTER_DASH),
     ("NHX8", EMPTY_KEY),
     ("NKF9", EMPTY_KEY),
     ("R4YG", TAB_IN_DETECTED_BLOCK_INDENT),
     ("S3PD", EMPTY_KEY),
     ("SM9W/01", EMPTY_KEY),
+    ("UKK6/00", KEY_AFTER_DASH),
     ("VJP3/01", COLON_AFTER_FLOW_KEY_LINE),
     ("Y79Y/001", TAB_IN_DETECTED_BLOCK_INDENT),
     ("Y79Y/010", TAB_AS_SEPARATION),
+    ("W5VH", COLON_IN_ANCHOR),
 ];
 
 // A stream that starts with `{` is JSON to kubectl, so pullsmith does not ask libyaml about it;
@@ -113,51 +121,28 @@ const KNOWN_EMBEDDED_REJECTIONS: &[(&str, &str, &str)] = &[
     ("4MUZ-02", "nested-before-image", FLOW_KEY_LINE_ONCE_NOT_JSON),
     ("FRK4", "nested", COMPLEX_FLOW_KEY_ONCE_NOT_JSON),
     ("FRK4", "nested-before-image", COMPLEX_FLOW_KEY_ONCE_NOT_JSON),
+    ("4ABK", "nested", FLOW_MAPPING_VALUE_ONCE_NOT_JSON),
+    ("4ABK", "nested-before-image", FLOW_MAPPING_VALUE_ONCE_NOT_JSON),
+    ("58MP", "nested", FLOW_MAPPING_VALUE_ONCE_NOT_JSON),
+    ("58MP", "nested-before-image", FLOW_MAPPING_VALUE_ONCE_NOT_JSON),
     ("Q5MG", "nested", TAB_BEFORE_FLOW_ONCE_NOT_JSON),
     ("Q5MG", "nested-before-image", TAB_BEFORE_FLOW_ONCE_NOT_JSON),
 ];
 
-// FIXME(src/yaml/strict.rs): `may_diverge` asks libyaml only about texts with a tab or a line
-// that starts with `:` or `?`. These shapes pass that gate unasked, so pullsmith keeps
-// yaml-rust2's lenient reading and edits a manifest that libyaml (whose grammar kubectl's
-// go-yaml ports) refuses, although pullsmith means to refuse what kubectl refuses.
-const GATE_MISSES_COLON_IN_FLOW: &str = "libyaml refuses a `:` inside a flow collection (`[:x]`, `[ : key ]`, \
-     `\"key\"::value`, `[ ::vector ]`), which `strict::may_diverge` does not look for: pullsmith edits the file";
-const GATE_MISSES_KEY_AFTER_DASH: &str = "libyaml refuses an empty key after `- ` (`- :`, `- ? : x`), but \
-     `strict::may_diverge` only looks for `:`/`?` at the start of a line: pullsmith edits the file";
-const GATE_MISSES_COLON_IN_ANCHOR: &str = "libyaml refuses a `:` in an anchor name (`&a:`, `&:@*!$\"<foo>:`), \
-     which `strict::may_diverge` does not look for: pullsmith edits the file";
-const GATE_MISSES_FLOW_MAPPING_VALUE: &str = "libyaml refuses this flow mapping (`{x: :x}`, `omitted value:,`); \
-     raw it starts with `{` (JSON to kubectl), inside the Deployment `strict::may_diverge` does not fire: \
-     pullsmith edits the file";
+// Shapes libyaml refuses and yaml-rust2 reads, which `strict::may_diverge` sends to libyaml.
+const COLON_IN_FLOW: &str = "libyaml refuses a `:` inside a flow collection (`[:x]`, `[ : key ]`, \
+     `\"key\"::value`, `[ ::vector ]`), as kubectl does";
+const KEY_AFTER_DASH: &str = "libyaml refuses an empty key after `- ` (`- :`, `- ? : x`), as kubectl does";
+const COLON_IN_ANCHOR: &str = "libyaml refuses a `:` in an anchor name (`&a:`, `&:@*!$\"<foo>:`), as kubectl does";
+const FLOW_MAPPING_VALUE_ONCE_NOT_JSON: &str = "the case starts with `{` (JSON to kubectl, so libyaml is not asked); \
+     inside the Deployment libyaml refuses this flow mapping (`{x: :x}`, `omitted value:,`), as kubectl would";
 
 /// Real pullsmith bugs: (case file stem, variant, what goes wrong). Each is a
 /// FIXME for `src/`; the test asserts today's behaviour so a fix is noticed.
 /// No embedded case gets a wrong edit (every byte but the inserted line is
 /// kept); what is listed are manifests pullsmith edits although libyaml,
 /// checked here through serde_yaml, refuses them.
-const KNOWN_FAILURES: &[(&str, &str, &str)] = &[
-    ("2SXE", "nested", GATE_MISSES_COLON_IN_ANCHOR),
-    ("2SXE", "nested-before-image", GATE_MISSES_COLON_IN_ANCHOR),
-    ("4ABK", "nested", GATE_MISSES_FLOW_MAPPING_VALUE),
-    ("4ABK", "nested-before-image", GATE_MISSES_FLOW_MAPPING_VALUE),
-    ("58MP", "nested", GATE_MISSES_FLOW_MAPPING_VALUE),
-    ("58MP", "nested-before-image", GATE_MISSES_FLOW_MAPPING_VALUE),
-    ("5T43", "nested", GATE_MISSES_COLON_IN_FLOW),
-    ("5T43", "nested-before-image", GATE_MISSES_COLON_IN_FLOW),
-    ("CFD4", "nested", GATE_MISSES_COLON_IN_FLOW),
-    ("CFD4", "nested-before-image", GATE_MISSES_COLON_IN_FLOW),
-    ("DBG4", "nested", GATE_MISSES_COLON_IN_FLOW),
-    ("DBG4", "nested-before-image", GATE_MISSES_COLON_IN_FLOW),
-    ("HM87-00", "nested", GATE_MISSES_COLON_IN_FLOW),
-    ("HM87-00", "nested-before-image", GATE_MISSES_COLON_IN_FLOW),
-    ("M2N8-00", "nested", GATE_MISSES_KEY_AFTER_DASH),
-    ("M2N8-00", "nested-before-image", GATE_MISSES_KEY_AFTER_DASH),
-    ("UKK6-00", "nested", GATE_MISSES_KEY_AFTER_DASH),
-    ("UKK6-00", "nested-before-image", GATE_MISSES_KEY_AFTER_DASH),
-    ("W5VH", "nested", GATE_MISSES_COLON_IN_ANCHOR),
-    ("W5VH", "nested-before-image", GATE_MISSES_COLON_IN_ANCHOR),
-];
+const KNOWN_FAILURES: &[(&str, &str, &str)] = &[];
 
 // ---------------------------------------------------------------------------
 // Test 1: raw cases
