@@ -1084,7 +1084,7 @@ fn process_parsed(
     let new_text = edit::apply(text, &splices);
     let mut written = false;
     if config.write {
-        if let Err(err) = write::atomic_write(&candidate.abs_path, new_text.as_bytes()) {
+        if let Err(err) = write::atomic_write_over(&candidate.abs_path, text.as_bytes(), new_text.as_bytes()) {
             return failed(candidate, None, None, err.to_string());
         }
         written = true;

@@ -41,6 +41,10 @@ pub enum FileError {
     Read(io::Error),
     #[error("cannot write: {0}")]
     Write(io::Error),
+    /// Another writer changed the file after pullsmith read it: its bytes
+    /// are kept, and the rewrite is not made.
+    #[error("changed or removed by another writer since pullsmith read it; left as that writer left it (run again)")]
+    Changed,
 }
 
 impl FileError {

@@ -33,6 +33,35 @@ pub fn atomic_write(path: &Path, contents: &[u8]) -> Result<(), FileError> {
     with_temp(path, contents, &like, |temp| fs::rename(temp, path))
 }
 
+/// [`atomic_write`] of a file pullsmith read as `original`: when the file
+/// no longer holds exactly those bytes (another writer, an editor, a second
+/// run), nothing is written and [`FileError::Changed`] says so. The check is
+/// made on the temporary file's side, right before the rename, so the
+/// window in which another write is lost is that of one `read` and one
+/// `rename`, not the whole run.
+pub fn atomic_write_over(path: &Path, original: &[u8], contents: &[u8]) -> Result<(), FileError> {
+    let (file, metadata) = fsio::open_regular(path)?;
+    drop(file);
+    if metadata.nlink() > 1 {
+        return Err(FileError::HardLinks { links: metadata.nlink() });
+    }
+    let like = Like { mode: Some(metadata.mode() & 0o7777), owner: (metadata.uid(), metadata.gid()) };
+    let limit = original.len() as u64 + 1;
+    let changed = std::cell::Cell::new(false);
+    let result = with_temp(path, contents, &like, |temp| match fsio::read_unlinked(path, limit, "") {
+        Ok(now) if now == original => fs::rename(temp, path),
+        // Other bytes, grown past them, gone, or no longer a regular file.
+        _ => {
+            changed.set(true);
+            Err(io::Error::other("changed since read"))
+        }
+    });
+    if changed.get() {
+        return Err(FileError::Changed);
+    }
+    result
+}
+
 /// Creates `path`, which must not exist, not even as a dangling link. The
 /// new file gets the default mode (0666 less the umask) and the owner and
 /// group of its directory, so that a run as root in a container leaves the
@@ -166,5 +195,35 @@ fn parent_dir(path: &Path) -> &Path {
     match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_another_writer_changed_or_removed_is_never_overwritten() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("web.yaml");
+        fs::write(&path, "image: a\n").unwrap();
+        // As read: written.
+        atomic_write_over(&path, b"image: a\n", b"image: a\nimagePullPolicy: Always\n").expect("unchanged file");
+        assert_eq!(fs::read(&path).unwrap(), b"image: a\nimagePullPolicy: Always\n");
+        // Changed since: the other writer's bytes stay, and no temporary file is left.
+        fs::write(&path, "image: b\n").unwrap();
+        let err = atomic_write_over(&path, b"image: a\n", b"rewrite\n").unwrap_err();
+        assert!(matches!(err, FileError::Changed), "{err}");
+        assert_eq!(fs::read(&path).unwrap(), b"image: b\n");
+        // Grown past what was read, or the same bytes plus more.
+        fs::write(&path, "image: a\nmore: 1\n").unwrap();
+        assert!(matches!(atomic_write_over(&path, b"image: a\n", b"x\n"), Err(FileError::Changed)));
+        assert_eq!(fs::read(&path).unwrap(), b"image: a\nmore: 1\n");
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 1, "no temporary file is left: {names:?}");
+        // Removed: nothing is created in its place.
+        fs::remove_file(&path).unwrap();
+        assert!(atomic_write_over(&path, b"image: a\n", b"x\n").is_err());
+        assert!(!path.exists());
     }
 }

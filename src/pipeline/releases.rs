@@ -520,7 +520,8 @@ fn edit_one(config: &RunConfig, path: &str, source: &release::SourceFile, edits:
     let new_text = crate::edit::apply(&source.text, &plan.splices());
     let mut written = false;
     if config.write {
-        if let Err(err) = crate::fsio::write::atomic_write(&abs_path, new_text.as_bytes()) {
+        if let Err(err) = crate::fsio::write::atomic_write_over(&abs_path, source.text.as_bytes(), new_text.as_bytes())
+        {
             let diagnostic = Diagnostic {
                 path: path.to_string(),
                 line: None,
