@@ -35,7 +35,8 @@ pub fn atomic_write(path: &Path, contents: &[u8]) -> Result<(), FileError> {
 
 /// [`atomic_write`] of a file pullsmith read as `original`: when the file
 /// no longer holds exactly those bytes (another writer, an editor, a second
-/// run), nothing is written and [`FileError::Changed`] says so. The check is
+/// run), nothing is written and [`FileError::Changed`] says so, unless it
+/// already holds `contents` (two runs at once agree). The check is
 /// made on the temporary file's side, right before the rename, so the
 /// window in which another write is lost is that of one `read` and one
 /// `rename`, not the whole run.
@@ -46,10 +47,12 @@ pub fn atomic_write_over(path: &Path, original: &[u8], contents: &[u8]) -> Resul
         return Err(FileError::HardLinks { links: metadata.nlink() });
     }
     let like = Like { mode: Some(metadata.mode() & 0o7777), owner: (metadata.uid(), metadata.gid()) };
-    let limit = original.len() as u64 + 1;
+    let limit = original.len().max(contents.len()) as u64 + 1;
     let changed = std::cell::Cell::new(false);
     let result = with_temp(path, contents, &like, |temp| match fsio::read_unlinked(path, limit, "") {
         Ok(now) if now == original => fs::rename(temp, path),
+        // Already what this write makes (a second run at the same time): nothing to do.
+        Ok(now) if now == contents => Ok(()),
         // Other bytes, grown past them, gone, or no longer a regular file.
         _ => {
             changed.set(true);
@@ -221,6 +224,10 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"image: a\nmore: 1\n");
         let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names.len(), 1, "no temporary file is left: {names:?}");
+        // Already rewritten the same way by a run at the same time: fine, nothing to do.
+        fs::write(&path, "rewrite\n").unwrap();
+        atomic_write_over(&path, b"image: b\n", b"rewrite\n").expect("the same rewrite");
+        assert_eq!(fs::read(&path).unwrap(), b"rewrite\n");
         // Removed: nothing is created in its place.
         fs::remove_file(&path).unwrap();
         assert!(atomic_write_over(&path, b"image: a\n", b"x\n").is_err());

@@ -424,3 +424,40 @@ fn a_patch_that_cannot_be_written_leaves_the_kustomization_alone() {
     let leftovers: Vec<String> = all_names(repo.path()).into_iter().filter(|n| n.contains(".tmp")).collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
+
+#[test]
+fn two_apply_runs_on_one_tree_at_once_agree_and_leave_no_temporary_file() {
+    let make = || {
+        let dir = tempfile::tempdir().expect("temp dir");
+        crate::util::copy_tree(&crate::util::project_root().join("examples/plain"), dir.path());
+        crate::util::git_init(dir.path());
+        dir
+    };
+    // What one run alone makes.
+    let alone = make();
+    let output = pullsmith().arg("apply").arg(alone.path()).output().expect("runs");
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let expected: Vec<(String, Vec<u8>)> =
+        read_tree(alone.path()).into_iter().filter(|(p, _)| !p.starts_with(".git/")).collect();
+    for _ in 0..5 {
+        let dir = make();
+        let spawn = || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_pullsmith"))
+                .arg("apply")
+                .arg(dir.path())
+                .env("NO_COLOR", "1")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("pullsmith starts")
+        };
+        let (a, b) = (spawn(), spawn());
+        for child in [a, b] {
+            let output = child.wait_with_output().expect("waits");
+            assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+        }
+        let tree: Vec<(String, Vec<u8>)> =
+            read_tree(dir.path()).into_iter().filter(|(p, _)| !p.starts_with(".git/")).collect();
+        assert_eq!(tree, expected, "two runs at once end where one run ends");
+    }
+}
