@@ -2,11 +2,14 @@
 //! process through the library for speed: generated manifests are planned,
 //! spliced and checked, and planned again to show a second run changes
 //! nothing. The generator varies what a file pass must keep byte for byte:
-//! Pods, Deployments and CronJobs with containers with and without
-//! `imagePullPolicy` and pod specs with and without `imagePullSecrets`,
-//! indentation 1 to 8, block and flow lists, plain and quoted values,
-//! comments and blank lines anywhere, CRLF or LF, a BOM, a final newline or
-//! not, and multi-document streams with `---` and `...`.
+//! Pods, Deployments and CronJobs with containers and initContainers with
+//! and without `imagePullPolicy` (right, wrong-case or null) and pod specs
+//! with and without `imagePullSecrets` (listed, empty or null),
+//! indentation 1 to 8, block lists and flow lists on one line or several,
+//! plain and quoted values, block scalars, an image repeated by an alias,
+//! comments, blank lines and trailing spaces anywhere, CRLF or LF, a BOM, a
+//! final newline or not, and multi-document streams with `---`, `...` and
+//! an empty document.
 
 use proptest::prelude::*;
 use pullsmith::edit::{self, Splice};
@@ -16,6 +19,9 @@ use pullsmith::verify::{self, Intended, IntendedFields};
 use pullsmith::yaml::{self, Node};
 
 const POLICIES: [&str; 3] = ["Always", "IfNotPresent", "Never"];
+/// What a container may say before the run: a policy, a wrong one
+/// (Kubernetes rejects `always`), or a null, written `~` or as nothing.
+const WRITTEN_POLICIES: [&str; 6] = ["Always", "IfNotPresent", "Never", "always", "~", ""];
 /// Secrets a pod may list already: one of them is also one the rules may want.
 const LISTED_SECRETS: [&str; 3] = ["regcred", "team-pull", "other"];
 const WANTED_SECRETS: [&str; 3] = ["regcred", "mirror", "ci-pull"];
@@ -48,12 +54,14 @@ enum Kind {
     CronJob,
 }
 
-/// How a list is written: block items, block items of flow mappings, or one flow sequence.
+/// How a list is written: block items, block items of flow mappings, one
+/// flow sequence on the key's line, or one over several lines.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum ListForm {
     Block,
     BlockOfFlow,
     Flow,
+    FlowLines,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +77,8 @@ struct Container {
     quotes: [Quote; 3],
     /// A block item's keys start on the line after its `-`.
     nested: bool,
+    /// `&img` or `*img` before the image: the last container repeats the first one's.
+    image_anchor: Option<&'static str>,
 }
 
 #[derive(Debug, Clone)]
@@ -86,6 +96,8 @@ struct Document {
     secrets_form: ListForm,
     secrets_first: bool,
     restart_policy: bool,
+    /// The last container's image is an alias of the first one's (when there are two or more).
+    alias_image: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -95,6 +107,8 @@ struct File {
     bom: bool,
     final_newline: bool,
     leading_separator: bool,
+    /// An empty document (only a comment) stands before the second one.
+    empty_document: bool,
     /// After which documents an end marker `...` stands.
     end_markers: Vec<bool>,
     /// Per line, whether a blank line, a comment line or a trailing comment goes with it.
@@ -108,13 +122,13 @@ fn quote() -> impl Strategy<Value = Quote> {
 }
 
 fn list_form() -> impl Strategy<Value = ListForm> {
-    prop_oneof![Just(ListForm::Block), Just(ListForm::BlockOfFlow), Just(ListForm::Flow)]
+    prop_oneof![Just(ListForm::Block), Just(ListForm::BlockOfFlow), Just(ListForm::Flow), Just(ListForm::FlowLines)]
 }
 
 fn container() -> impl Strategy<Value = Container> {
     (
         0..100u32,
-        prop::option::of(prop::sample::select(&POLICIES[..])),
+        prop::option::of(prop::sample::select(&WRITTEN_POLICIES[..])),
         prop::option::of(prop::sample::select(&["|", "|-", ">"][..])),
         Just(vec![0, 1, 2, 3]).prop_shuffle(),
         [quote(), quote(), quote()],
@@ -128,6 +142,7 @@ fn container() -> impl Strategy<Value = Container> {
             key_order,
             quotes,
             nested,
+            image_anchor: None,
         })
 }
 
@@ -143,6 +158,7 @@ fn document() -> impl Strategy<Value = Document> {
         list_form(),
         any::<bool>(),
         any::<bool>(),
+        any::<bool>(),
     )
         .prop_map(
             |(
@@ -156,6 +172,7 @@ fn document() -> impl Strategy<Value = Document> {
                 secrets_form,
                 secrets_first,
                 restart_policy,
+                alias_image,
             )| {
                 Document {
                     kind,
@@ -168,6 +185,7 @@ fn document() -> impl Strategy<Value = Document> {
                     secrets_form,
                     secrets_first,
                     restart_policy,
+                    alias_image,
                 }
             },
         )
@@ -176,6 +194,7 @@ fn document() -> impl Strategy<Value = Document> {
 fn file() -> impl Strategy<Value = File> {
     (
         prop::collection::vec(document(), 1..=3),
+        any::<bool>(),
         any::<bool>(),
         any::<bool>(),
         any::<bool>(),
@@ -192,6 +211,7 @@ fn file() -> impl Strategy<Value = File> {
                 bom,
                 final_newline,
                 leading_separator,
+                empty_document,
                 end_markers,
                 decorations,
                 policy,
@@ -203,6 +223,7 @@ fn file() -> impl Strategy<Value = File> {
                     bom,
                     final_newline,
                     leading_separator,
+                    empty_document,
                     end_markers,
                     decorations,
                     policy,
@@ -220,11 +241,23 @@ fn container_entries(container: &Container, block: bool, indent: usize) -> Vec<(
     for &key in &container.key_order {
         match key {
             0 => entries.push((format!("name: {}", container.quotes[0].write(&container.name)), Vec::new())),
-            1 => entries.push((format!("image: {}", container.quotes[1].write(&container.image)), Vec::new())),
+            1 => {
+                let image = match container.image_anchor {
+                    Some(alias) if alias.starts_with('*') => alias.to_string(),
+                    Some(anchor) => format!("{anchor} {}", container.quotes[1].write(&container.image)),
+                    None => container.quotes[1].write(&container.image),
+                };
+                entries.push((format!("image: {image}"), Vec::new()));
+            }
             2 => {
-                if let Some(policy) = container.policy {
-                    entries.push((format!("imagePullPolicy: {}", container.quotes[2].write(policy)), Vec::new()));
-                }
+                let policy = match container.policy {
+                    // An empty value in a flow mapping is written `~`, to keep the mapping readable.
+                    Some("") if block => "imagePullPolicy:".to_string(),
+                    Some("" | "~") => "imagePullPolicy: ~".to_string(),
+                    Some(policy) => format!("imagePullPolicy: {}", container.quotes[2].write(policy)),
+                    None => continue,
+                };
+                entries.push((policy, Vec::new()));
             }
             _ => match container.args {
                 Some(header) if block => {
@@ -263,6 +296,9 @@ fn container_list_lines(
             let items: Vec<String> = list.iter().map(flow_container).collect();
             containers.push(format!("{}{key}: [{}]", pad(column), items.join(", ")));
         }
+        ListForm::FlowLines => {
+            flow_lines(key, list.iter().map(flow_container).collect(), column, document.indent, containers);
+        }
         ListForm::BlockOfFlow => {
             containers.push(format!("{}{key}:", pad(column)));
             for c in list {
@@ -296,19 +332,46 @@ fn container_list_lines(
     }
 }
 
+/// A flow sequence over several lines: `key: [`, one item a line, `]`,
+/// every line after the key's deeper than it.
+fn flow_lines(key: &str, items: Vec<String>, column: usize, indent: usize, lines: &mut Vec<String>) {
+    let pad = " ".repeat(column + indent);
+    lines.push(format!("{}{key}: [", " ".repeat(column)));
+    let n_items = items.len();
+    for (index, item) in items.into_iter().enumerate() {
+        let comma = if index + 1 < n_items { "," } else { "" };
+        lines.push(format!("{pad}{item}{comma}"));
+    }
+    lines.push(format!("{pad}]"));
+}
+
 /// The lines of a pod spec whose keys stand at `column`.
 fn pod_spec_lines(document: &Document, column: usize, lines: &mut Vec<String>) {
     let pad = |n: usize| " ".repeat(n);
     let dash = column + if document.dash_indented { document.indent } else { 0 };
     let mut containers = Vec::new();
-    container_list_lines(document, "containers", &document.containers, column, &mut containers);
+    let mut listed = document.containers.clone();
+    if document.alias_image && listed.len() > 1 {
+        let last = listed.len() - 1;
+        listed[0].image_anchor = Some("&img");
+        listed[last].image_anchor = Some("*img");
+        listed[last].image = listed[0].image.clone();
+    }
+    container_list_lines(document, "containers", &listed, column, &mut containers);
     if !document.init_containers.is_empty() {
         container_list_lines(document, "initContainers", &document.init_containers, column, &mut containers);
     }
     let mut secrets = Vec::new();
     if let Some(names) = &document.secrets {
-        if names.is_empty() || document.secrets_form == ListForm::Flow {
-            let items: Vec<String> = names.iter().map(|n| format!("{{name: {n}}}")).collect();
+        let items: Vec<String> = names.iter().map(|n| format!("{{name: {n}}}")).collect();
+        if names.is_empty() && document.secrets_form == ListForm::Block {
+            // A null list, as nothing or `~`.
+            secrets.push(format!("{}imagePullSecrets:", pad(column)));
+        } else if names.is_empty() && document.secrets_form == ListForm::BlockOfFlow {
+            secrets.push(format!("{}imagePullSecrets: ~", pad(column)));
+        } else if document.secrets_form == ListForm::FlowLines {
+            flow_lines("imagePullSecrets", items, column, document.indent, &mut secrets);
+        } else if names.is_empty() || document.secrets_form == ListForm::Flow {
             secrets.push(format!("{}imagePullSecrets: [{}]", pad(column), items.join(", ")));
         } else {
             secrets.push(format!("{}imagePullSecrets:", pad(column)));
@@ -379,6 +442,10 @@ fn render(file: &File) -> String {
             }
             lines.push("---".to_string());
         }
+        if index == 1 && file.empty_document {
+            lines.push("# a document of nothing but a comment".to_string());
+            lines.push("---".to_string());
+        }
         document_lines(document, index, &mut lines);
     }
     if file.end_markers[file.documents.len() - 1] {
@@ -403,8 +470,10 @@ fn render(file: &File) -> String {
             _ => {}
         }
         text.push_str(line);
-        if decoration % 16 == 2 && !in_scalar {
-            text.push_str(&format!(" # trailing {index} ü"));
+        match decoration % 16 {
+            2 if !in_scalar => text.push_str(&format!(" # trailing {index} ü")),
+            3 => text.push_str("  "),
+            _ => {}
         }
         text.push_str(eol);
     }
@@ -506,12 +575,13 @@ fn check(file: &File) -> Result<(), String> {
     Ok(())
 }
 
+/// How many files to generate: 2000 unless PROPTEST_CASES says otherwise.
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(2000)
 }
 
 proptest! {
-    // 2000 cases take a few seconds in a debug build; PROPTEST_CASES asks for a deeper run.
+    // 2000 cases take about 5 s in a debug build; PROPTEST_CASES=40000 is a deeper run.
     #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
