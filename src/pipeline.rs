@@ -1056,8 +1056,16 @@ fn process_parsed(
     if plan.changes.is_empty() && values_changes.is_empty() {
         return unchanged(candidate, Some(plan));
     }
-    let manifest_text = edit::apply(text, &plan.splices());
-    if let Err(problem) = verify::only_intended_fields_changed(documents, text, &manifest_text, &plan.touched) {
+    let manifest_splices = plan.splices();
+    let manifest_text = edit::apply(text, &manifest_splices);
+    // Parts (a) to (c) of the invariant; (d), idempotence, would need a second plan.
+    let intended = verify::Intended {
+        documents,
+        fields: verify::IntendedFields::PullFields { touched: &plan.touched },
+        splices: &manifest_splices,
+        replan: None,
+    };
+    if let Err(problem) = verify::invariant(text, &manifest_text, &intended) {
         return failed(
             candidate,
             None,
@@ -1068,6 +1076,7 @@ fn process_parsed(
         );
     }
     drop(manifest_text);
+    drop(manifest_splices);
     for mut change in values_changes {
         change.line = lines.line_of(change.offset);
         match change.field {

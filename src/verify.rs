@@ -12,10 +12,132 @@
 //! own position is in `touched` (an aliased container, `- *c`), never a
 //! value a mapping merges.
 //!
+//! `invariant` is the whole promise of a rewrite in one call: the output
+//! parses, its data differ only where intended, and it is the input with
+//! exactly its splices applied (and, when asked, a second run changes
+//! nothing). Its `Violation` names the part broken and the byte where.
+//!
 //! It does no IO.
 
+use crate::edit::{self, Splice};
 use crate::manifest::Aliases;
 use crate::yaml::{self, Document, Node, NodeKind};
+
+/// What a rewrite was meant to do, for [`invariant`].
+pub struct Intended<'a> {
+    /// The input, parsed (the caller has it already: parsing it again would slow a run).
+    pub documents: &'a [Document],
+    /// Which data may differ.
+    pub fields: IntendedFields<'a>,
+    /// The splices that made the output, as ranges of the input.
+    pub splices: &'a [Splice],
+    /// The splices a second run would make on the output. `None` skips part
+    /// (d): it needs a second plan, which the run does not pay for.
+    pub replan: Option<&'a Replan<'a>>,
+}
+
+/// The splices a second run would make on a text.
+pub type Replan<'a> = dyn Fn(&str) -> Vec<Splice> + 'a;
+
+/// Which data of the input a rewrite may change.
+#[derive(Debug, Clone, Copy)]
+pub enum IntendedFields<'a> {
+    /// `imagePullPolicy` and `imagePullSecrets` of the mappings (containers,
+    /// pod specs, ServiceAccounts) that start at these offsets of the input
+    /// (`FilePlan::touched`).
+    PullFields { touched: &'a [usize] },
+    /// A Helm values edit: the values at these key paths (a document's index
+    /// and the keys from its root), as [`only_paths_changed`] reads them.
+    ValuesPaths { paths: &'a [(usize, Vec<String>)] },
+}
+
+/// Which part of the [`invariant`] a rewrite breaks, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Violation {
+    /// (a) The output is not YAML; `offset` is where the parser stopped, in the output.
+    #[error("the output does not parse at byte {offset} of the output: {message}")]
+    Unparsable { offset: usize, message: String },
+    /// (b) The output's data differ from the input's beyond the intended
+    /// fields; `offset` is the start of the differing node in the input.
+    #[error("data changed beyond the intended fields at byte {offset} of the input: {message}")]
+    DataChanged { offset: usize, message: String },
+    /// (c) The splices are not sorted and disjoint, or one does not fit the
+    /// input; `offset` is that splice's start in the input.
+    #[error("the splices are not sorted, disjoint ranges of the input at byte {offset} of the input")]
+    BadSplices { offset: usize },
+    /// (c) The output is not the input with exactly the splices applied;
+    /// `offset` is the first differing byte of the output.
+    #[error("the output is not the input with its splices applied, from byte {offset} of the output")]
+    TextOutsideSplices { offset: usize },
+    /// (d) A second run would change the output; `offset` is where its first
+    /// splice starts, in the output.
+    #[error("a second run would make {count} more splices, the first at byte {offset} of the output")]
+    NotIdempotent { offset: usize, count: usize },
+}
+
+impl Violation {
+    /// The wording the older checks return (no offset: their callers name the file).
+    fn into_message(self) -> String {
+        match self {
+            Violation::Unparsable { message, .. } | Violation::DataChanged { message, .. } => message,
+            other => other.to_string(),
+        }
+    }
+}
+
+/// The invariant of every rewrite, checked part by part:
+/// (a) the output parses;
+/// (b) its data equal the input's except the intended fields
+///     ([`only_intended_fields_changed`] or [`only_paths_changed`]);
+/// (c) the splices are sorted, disjoint ranges of the input, and the output
+///     is exactly the input with them applied, so every byte outside them is
+///     kept, in order;
+/// (d) when `intended.replan` is given, a second run on the output makes no splice.
+///
+/// Part (c) is checked first: it is the cheapest, and a text the splices do
+/// not explain would make any difference of data found later beside the point.
+///
+/// The run's post-edit check (`pipeline`) calls it without `replan`, so
+/// with (a) to (c) only: idempotence needs a second plan of every file,
+/// which would double the planning time. The property tests check (d).
+pub fn invariant(input: &str, output: &str, intended: &Intended<'_>) -> Result<(), Violation> {
+    splices_make(input, output, intended.splices)?;
+    match intended.fields {
+        IntendedFields::PullFields { touched } => fields_compared(intended.documents, input, output, touched)?,
+        IntendedFields::ValuesPaths { paths } => paths_compared(intended.documents, input, output, paths)?,
+    }
+    if let Some(replan) = intended.replan {
+        let again = replan(output);
+        if let Some(first) = again.iter().map(|s| s.range.start).min() {
+            return Err(Violation::NotIdempotent { offset: first, count: again.len() });
+        }
+    }
+    Ok(())
+}
+
+/// Part (c): `output` is `input` with exactly `splices` applied.
+fn splices_make(input: &str, output: &str, splices: &[Splice]) -> Result<(), Violation> {
+    let mut previous_end = 0;
+    for splice in splices {
+        let range = &splice.range;
+        let fits = previous_end <= range.start
+            && range.start <= range.end
+            && range.end <= input.len()
+            && input.is_char_boundary(range.start)
+            && input.is_char_boundary(range.end);
+        if !fits {
+            return Err(Violation::BadSplices { offset: range.start });
+        }
+        previous_end = range.end;
+    }
+    let expected = edit::apply(input, splices);
+    if expected != output {
+        let offset =
+            expected.bytes().zip(output.bytes()).position(|(a, b)| a != b).unwrap_or(expected.len().min(output.len()));
+        return Err(Violation::TextOutsideSplices { offset });
+    }
+    Ok(())
+}
 
 /// Checks that `new_text` differs from the original `documents` (parsed from
 /// `original`) only in the two fields pullsmith writes. Returns what went
@@ -26,18 +148,26 @@ pub fn only_intended_fields_changed(
     new_text: &str,
     touched: &[usize],
 ) -> Result<(), String> {
+    fields_compared(documents, original, new_text, touched).map_err(Violation::into_message)
+}
+
+/// Parts (a) and (b) for pull fields.
+fn fields_compared(documents: &[Document], original: &str, new_text: &str, touched: &[usize]) -> Result<(), Violation> {
     let mut touched = touched.to_vec();
     touched.sort_unstable();
-    let new_documents = reparse(documents, new_text)?;
-    let old_aliases = Aliases::of(original, documents)?;
-    let new_aliases = Aliases::of(new_text, &new_documents)?;
+    let new_documents = reparse(documents, original, new_text)?;
+    let old_aliases =
+        Aliases::of(original, documents).map_err(|message| Violation::DataChanged { offset: 0, message })?;
+    let new_aliases =
+        Aliases::of(new_text, &new_documents).map_err(|message| Violation::DataChanged { offset: 0, message })?;
     let sides = Sides { old: &old_aliases, new: &new_aliases };
     for (index, (old, new)) in documents.iter().zip(&new_documents).enumerate() {
         let mut path = Vec::new();
         same(&old.root, &new.root, &mut path, Allowed { touched: &touched, keys: &WRITTEN_KEYS }, &sides, 0).map_err(
-            |problem| {
+            |difference| {
                 let at: Vec<String> = path.iter().map(ToString::to_string).collect();
-                format!("{problem} at document {}/{}", index + 1, at.join("/"))
+                let message = format!("{difference} at document {}/{}", index + 1, at.join("/"));
+                Violation::DataChanged { offset: difference.offset, message }
             },
         )?;
     }
@@ -45,10 +175,16 @@ pub fn only_intended_fields_changed(
 }
 
 /// The rewrite parsed, with as many documents as the original.
-fn reparse(original: &[Document], new_text: &str) -> Result<Vec<Document>, String> {
-    let new_documents = yaml::parse(new_text).map_err(|err| format!("the rewrite does not parse: {err}"))?;
+fn reparse(original: &[Document], original_text: &str, new_text: &str) -> Result<Vec<Document>, Violation> {
+    let new_documents = yaml::parse(new_text).map_err(|err| Violation::Unparsable {
+        offset: err.offset,
+        message: format!("the rewrite does not parse: {err}"),
+    })?;
     if new_documents.len() != original.len() {
-        return Err(format!("the rewrite has {} documents instead of {}", new_documents.len(), original.len()));
+        // Where the first document without a counterpart starts, in the input.
+        let offset = original.get(new_documents.len()).map_or(original_text.len(), |d| d.root.span.start);
+        let message = format!("the rewrite has {} documents instead of {}", new_documents.len(), original.len());
+        return Err(Violation::DataChanged { offset, message });
     }
     Ok(new_documents)
 }
@@ -64,6 +200,25 @@ struct Sides<'o, 'n> {
 const MAX_COMPARE_DEPTH: usize = 1_000;
 
 const WRITTEN_KEYS: [&str; 2] = ["imagePullPolicy", "imagePullSecrets"];
+
+/// What differs, and where it starts in the original text.
+#[derive(Debug, Clone, Copy)]
+struct Difference {
+    problem: &'static str,
+    offset: usize,
+}
+
+impl Difference {
+    fn at(old: &Node, problem: &'static str) -> Difference {
+        Difference { problem, offset: old.span.start }
+    }
+}
+
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.problem)
+    }
+}
 
 /// One step of the path to a difference, kept only to name it.
 #[derive(Debug, Clone, Copy)]
@@ -99,9 +254,9 @@ fn same<'a>(
     touched: Allowed<'_>,
     sides: &Sides<'a, '_>,
     depth: usize,
-) -> Result<(), &'static str> {
+) -> Result<(), Difference> {
     if depth > MAX_COMPARE_DEPTH {
-        return Err("aliases nest too deep to compare");
+        return Err(Difference::at(old, "aliases nest too deep to compare"));
     }
     let (old_alias, new_alias) = (old.kind == NodeKind::Alias, new.kind == NodeKind::Alias);
     if old_alias || new_alias {
@@ -150,15 +305,15 @@ fn same<'a>(
                         same(va, vb, path, allowed, sides, depth + 1)?;
                         path.pop();
                     }
-                    _ => return Err("keys changed"),
+                    _ => return Err(Difference::at(old, "keys changed")),
                 }
             }
             if may_differ && touched.keys.contains(&"imagePullSecrets") {
-                secrets_extended(&a, &b, sides, depth)?;
+                secrets_extended(&a, &b, sides, depth).map_err(|problem| Difference::at(old, problem))?;
             }
             Ok(())
         }
-        _ => Err("value changed"),
+        _ => Err(Difference::at(old, "value changed")),
     }
 }
 
@@ -190,7 +345,7 @@ fn secrets_extended<'a>(
 /// maintains). Documents after the first (kustomize reads only the first;
 /// a trailing `---` makes an empty one) must be kept as they are.
 pub fn only_root_key_changed(original: &[Document], new_text: &str, key: &str) -> Result<(), String> {
-    let new_documents = reparse(original, new_text)?;
+    let new_documents = reparse(original, "", new_text).map_err(Violation::into_message)?;
     let (old_aliases, new_aliases) = (Aliases::default(), Aliases::default());
     let sides = Sides { old: &old_aliases, new: &new_aliases };
     for (index, (old, new)) in original.iter().zip(&new_documents).enumerate() {
@@ -220,16 +375,30 @@ pub fn only_paths_changed(
     new_text: &str,
     allowed: &[(usize, Vec<String>)],
 ) -> Result<(), String> {
-    let new_documents = reparse(documents, new_text)?;
-    let old_aliases = Aliases::of(original, documents)?;
-    let new_aliases = Aliases::of(new_text, &new_documents)?;
+    paths_compared(documents, original, new_text, allowed).map_err(Violation::into_message)
+}
+
+/// Parts (a) and (b) for Helm values key paths.
+fn paths_compared(
+    documents: &[Document],
+    original: &str,
+    new_text: &str,
+    allowed: &[(usize, Vec<String>)],
+) -> Result<(), Violation> {
+    let new_documents = reparse(documents, original, new_text)?;
+    let old_aliases =
+        Aliases::of(original, documents).map_err(|message| Violation::DataChanged { offset: 0, message })?;
+    let new_aliases =
+        Aliases::of(new_text, &new_documents).map_err(|message| Violation::DataChanged { offset: 0, message })?;
     let sides = Sides { old: &old_aliases, new: &new_aliases };
     for (index, (old, new)) in documents.iter().zip(&new_documents).enumerate() {
         let paths: Vec<&[String]> =
             allowed.iter().filter(|(doc, _)| *doc == index).map(|(_, path)| path.as_slice()).collect();
         let mut at = Vec::new();
-        same_off_paths(&old.root, &new.root, &paths, &mut at, &sides)
-            .map_err(|problem| format!("{problem} at document {}/{}", index + 1, at.join("/")))?;
+        same_off_paths(&old.root, &new.root, &paths, &mut at, &sides).map_err(|difference| {
+            let message = format!("{difference} at document {}/{}", index + 1, at.join("/"));
+            Violation::DataChanged { offset: difference.offset, message }
+        })?;
     }
     Ok(())
 }
@@ -241,7 +410,7 @@ fn same_off_paths(
     paths: &[&[String]],
     at: &mut Vec<String>,
     sides: &Sides<'_, '_>,
-) -> Result<(), &'static str> {
+) -> Result<(), Difference> {
     if paths.is_empty() {
         let mut steps = Vec::new();
         return same(old, new, &mut steps, STRICT, sides, 0);
@@ -251,7 +420,7 @@ fn same_off_paths(
         if let (NodeKind::Sequence { items: a, .. }, NodeKind::Sequence { items: b, .. }) = (&old.kind, &new.kind) {
             let kept = b.len() >= a.len()
                 && a.iter().zip(b).all(|(x, y)| same(x, y, &mut Vec::new(), STRICT, sides, 0).is_ok());
-            return if kept { Ok(()) } else { Err("existing entries of a list changed") };
+            return if kept { Ok(()) } else { Err(Difference::at(old, "existing entries of a list changed")) };
         }
         return Ok(());
     }
@@ -264,7 +433,7 @@ fn same_off_paths(
                 let name = key.as_str().unwrap_or("?");
                 let Some(found) = b_rest.iter().position(|(k, _)| k.as_str() == key.as_str()) else {
                     at.push(name.to_string());
-                    return Err("a key was removed");
+                    return Err(Difference::at(key, "a key was removed"));
                 };
                 let (_, new_value) = b_rest.remove(found);
                 at.push(name.to_string());
@@ -276,7 +445,7 @@ fn same_off_paths(
                 at.push(name.to_string());
                 let under = below(name);
                 if under.is_empty() || !only_along(value, &under) {
-                    return Err("a key was added");
+                    return Err(Difference::at(old, "a key was added"));
                 }
                 at.pop();
             }
@@ -314,6 +483,37 @@ fn only_along(node: &Node, paths: &[&[String]]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_invariant_checks_values_paths_and_splices_that_fit() {
+        let input = "values:\n  image: {tag: 1}\nother: 1\n";
+        let documents = yaml::parse(input).unwrap();
+        let paths = [(0, vec!["values".to_string(), "image".to_string(), "pullPolicy".to_string()])];
+        let at = input.find('}').unwrap();
+        let splices = [Splice::insert_at(at, ", pullPolicy: Never".to_string())];
+        let intended = |splices| Intended {
+            documents: &documents,
+            fields: IntendedFields::ValuesPaths { paths: &paths },
+            splices,
+            replan: None,
+        };
+        let output = edit::apply(input, &splices);
+        assert_eq!(invariant(input, &output, &intended(&splices)), Ok(()));
+        // Another key at the same place is data the paths do not allow.
+        let other = [Splice::insert_at(at, ", x: 1".to_string())];
+        let output = edit::apply(input, &other);
+        let Err(Violation::DataChanged { offset, message }) = invariant(input, &output, &intended(&other)) else {
+            panic!("refused");
+        };
+        // The offset is the mapping's that gained the key.
+        assert_eq!(
+            (offset, message.as_str()),
+            (input.find('{').unwrap(), "a key was added at document 1/values/image/x")
+        );
+        // A splice past the end, or inside a character, is refused before it is applied.
+        let past = [Splice::insert_at(input.len() + 1, String::new())];
+        assert_eq!(invariant(input, input, &intended(&past)), Err(Violation::BadSplices { offset: input.len() + 1 }));
+    }
 
     #[test]
     fn kustomization_may_change_only_its_patches() {

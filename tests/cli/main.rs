@@ -1,5 +1,6 @@
 //! The one integration-test binary: every test runs the real `pullsmith`
-//! binary on real files, as a user would.
+//! binary on real files, as a user would, except the property tests
+//! (`properties`), which call the library for speed.
 
 mod util;
 
@@ -23,6 +24,7 @@ mod kustomize_render;
 mod layers;
 mod messages;
 mod output_safety;
+mod properties;
 mod rules_safety;
 mod service_accounts;
 mod silent_gaps;
