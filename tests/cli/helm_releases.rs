@@ -195,3 +195,23 @@ fn a_template_that_renders_several_pods_says_each_gap_once() {
         .count();
     assert_eq!(gaps, 1, "{}", describe(&output));
 }
+
+#[test]
+fn value_files_that_climb_out_of_the_repository_are_never_read() {
+    let outside = tempfile::tempdir().expect("temp dir");
+    std::fs::write(outside.path().join("secret-values.yaml"), "image:\n  pullPolicy: Never\n").unwrap();
+    let dir = fleet(&[]);
+    // A path from the chart's directory up and out, to a file that exists there.
+    let up = "../".repeat(2 + dir.path().components().count());
+    let target =
+        format!("{up}{}", outside.path().join("secret-values.yaml").display().to_string().trim_start_matches('/'));
+    let app = application("web", &format!("[{target}]"));
+    crate::util::write(dir.path(), "prod/web.yaml", &app);
+    let output = run_in(dir.path(), &["apply", "."]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let err = stderr(&output);
+    assert!(err.contains("not covered: prod/web.yaml:1: Application `web`: values file `"), "{err}");
+    assert!(err.contains("lies outside the repository"), "{err}");
+    assert_eq!(read(dir.path(), "prod/web.yaml"), app, "nothing is guessed for it");
+    assert!(!stdout(&run_in(dir.path(), &["explain", "."])).contains("Never"), "the outside file was never read");
+}
