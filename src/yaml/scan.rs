@@ -257,3 +257,32 @@ fn next_line(text: &str, line_stop: usize) -> Option<usize> {
 fn indent_of(text: &str, line_begin: usize) -> usize {
     text.as_bytes()[line_begin..].iter().take_while(|b| **b == b' ').count()
 }
+
+/// The properties (`!tag`, `&anchor`) of an empty node written from `pos`
+/// on, past spaces, line breaks and comments before them: their range, or
+/// `None` when none is there.
+pub fn properties_from(text: &str, pos: usize) -> Option<std::ops::Range<usize>> {
+    let bytes = text.as_bytes();
+    let mut i = pos;
+    let mut found: Option<std::ops::Range<usize>> = None;
+    loop {
+        while i < bytes.len() && matches!(bytes[i], b' ' | b'\t' | b'\r' | b'\n') {
+            i += 1;
+        }
+        match bytes.get(i) {
+            Some(b'#') if found.is_none() => {
+                while i < bytes.len() && !matches!(bytes[i], b'\r' | b'\n') {
+                    i += 1;
+                }
+            }
+            Some(b'!' | b'&') => {
+                let start = i;
+                while i < bytes.len() && !matches!(bytes[i], b' ' | b'\t' | b'\r' | b'\n' | b',' | b']' | b'}') {
+                    i += 1;
+                }
+                found = Some(found.map_or(start, |f| f.start)..i);
+            }
+            _ => return found,
+        }
+    }
+}
