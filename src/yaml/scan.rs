@@ -50,16 +50,18 @@ fn plain_end(text: &str, start: usize, value: &str) -> usize {
     let val = value.as_bytes();
     let (mut i, mut j) = (start, 0);
     while j < val.len() && i < src.len() {
-        if src[i] == val[j] {
-            i += 1;
-            j += 1;
-        } else if matches!(src[i], b' ' | b'\t' | b'\r' | b'\n') && matches!(val[j], b' ' | b'\n') {
+        // A run of white space first, even where its first space matches:
+        // yaml-rust2 may fold the spaces after a lone `\r` break into one.
+        if matches!(src[i], b' ' | b'\t' | b'\r' | b'\n') && matches!(val[j], b' ' | b'\n') {
             while i < src.len() && matches!(src[i], b' ' | b'\t' | b'\r' | b'\n') {
                 i += 1;
             }
             while j < val.len() && matches!(val[j], b' ' | b'\n') {
                 j += 1;
             }
+        } else if src[i] == val[j] {
+            i += 1;
+            j += 1;
         } else {
             break;
         }

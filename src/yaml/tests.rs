@@ -365,3 +365,14 @@ fn an_empty_value_with_a_tag_or_an_anchor_spans_them() {
     let documents = parse("a:\nb: 1\n").expect("valid YAML");
     assert_eq!(documents[0].root.entries()[0].1.span, 2..2);
 }
+
+#[test]
+fn a_plain_flow_scalar_folded_over_lone_carriage_returns_spans_to_its_end() {
+    // Found by the `manifest` fuzz target: yaml-rust2 reads `~  b` after a
+    // lone `\r` as `~ b`, and the span stopped at the second space, so the
+    // policy was inserted inside the image.
+    let text = "c: {image: a\r~  b:1, name: x}\n";
+    let documents = parse(text).expect("valid YAML");
+    let image = &documents[0].root.get("c").expect("there").entries()[0].1;
+    assert_eq!(&text[image.span.clone()], "a\r~  b:1");
+}

@@ -50,9 +50,6 @@ fn known_failures_still_fail() {
     for (target, check) in TARGETS {
         for file in files_of(&known.join(target)) {
             let data = std::fs::read(&file).unwrap_or_else(|err| panic!("{}: {err}", file.display()));
-            // FIXME: `plain-flow-image-with-question-marks`: the policy is inserted
-            // inside a flow mapping's plain image with `?`, `!` and a double space,
-            // and the output does not parse (verify refuses it, so the run leaves the file).
             let outcome = std::panic::catch_unwind(|| check(&data));
             assert!(outcome.is_err(), "{} passes now: move it to fuzz/regressions/{target}/", file.display());
         }
