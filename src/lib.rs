@@ -8,8 +8,9 @@
 //! (typed rules and their resolution) → `manifest` (Kubernetes objects) →
 //! `coverage`, `verify`, `discover` → `plan` (a file's changes) →
 //! `kustomize` (overlays) → `pipeline` (the run), `init` → `emit`, `git`
-//! (output) → this file, `cli` and `main` (the edge). This file turns
-//! command-line arguments into a run and a run into an exit status.
+//! (output) → `fuzzing` (entry points of the fuzz targets) → this file,
+//! `cli` and `main` (the edge). This file turns command-line arguments into
+//! a run and a run into an exit status.
 
 pub mod cli;
 pub mod common;
@@ -18,6 +19,9 @@ pub mod discover;
 pub mod edit;
 pub mod emit;
 pub mod fsio;
+// Entry points of the fuzz targets (`fuzz/`) and of their corpus replayed by `tests/cli/fuzz_corpus.rs`.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod git;
 pub mod helm;
 pub mod init;

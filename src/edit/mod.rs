@@ -268,7 +268,11 @@ pub fn insert_policy(style: &TextStyle<'_>, container: &Node, policy: &str) -> O
                 return Some(Splice::insert_at(comma + 1, format!("{eol}{indent}{key}: {value},")));
             }
         }
-        return Some(Splice::insert_at(value_end, format!(", {key}: {value}")));
+        // `{image:}`: a `,` right after the colon would make libyaml (and
+        // kubectl) read `image:` as a plain scalar and refuse the mapping.
+        let after_colon = image_value.span.is_empty() && style.text.as_bytes()[..value_end].ends_with(b":");
+        let lead = if after_colon { " " } else { "" };
+        return Some(Splice::insert_at(value_end, format!("{lead}, {key}: {value}")));
     }
     let line_end = style.line_end(value_end);
     let indent = " ".repeat(style.column(image_key.span.start));

@@ -34,6 +34,14 @@ fn policy_on_last_line_without_newline() {
 }
 
 #[test]
+fn policy_after_an_empty_image_in_a_flow_container_keeps_it_a_key() {
+    // Found by the `manifest` fuzz target: `{image:, …}` is refused by libyaml and kubectl.
+    let text = "spec:\n  containers:\n  - {image:}\n";
+    let out = edit(text, |s, root| vec![insert_policy(s, container(root), "Always").unwrap()]);
+    assert_eq!(out, "spec:\n  containers:\n  - {image: , imagePullPolicy: Always}\n");
+}
+
+#[test]
 fn policy_in_flow_container() {
     let text = "spec:\n  containers:\n  - {name: s, image: busybox, args: [sleep, \"3600\"]}\n";
     let out = edit(text, |s, root| vec![insert_policy(s, container(root), "IfNotPresent").unwrap()]);

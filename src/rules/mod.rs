@@ -305,6 +305,11 @@ impl Rules {
         let file: RulesFile = serde_yaml::from_str(text).map_err(|err| {
             let message = strip_location(&err.to_string());
             let (line, column) = err.location().map_or((1, 1), |loc| (loc.line(), loc.column()));
+            // libyaml ends a stream that has no final line break with one of its
+            // own, so an error at the end is placed on a line after the last:
+            // put it at the end of the text instead (found by the `rules` fuzz target).
+            let end = crate::yaml::line_col(text, text.len());
+            let (line, column) = if line > end.0 { end } else { (line, column) };
             // serde_yaml pins errors raised while converting a value to the enclosing
             // collection; point at the offending value itself.
             let (line, column) = offending_value(&message)

@@ -17,6 +17,15 @@ fn embedded_default_is_valid() {
 }
 
 #[test]
+fn an_error_at_the_end_of_a_text_without_a_final_line_break_is_on_its_last_line() {
+    // Found by the `rules` fuzz target: libyaml placed it on line 2 of a one-line file.
+    let err = error_of("# version: 1");
+    assert!(err.starts_with("rules.yaml:1:13:"), "{err}");
+    let err = error_of("# version: 1\n");
+    assert!(err.starts_with("rules.yaml:2:1:"), "{err}");
+}
+
+#[test]
 fn misspelled_policy_names_line_and_column() {
     let err = error_of("version: 1\nenvironments:\n  dev:\n    imagePullPolicy: always\n");
     assert!(err.starts_with("rules.yaml:4:22:"), "{err}");

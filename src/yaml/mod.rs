@@ -323,7 +323,7 @@ impl TreeBuilder<'_> {
             NodeKind::Mapping { entries, .. } => match parent.pending_key.take() {
                 None => parent.pending_key = Some(node),
                 Some(key) => {
-                    if node.is_null() && node.as_str() == Some("") {
+                    if node.is_null() && node.as_str() == Some("") && node.span.is_empty() {
                         // An implicit null has no text; put its empty span right after the colon.
                         let after_key =
                             scan::colon_after(self.text, key.span.end).map_or(key.span.end, |colon| colon + 1);
@@ -418,7 +418,7 @@ impl MarkedEventReceiver for TreeBuilder<'_> {
             return;
         }
         match event {
-            Event::Scalar(value, style, anchor_id, _tag) => {
+            Event::Scalar(value, style, anchor_id, tag) => {
                 let start = self.offset(&mark);
                 let style = match style {
                     TScalarStyle::Plain => ScalarStyle::Plain,
@@ -437,8 +437,19 @@ impl MarkedEventReceiver for TreeBuilder<'_> {
                 } else {
                     scan::scalar_end(self.text, start, style, &value)
                 };
+                // An empty value with a tag or an anchor (`key: !t`, maybe on the
+                // next line) is written: its span covers them, so that what is
+                // inserted after it never lands between the key and them.
+                let mut span = start..end;
+                if style == ScalarStyle::Plain && value.is_empty() && (anchor_id != 0 || tag.is_some()) {
+                    let key_end = self.stack.last().and_then(|open| open.pending_key.as_ref()).map(|key| key.span.end);
+                    let after_key = key_end.and_then(|end| scan::colon_after(self.text, end)).map(|colon| colon + 1);
+                    if let Some(properties) = after_key.and_then(|at| scan::properties_from(self.text, at)) {
+                        span = properties;
+                    }
+                }
                 self.remember_anchor(anchor_id, 1);
-                self.push_node(Node { kind: NodeKind::Scalar { value, style }, span: start..end }, 1);
+                self.push_node(Node { kind: NodeKind::Scalar { value, style }, span }, 1);
             }
             Event::MappingStart(anchor_id, _tag) => {
                 let start = self.offset(&mark);
@@ -464,6 +475,15 @@ impl MarkedEventReceiver for TreeBuilder<'_> {
             Event::Alias(anchor_id) => {
                 let start = self.offset(&mark);
                 let end = scan::alias_end(self.text, start);
+                // An alias inside the node its anchor names makes the data
+                // infinite: kubectl refuses it ("anchor value contains
+                // itself"), and no walk of the tree could end.
+                if anchor_id != 0 && self.stack.iter().any(|open| open.anchor_id == anchor_id) {
+                    self.fail(
+                        start,
+                        "an alias inside the node its anchor names (the anchor's value contains itself)".to_string(),
+                    );
+                }
                 let expanded = self.anchors.get(anchor_id).copied().unwrap_or(1);
                 self.push_node(Node { kind: NodeKind::Alias, span: start..end }, expanded);
             }

@@ -50,16 +50,18 @@ fn plain_end(text: &str, start: usize, value: &str) -> usize {
     let val = value.as_bytes();
     let (mut i, mut j) = (start, 0);
     while j < val.len() && i < src.len() {
-        if src[i] == val[j] {
-            i += 1;
-            j += 1;
-        } else if matches!(src[i], b' ' | b'\t' | b'\r' | b'\n') && matches!(val[j], b' ' | b'\n') {
+        // A run of white space first, even where its first space matches:
+        // yaml-rust2 may fold the spaces after a lone `\r` break into one.
+        if matches!(src[i], b' ' | b'\t' | b'\r' | b'\n') && matches!(val[j], b' ' | b'\n') {
             while i < src.len() && matches!(src[i], b' ' | b'\t' | b'\r' | b'\n') {
                 i += 1;
             }
             while j < val.len() && matches!(val[j], b' ' | b'\n') {
                 j += 1;
             }
+        } else if src[i] == val[j] {
+            i += 1;
+            j += 1;
         } else {
             break;
         }
@@ -256,4 +258,33 @@ fn next_line(text: &str, line_stop: usize) -> Option<usize> {
 
 fn indent_of(text: &str, line_begin: usize) -> usize {
     text.as_bytes()[line_begin..].iter().take_while(|b| **b == b' ').count()
+}
+
+/// The properties (`!tag`, `&anchor`) of an empty node written from `pos`
+/// on, past spaces, line breaks and comments before them: their range, or
+/// `None` when none is there.
+pub fn properties_from(text: &str, pos: usize) -> Option<std::ops::Range<usize>> {
+    let bytes = text.as_bytes();
+    let mut i = pos;
+    let mut found: Option<std::ops::Range<usize>> = None;
+    loop {
+        while i < bytes.len() && matches!(bytes[i], b' ' | b'\t' | b'\r' | b'\n') {
+            i += 1;
+        }
+        match bytes.get(i) {
+            Some(b'#') if found.is_none() => {
+                while i < bytes.len() && !matches!(bytes[i], b'\r' | b'\n') {
+                    i += 1;
+                }
+            }
+            Some(b'!' | b'&') => {
+                let start = i;
+                while i < bytes.len() && !matches!(bytes[i], b' ' | b'\t' | b'\r' | b'\n' | b',' | b']' | b'}') {
+                    i += 1;
+                }
+                found = Some(found.map_or(start, |f| f.start)..i);
+            }
+            _ => return found,
+        }
+    }
 }

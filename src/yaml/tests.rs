@@ -52,6 +52,18 @@ fn alias_bomb_is_refused() {
 }
 
 #[test]
+fn an_anchor_that_contains_its_own_alias_is_refused() {
+    // Found by the `manifest` fuzz target: planned, then refused by verify as
+    // "aliases nest too deep to compare". kubectl refuses it as well.
+    let text = "labels: &l\n  app: web\n  again: *l\n";
+    let err = parse(text).unwrap_err();
+    assert_eq!(err.offset, text.find("*l").expect("there"));
+    assert!(err.message.contains("contains itself"), "{}", err.message);
+    // An alias after its anchor's node is closed is an ordinary repeat.
+    assert!(parse("a: &l {app: web}\nb: *l\n").is_ok());
+}
+
+#[test]
 fn invalid_yaml_reports_offset() {
     let text = "a: 1\nb: [unclosed\n";
     let err = parse(text).unwrap_err();
@@ -337,4 +349,30 @@ fn json_streams_are_left_to_json_rules() {
     // kubectl reads these as JSON; libyaml would refuse the `:` on the key's next line.
     assert!(parse("{\"kind\"\n: \"Pod\"}\n").is_ok());
     assert!(parse("\t{\"kind\": \"Pod\"}\n").is_ok());
+}
+
+#[test]
+fn an_empty_value_with_a_tag_or_an_anchor_spans_them() {
+    // Found by the `manifest` fuzz target: `n:` then `!` on the next line
+    // was an empty span after the colon, so an insertion at the mapping's end
+    // went between the key and its tag, and the tag joined the inserted value.
+    for (text, written) in [("a:\n  !\nb: 1\n", "!"), ("a: &x\nb: 1\n", "&x"), ("a: !t &x # c\nb: 1\n", "!t &x")] {
+        let documents = parse(text).expect("valid YAML");
+        let value = &documents[0].root.entries()[0].1;
+        assert_eq!(&text[value.span.clone()], written, "{text:?}");
+    }
+    // Without properties, an empty value still sits right after its colon.
+    let documents = parse("a:\nb: 1\n").expect("valid YAML");
+    assert_eq!(documents[0].root.entries()[0].1.span, 2..2);
+}
+
+#[test]
+fn a_plain_flow_scalar_folded_over_lone_carriage_returns_spans_to_its_end() {
+    // Found by the `manifest` fuzz target: yaml-rust2 reads `~  b` after a
+    // lone `\r` as `~ b`, and the span stopped at the second space, so the
+    // policy was inserted inside the image.
+    let text = "c: {image: a\r~  b:1, name: x}\n";
+    let documents = parse(text).expect("valid YAML");
+    let image = &documents[0].root.get("c").expect("there").entries()[0].1;
+    assert_eq!(&text[image.span.clone()], "a\r~  b:1");
 }

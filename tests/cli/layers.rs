@@ -21,6 +21,7 @@ const LAYERS: &[&[&str]] = &[
     &["kustomize", "release"],
     &["pipeline", "init"],
     &["emit", "git"],
+    &["fuzzing"],
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

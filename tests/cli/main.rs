@@ -1,6 +1,7 @@
 //! The one integration-test binary: every test runs the real `pullsmith`
 //! binary on real files, as a user would, except the property tests
-//! (`properties`), which call the library for speed.
+//! (`properties`) and the fuzz corpus replay (`fuzz_corpus`), which call the
+//! library for speed.
 
 mod util;
 
@@ -14,6 +15,7 @@ mod docs;
 mod file_safety;
 mod fixtures;
 mod formats;
+mod fuzz_corpus;
 mod helm_examples;
 mod helm_oracle;
 mod helm_releases;
