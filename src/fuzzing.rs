@@ -56,13 +56,7 @@ pub fn structured(data: &[u8]) {
         let policy = container.get("imagePullPolicy").and_then(Node::as_str);
         assert_eq!(policy, Some(WANTED_POLICY), "a container's policy\n--- input:\n{input}\n--- output:\n{output}");
     }
-    let listed: Vec<&str> = spec
-        .get("imagePullSecrets")
-        .map(Node::items)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|item| item.get("name").and_then(Node::as_str))
-        .collect();
+    let listed = pull_secret_names(spec);
     assert!(
         listed.contains(&WANTED_SECRET),
         "the pod spec lists {listed:?}\n--- input:\n{input}\n--- output:\n{output}"
@@ -174,6 +168,13 @@ fn inside(text: &str, line: usize, column: usize) -> bool {
 }
 
 /// The pod spec of the generated document.
+/// The names a pod spec's `imagePullSecrets` list (`- name: x` entries),
+/// for the fuzz targets and the property tests alike.
+pub fn pull_secret_names(spec: &Node) -> Vec<&str> {
+    let entries = spec.get("imagePullSecrets").map(Node::items).unwrap_or_default();
+    entries.iter().filter_map(|item| item.get("name").and_then(Node::as_str)).collect()
+}
+
 fn pod_spec(documents: &[yaml::Document]) -> Option<&Node> {
     let root = &documents.iter().find(|d| d.root.get("kind").is_some())?.root;
     match root.get("kind").and_then(Node::as_str)? {

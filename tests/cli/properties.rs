@@ -561,13 +561,7 @@ fn check(file: &File) -> Result<(), String> {
                 return Err(format!("a container has policy {policy:?}, not {}\n--- output:\n{output}", file.policy));
             }
         }
-        let listed: Vec<&str> = spec
-            .get("imagePullSecrets")
-            .map(Node::items)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|item| item.get("name").and_then(Node::as_str))
-            .collect();
+        let listed = pullsmith::fuzzing::pull_secret_names(spec);
         if let Some(missing) = file.wanted_secrets.iter().find(|wanted| !listed.contains(wanted)) {
             return Err(format!("a pod spec lacks the secret {missing} (lists {listed:?})\n--- output:\n{output}"));
         }
