@@ -194,8 +194,14 @@ pub fn discover(root: &Path, filter: &PathFilter) -> Discovery {
             Ok(entry) => entry,
             Err(err) => {
                 // Named after the path that failed, relative to the repository, not after the root.
-                let (path, message) = error_path(&err);
+                let (path, mut message) = error_path(&err);
                 let rel_path = path.map_or_else(|| ".".to_string(), |p| relative(root, p));
+                if let Some(io) = err.io_error().filter(|_| path.is_some_and(|p| p.is_dir())) {
+                    // The bare OS error: the wrapped one repeats the (absolute) path.
+                    let cause = os_error(io)
+                        .map_or_else(|| io.to_string(), |code| std::io::Error::from_raw_os_error(code).to_string());
+                    message = format!("cannot read the directory: {cause}; not walked");
+                }
                 // Out of PATH, or excluded, a directory that cannot be walked is not this run's business.
                 if rel_path == "." || filter.may_hold_scope(&rel_path) {
                     discovery.walk_errors.push((rel_path, message));
@@ -385,6 +391,15 @@ fn error_path(err: &ignore::Error) -> (Option<&Path>, String) {
         ignore::Error::Loop { child, .. } => (Some(child.as_path()), "a directory loop; not walked again".to_string()),
         other => (None, other.to_string()),
     }
+}
+
+/// The OS error code of `io`, or of the error it wraps (the walker's).
+fn os_error(io: &std::io::Error) -> Option<i32> {
+    io.raw_os_error().or_else(|| {
+        let inner = io.get_ref()?;
+        let source = std::error::Error::source(inner)?;
+        source.downcast_ref::<std::io::Error>()?.raw_os_error()
+    })
 }
 
 fn not_walked(kind: &str, rel_dir: &str) -> String {

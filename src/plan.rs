@@ -1150,7 +1150,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
     fn replace_null_with_list(&self, holder: &Node, key: &Node, null: &Node, names: &[String]) -> Splice {
         let list_style = ListStyle::of_mapping(self.style, holder).unwrap_or(self.list_style);
         if list_style.flow || holder.is_flow() {
-            let items: Vec<String> = names.iter().map(|n| format!("{{name: {n}}}")).collect();
+            let items: Vec<String> = names.iter().map(|n| format!("{{name: {}}}", edit::quoted(n, None))).collect();
             return Splice::replace(null.span.clone(), format!("[{}]", items.join(", ")));
         }
         let colon =
@@ -1161,7 +1161,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
         let eol = self.style.eol_at(null.span.end);
         let indent = " ".repeat(self.style.column(key.span.start) + list_style.dash_offset);
         for name in names {
-            text.push_str(&format!("{eol}{indent}- name: {name}"));
+            text.push_str(&format!("{eol}{indent}- name: {}", edit::quoted(name, None)));
         }
         Splice::replace(colon..line_end, text)
     }

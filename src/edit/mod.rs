@@ -102,13 +102,30 @@ pub fn compose(original: &str, first: &[Splice], second: &[Splice]) -> Vec<Splic
     out
 }
 
-/// `value` written in `style`: quotes kept, plain stays plain.
+/// `value` written in `style`: quotes kept, plain stays plain — unless a
+/// plain scalar would not read back as this string (`42`, `1e3`, `true`,
+/// `null`, `y`: a secret may be named so), which is then double-quoted, so
+/// that an inserted name is never read as a number, a boolean or a null.
 pub fn quoted(value: &str, style: Option<ScalarStyle>) -> String {
     match style {
-        Some(ScalarStyle::SingleQuoted) => format!("'{value}'"),
-        Some(ScalarStyle::DoubleQuoted) => format!("\"{value}\""),
-        _ => value.to_string(),
+        Some(ScalarStyle::SingleQuoted) => format!("'{}'", value.replace('\'', "''")),
+        Some(ScalarStyle::DoubleQuoted) => serde_json::to_string(value).expect("strings always serialize"),
+        _ if plain_reads_as_string(value) => value.to_string(),
+        _ => serde_json::to_string(value).expect("strings always serialize"),
     }
+}
+
+/// Whether `text`, written as a plain scalar, is read back as that very
+/// string by every YAML reader Kubernetes tooling uses (YAML 1.1 as in
+/// go-yaml v2, and 1.2): it starts with a letter, `_` or `/`, holds only
+/// letters, digits and `-._/`, and is no boolean or null word (`y`, `no`,
+/// `On`, `NULL`, …). A leading digit is refused outright, which rules out
+/// every number, timestamp and sexagesimal form at once.
+pub fn plain_reads_as_string(text: &str) -> bool {
+    const WORDS: [&str; 9] = ["y", "n", "yes", "no", "true", "false", "on", "off", "null"];
+    text.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == '/')
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || "-._/".contains(c))
+        && !WORDS.iter().any(|word| word.eq_ignore_ascii_case(text))
 }
 
 /// The text a scalar replacement puts in place of `node`, keeping its quotes.
@@ -338,10 +355,10 @@ impl Default for ListStyle {
 /// A `{name: X}` item in the style of an existing item (quotes, padding).
 fn flow_item(style: &TextStyle<'_>, like: Option<&Node>, name: &str) -> String {
     let Some(like) = like.filter(|item| item.is_flow()) else {
-        return format!("{{name: {name}}}");
+        return format!("{{name: {}}}", quoted(name, None));
     };
     let Some((key, value)) = like.entry("name") else {
-        return format!("{{name: {name}}}");
+        return format!("{{name: {}}}", quoted(name, None));
     };
     let text = style.slice(like.span.clone());
     let padded = text.starts_with("{ ");
@@ -360,9 +377,9 @@ fn block_item(style: &TextStyle<'_>, like: Option<&Node>, name: &str) -> String 
         Some(item) if item.is_flow() => format!("- {}", flow_item(style, Some(item), name)),
         Some(item) => match item.entry("name") {
             Some((key, value)) => format!("- {}: {}", key_like(key, "name"), quoted(name, value.scalar_style())),
-            None => format!("- name: {name}"),
+            None => format!("- name: {}", quoted(name, None)),
         },
-        None => format!("- name: {name}"),
+        None => format!("- name: {}", quoted(name, None)),
     }
 }
 
@@ -418,7 +435,7 @@ fn extend_list(
             }
             let indent = " ".repeat(key_column + list_style.dash_offset);
             let eol = style.eol_at(after_colon);
-            let text: String = names.iter().map(|n| format!("{eol}{indent}- name: {n}")).collect();
+            let text: String = names.iter().map(|n| format!("{eol}{indent}- name: {}", quoted(n, None))).collect();
             Some(Splice::insert_at(style.line_end(after_colon), text))
         }
         // Anything else (a scalar, an alias) is not ours to rewrite.
@@ -464,7 +481,7 @@ fn add_key(style: &TextStyle<'_>, holder: &Node, names: &[String], fallback: Lis
     let dash_indent = " ".repeat(key_column + list_style.dash_offset);
     let mut text = format!("{eol}{indent}{key}:");
     for name in names {
-        text.push_str(&format!("{eol}{dash_indent}- name: {name}"));
+        text.push_str(&format!("{eol}{dash_indent}- name: {}", quoted(name, None)));
     }
     Splice::insert_at(end, text)
 }

@@ -113,12 +113,34 @@ fn secrets_new_key_kubectl_style() {
         vec![append_secrets(
             s,
             root.get("spec").unwrap(),
-            &["x".into(), "y".into()],
+            &["x".into(), "w".into()],
             ListStyle::of_document(s, root).unwrap_or_default(),
         )
         .unwrap()]
     });
-    assert_eq!(out, "spec:\n  containers:\n  - image: a\n  restartPolicy: Always\n  imagePullSecrets:\n  - name: x\n  - name: y\n# trailing\n");
+    assert_eq!(out, "spec:\n  containers:\n  - image: a\n  restartPolicy: Always\n  imagePullSecrets:\n  - name: x\n  - name: w\n# trailing\n");
+}
+
+#[test]
+fn secret_names_plain_yaml_would_not_read_as_strings_are_quoted() {
+    // go-yaml v2 (kubectl) reads `y` and `on` as booleans; every reader reads `42` and `1e3` as numbers.
+    for name in ["y", "N", "on", "Off", "true", "null", "42", "0", "1e3", "1.5", "0x1f", "2001-12-14"] {
+        assert!(!plain_reads_as_string(name), "{name}");
+        assert_eq!(quoted(name, None), format!("\"{name}\""));
+    }
+    for name in ["regcred", "a-b.c", "yes-please", "nothing", "x1"] {
+        assert!(plain_reads_as_string(name), "{name}");
+        assert_eq!(quoted(name, None), name);
+    }
+    assert_eq!(quoted("it's", Some(ScalarStyle::SingleQuoted)), "'it''s'");
+    let text = "spec:\n  containers:\n  - image: a\n  imagePullSecrets:\n  - name: a\n";
+    let out = edit(text, |s, root| {
+        vec![append_secrets(s, root.get("spec").unwrap(), &["1".into(), "y".into()], ListStyle::default()).unwrap()]
+    });
+    assert_eq!(
+        out,
+        "spec:\n  containers:\n  - image: a\n  imagePullSecrets:\n  - name: a\n  - name: \"1\"\n  - name: \"y\"\n"
+    );
 }
 
 #[test]

@@ -37,6 +37,12 @@ pub enum FileError {
     HardLinks { links: u64 },
     #[error("not UTF-8 text")]
     NotUtf8,
+    /// No write bit at all: made read-only on purpose, honoured even as root.
+    #[error("the {what} is read-only (mode {mode:04o}); left alone")]
+    ReadOnly { what: &'static str, mode: u32 },
+    /// The effective user may not write it, or its file system is read-only.
+    #[error("the {what} is not writable ({source}); left alone")]
+    NotWritable { what: &'static str, source: io::Error },
     #[error("cannot read: {0}")]
     Read(io::Error),
     #[error("cannot write: {0}")]

@@ -9,6 +9,15 @@
 //! new file is created under a temporary name with `O_EXCL` and then linked
 //! to its name, which fails if anything (a dangling link included) took
 //! that name meanwhile. The temporary file is removed on every error.
+//!
+//! pullsmith writes only where its user could: the file it replaces, and
+//! the directory that holds it or gets a new file, must be writable by the
+//! effective user (`faccessat` with `AT_EACCESS`, which also tells a
+//! read-only file system). And since root may write anywhere, a file or
+//! directory without any write bit (`chmod a-w`) is refused even as root:
+//! someone made it read-only on purpose, which `rm` and editors honour by
+//! asking, and an unattended run cannot ask. Without this, a rename would
+//! replace a read-only file, since rename(2) asks only for the directory.
 
 use std::fs::{self, Metadata, OpenOptions, Permissions};
 use std::io::{self, Write};
@@ -24,11 +33,7 @@ use crate::fsio::{self, FileError};
 /// non-regular file is refused, and so is a file with several hard links:
 /// the rename would give this name a new file and leave the others behind.
 pub fn atomic_write(path: &Path, contents: &[u8]) -> Result<(), FileError> {
-    let (file, metadata) = fsio::open_regular(path)?;
-    drop(file);
-    if metadata.nlink() > 1 {
-        return Err(FileError::HardLinks { links: metadata.nlink() });
-    }
+    let metadata = replaceable(path)?;
     let like = Like { mode: Some(metadata.mode() & 0o7777), owner: (metadata.uid(), metadata.gid()) };
     with_temp(path, contents, &like, |temp| fs::rename(temp, path))
 }
@@ -41,11 +46,7 @@ pub fn atomic_write(path: &Path, contents: &[u8]) -> Result<(), FileError> {
 /// window in which another write is lost is that of one `read` and one
 /// `rename`, not the whole run.
 pub fn atomic_write_over(path: &Path, original: &[u8], contents: &[u8]) -> Result<(), FileError> {
-    let (file, metadata) = fsio::open_regular(path)?;
-    drop(file);
-    if metadata.nlink() > 1 {
-        return Err(FileError::HardLinks { links: metadata.nlink() });
-    }
+    let metadata = replaceable(path)?;
     let like = Like { mode: Some(metadata.mode() & 0o7777), owner: (metadata.uid(), metadata.gid()) };
     let limit = original.len().max(contents.len()) as u64 + 1;
     let changed = std::cell::Cell::new(false);
@@ -72,6 +73,7 @@ pub fn atomic_write_over(path: &Path, original: &[u8], contents: &[u8]) -> Resul
 pub fn create_new(path: &Path, contents: &[u8]) -> Result<(), FileError> {
     let dir = parent_dir(path);
     let dir_metadata = fs::metadata(dir).map_err(FileError::Write)?;
+    writable(dir, &dir_metadata, Written::Directory)?;
     let like = Like { mode: None, owner: (dir_metadata.uid(), dir_metadata.gid()) };
     // link(2) never follows a link at its target name and never replaces
     // anything, unlike rename(2) and open(2) without O_EXCL.
@@ -101,6 +103,53 @@ pub fn write_change(path: &Path, action: FileAction, contents: &[u8]) -> Result<
         FileAction::Modify => atomic_write(path, contents),
         FileAction::Create => create_new(path, contents),
         FileAction::Delete => remove_generated(path),
+    }
+}
+
+/// The metadata of the regular file at `path` if pullsmith may replace it:
+/// not a link, a single name, and it and its directory writable.
+fn replaceable(path: &Path) -> Result<Metadata, FileError> {
+    let (file, metadata) = fsio::open_regular(path)?;
+    drop(file);
+    if metadata.nlink() > 1 {
+        return Err(FileError::HardLinks { links: metadata.nlink() });
+    }
+    writable(path, &metadata, Written::File)?;
+    let dir = parent_dir(path);
+    let dir_metadata = fs::metadata(dir).map_err(FileError::Write)?;
+    writable(dir, &dir_metadata, Written::Directory)?;
+    Ok(metadata)
+}
+
+/// Refuses a file or directory the effective user may not write, and one
+/// that has no write bit at all (see the module documentation).
+fn writable(path: &Path, metadata: &Metadata, what: Written) -> Result<(), FileError> {
+    let mode = metadata.mode() & 0o7777;
+    if mode & 0o222 == 0 {
+        return Err(FileError::ReadOnly { what: what.name(), mode });
+    }
+    let name = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()))
+        .map_err(|_| FileError::Write(io::Error::other("a name with a NUL byte")))?;
+    // SAFETY: `name` is a valid NUL-terminated string that outlives the call.
+    let denied = unsafe { libc::faccessat(libc::AT_FDCWD, name.as_ptr(), libc::W_OK, libc::AT_EACCESS) } != 0;
+    if denied {
+        return Err(FileError::NotWritable { what: what.name(), source: io::Error::last_os_error() });
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Written {
+    File,
+    Directory,
+}
+
+impl Written {
+    fn name(self) -> &'static str {
+        match self {
+            Written::File => "file",
+            Written::Directory => "directory holding it",
+        }
     }
 }
 

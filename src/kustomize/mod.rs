@@ -763,7 +763,8 @@ fn parent_of(path: &str) -> String {
     path.rfind('/').map_or_else(String::new, |i| path[..i].to_string())
 }
 
-/// `dir/reference`, normalized; `None` when it climbs out of the repository.
+/// `dir/reference`, normalized; `None` when it climbs out of the repository
+/// or leads into `.git` (git's store, not a file of the tree).
 pub fn join(dir: &str, reference: &str) -> Option<String> {
     // An absolute path names a file of the machine running kustomize, never one of the repository.
     if reference.starts_with('/') {
@@ -778,6 +779,9 @@ pub fn join(dir: &str, reference: &str) -> Option<String> {
             }
             other => parts.push(other),
         }
+    }
+    if parts.contains(&".git") {
+        return None;
     }
     Some(parts.join("/"))
 }

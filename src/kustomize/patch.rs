@@ -886,13 +886,5 @@ fn existing_generated(root: &Path, dir: &str) -> BTreeMap<String, String> {
 
 /// A YAML scalar for a name or value: plain when that is unambiguous, else double-quoted.
 pub(crate) fn scalar(text: &str) -> String {
-    let plain = !text.is_empty()
-        && text.chars().all(|c| c.is_ascii_alphanumeric() || "-._/@".contains(c))
-        && !matches!(text, "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "~")
-        && !text.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '.');
-    if plain {
-        text.to_string()
-    } else {
-        serde_json::to_string(text).expect("strings always serialize")
-    }
+    crate::edit::quoted(text, None)
 }

@@ -452,7 +452,9 @@ fn clean(path: &str) -> String {
 }
 
 /// `relative` resolved against the repository-relative directory `dir`;
-/// `None` when `..` would climb out of the repository.
+/// `None` when `..` would climb out of the repository, or when the path
+/// leads into `.git`, which is git's store (a token in `.git/config`), not
+/// a file of the repository's tree.
 pub fn join(dir: &str, relative: &str) -> Option<String> {
     let mut parts: Vec<&str> =
         if relative.starts_with('/') { Vec::new() } else { dir.split('/').filter(|p| !p.is_empty()).collect() };
@@ -464,6 +466,9 @@ pub fn join(dir: &str, relative: &str) -> Option<String> {
             }
             part => parts.push(part),
         }
+    }
+    if parts.contains(&".git") {
+        return None;
     }
     Some(parts.join("/"))
 }

@@ -18,6 +18,8 @@ fn paths_never_climb_out_of_the_repository() {
     assert_eq!(join("charts/web", "../../envs/prod/v.yaml").as_deref(), Some("envs/prod/v.yaml"));
     assert_eq!(join("charts/web", "./x//y.yaml").as_deref(), Some("charts/web/x/y.yaml"));
     assert_eq!(join("charts", "../../etc/passwd"), None);
+    assert_eq!(join("envs/dev", "../../.git/config"), None, "git's store is not the tree");
+    assert_eq!(join("", "/.git/hooks/x.yaml"), None);
     assert_eq!(join("a", "/b.yaml").as_deref(), Some("b.yaml"), "a leading / is the repository root");
 }
 

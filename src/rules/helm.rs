@@ -158,6 +158,13 @@ pub(super) fn check_values_key(key: &str) -> Result<(), String> {
         Some("`[` and `]` are not allowed (dotted names only, no list index)")
     } else if key.split('.').any(str::is_empty) {
         Some("it has an empty segment (a leading, trailing or doubled `.`)")
+    } else if let Some(odd) = key.chars().find(|c| !(c.is_ascii_alphanumeric() || "._-".contains(*c))) {
+        // The key is written into values files: a `*`, `&`, `!`, `#`, `:` or quote
+        // would make it an alias, an anchor, a tag, a comment or another key.
+        return Err(format!(
+            "`{}` is not a dotted values key: `{odd}` is not allowed (letters, digits, `_` and `-` between the dots)",
+            super::token(key)
+        ));
     } else {
         None
     };

@@ -31,7 +31,9 @@ pub fn shared_dir() -> Option<PathBuf> {
     }
 }
 
-/// Copies a directory tree (files, directories and symlinks as links).
+/// Copies a directory tree (files, directories and symlinks as links), as
+/// a git checkout would make it: files 0644 (0755 when executable), since
+/// the shared corpus is read-only and pullsmith leaves read-only files alone.
 pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create target dir");
     for entry in std::fs::read_dir(from).expect("read dir") {
@@ -45,6 +47,10 @@ pub fn copy_tree(from: &Path, to: &Path) {
             copy_tree(&entry.path(), &target);
         } else {
             std::fs::copy(entry.path(), &target).expect("copy file");
+            let executable =
+                std::os::unix::fs::PermissionsExt::mode(&entry.metadata().expect("stat").permissions()) & 0o111 != 0;
+            let mode = if executable { 0o755 } else { 0o644 };
+            std::fs::set_permissions(&target, std::os::unix::fs::PermissionsExt::from_mode(mode)).expect("chmod");
         }
     }
 }
