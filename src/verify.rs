@@ -311,6 +311,9 @@ fn same<'a>(
             if may_differ && touched.keys.contains(&"imagePullSecrets") {
                 secrets_extended(&a, &b, sides, depth).map_err(|problem| Difference::at(old, problem))?;
             }
+            if may_differ && touched.keys.contains(&"imagePullPolicy") {
+                policy_written(&a, &b, sides, depth).map_err(|problem| Difference::at(old, problem))?;
+            }
             Ok(())
         }
         _ => Err(Difference::at(old, "value changed")),
@@ -333,10 +336,55 @@ fn secrets_extended<'a>(
     let (a, b) = (old_list.items(), new_list.items());
     let kept = b.len() >= a.len()
         && a.iter().zip(b).all(|(x, y)| same(x, y, &mut Vec::new(), STRICT, sides, depth + 1).is_ok());
-    if kept {
+    if !kept {
+        return Err("existing imagePullSecrets changed");
+    }
+    // What is added is `name: <a string>`, read back as a string (not `42`, not `y`).
+    let named = |item: &Node| {
+        let item = sides.new.resolve(item);
+        item.entries().len() == 1
+            && item.get("name").is_some_and(|name| name.as_str().is_some() && !reads_as_non_string(name))
+    };
+    if b[a.len()..].iter().all(named) {
         Ok(())
     } else {
-        Err("existing imagePullSecrets changed")
+        Err("an added imagePullSecrets entry is not `name:` and a string")
+    }
+}
+
+/// A policy that differs from the original must be one of Kubernetes'
+/// three, read as a string: a splice that missed its span (`Alwayss`)
+/// fails here rather than in the cluster.
+fn policy_written<'a>(
+    old: &[&'a (Node, Node)],
+    new: &[&(Node, Node)],
+    sides: &Sides<'a, '_>,
+    depth: usize,
+) -> Result<(), &'static str> {
+    // By reference: aliases resolve by the node's address.
+    fn find<'n>(entries: &[&'n (Node, Node)]) -> Option<&'n Node> {
+        entries.iter().find(|(k, _)| k.as_str() == Some("imagePullPolicy")).map(|(_, v)| v)
+    }
+    let Some(policy) = find(new) else { return Ok(()) };
+    let policy = sides.new.resolve(policy);
+    let unchanged = find(old).is_some_and(|before| {
+        same(sides.old.resolve(before), policy, &mut Vec::new(), STRICT, sides, depth + 1).is_ok()
+    });
+    let valid = policy.as_str().and_then(crate::rules::Policy::parse).is_some() && !reads_as_non_string(policy);
+    if unchanged || valid {
+        Ok(())
+    } else {
+        Err("a written imagePullPolicy is not Always, IfNotPresent or Never")
+    }
+}
+
+/// A plain scalar that YAML 1.1 or 1.2 readers take for a number, a boolean or a null.
+fn reads_as_non_string(node: &Node) -> bool {
+    match &node.kind {
+        NodeKind::Scalar { value, style: crate::yaml::ScalarStyle::Plain } => {
+            !crate::edit::plain_reads_as_string(value)
+        }
+        _ => false,
     }
 }
 
@@ -569,6 +617,35 @@ mod tests {
         assert!(only_intended_fields_changed(&documents, text, untouched, &[container]).is_err());
         let changed = "spec:\n  containers:\n  - image: b\n    imagePullPolicy: Always\n  x: 1\n";
         assert!(only_intended_fields_changed(&documents, text, changed, &[container]).is_err());
+    }
+
+    #[test]
+    fn what_is_written_must_be_a_policy_and_string_names() {
+        let text = "spec:\n  imagePullSecrets:\n  - name: a\n  containers:\n  - image: a\n    imagePullPolicy: N \ts\n";
+        let documents = yaml::parse(text).unwrap();
+        let spec = documents[0].root.get("spec").unwrap();
+        let touched = [spec.span.start, spec.get("containers").unwrap().items()[0].span.start];
+        let check = |new: &str| only_intended_fields_changed(&documents, text, new, &touched);
+        let written = |policy: &str, added: &str| {
+            format!("spec:\n  imagePullSecrets:\n  - name: a\n{added}  containers:\n  - image: a\n    imagePullPolicy: {policy}\n")
+        };
+        assert_eq!(check(&written("Always", "  - name: b\n")), Ok(()));
+        assert_eq!(check(&written("'Never'", "  - name: \"42\"\n")), Ok(()));
+        // A splice that missed the end of the old value, a name read as a number or a boolean, a second key.
+        for (policy, added) in [
+            ("Alwayss", ""),
+            ("always", ""),
+            ("Always", "  - name: 42\n"),
+            ("Always", "  - name: y\n"),
+            ("Always", "  - name: b\n    x: 1\n"),
+            ("Always", "  - b\n"),
+        ] {
+            let new = written(policy, added);
+            let err = check(&new).expect_err(&new);
+            assert!(err.contains("imagePull"), "{err}");
+        }
+        // A policy left as it was is not the check's business.
+        assert_eq!(check(&written("N \ts", "")), Ok(()));
     }
 
     #[test]

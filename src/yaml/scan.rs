@@ -52,11 +52,12 @@ fn plain_end(text: &str, start: usize, value: &str) -> usize {
     while j < val.len() && i < src.len() {
         // A run of white space first, even where its first space matches:
         // yaml-rust2 may fold the spaces after a lone `\r` break into one.
-        if matches!(src[i], b' ' | b'\t' | b'\r' | b'\n') && matches!(val[j], b' ' | b'\n') {
+        // Tabs inside a line are kept in the value (`N \ts`), so they belong to its runs too.
+        if matches!(src[i], b' ' | b'\t' | b'\r' | b'\n') && matches!(val[j], b' ' | b'\t' | b'\n') {
             while i < src.len() && matches!(src[i], b' ' | b'\t' | b'\r' | b'\n') {
                 i += 1;
             }
-            while j < val.len() && matches!(val[j], b' ' | b'\n') {
+            while j < val.len() && matches!(val[j], b' ' | b'\t' | b'\n') {
                 j += 1;
             }
         } else if src[i] == val[j] {

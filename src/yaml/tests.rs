@@ -376,3 +376,17 @@ fn a_plain_flow_scalar_folded_over_lone_carriage_returns_spans_to_its_end() {
     let image = &documents[0].root.get("c").expect("there").entries()[0].1;
     assert_eq!(&text[image.span.clone()], "a\r~  b:1");
 }
+
+#[test]
+fn a_plain_scalar_with_a_tab_inside_spans_to_its_end() {
+    // Found by the `manifest` fuzz target: yaml-rust2 keeps the tab of
+    // `N \ts` in the value, and the span stopped before it, so a policy
+    // replacing the value left `s` behind (`Alwayss`).
+    for text in ["p: N \ts", "p: N \ts\n", "p: a\t\tb  c # x\n", "p: a \t\n  b\n"] {
+        let documents = parse(text).expect("valid YAML");
+        let value = &documents[0].root.get("p").expect("there");
+        let shown = &text[value.span.clone()];
+        assert_eq!(shown.trim_end(), shown, "{text:?}");
+        assert!(shown.ends_with(['s', 'c', 'b']), "{text:?} spans {shown:?}");
+    }
+}
