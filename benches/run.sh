@@ -109,3 +109,43 @@ while size < 100_000_000:
     text = doc.format(i); sys.stdout.write(text); size += len(text); i += 1' >"$WORK/patho/dev/all.yaml"
 }
 pathological "one 100 MB file of Deployments" large_file
+# The limits of the hardening issue. A 1 GiB file (sparse, so it costs no
+# disk): refused by its size before a byte is read.
+gib_file() {
+  mkdir -p "$WORK/patho/dev"
+  truncate -s 1G "$WORK/patho/dev/huge.yaml"
+}
+pathological "a 1 GiB file, refused by its size" gib_file
+# 100,000 aliases of one anchored mapping in one file, beside 1,000 containers sharing an aliased env list.
+many_aliases() {
+  mkdir -p "$WORK/patho/dev"
+  python3 -c 'import sys
+out = ["apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  labels: &l {a: b}\nitems:\n"]
+out.append("  - *l\n" * 100000)
+out.append("---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: nginx\n    env: &e [{name: A, value: b}]\n")
+out.append("".join("  - {name: c%d, image: nginx, env: *e}\n" % i for i in range(1000)))
+sys.stdout.write("".join(out))' >"$WORK/patho/dev/aliases.yaml"
+}
+pathological "100,000 aliases in one file" many_aliases
+# A 13.8 MB single line: a minified List of 40,000 Pods, each in need of a policy.
+ten_mb_line() {
+  mkdir -p "$WORK/patho/dev"
+  python3 -c 'import json
+items = [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p%d" % i, "annotations": {"n": "x" * 200}},
+          "spec": {"containers": [{"name": "c", "image": "nginx:1.%d" % i}]}} for i in range(40000)]
+print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}, separators=(",", ":")))' >"$WORK/patho/dev/line.yaml"
+}
+pathological "one 13.8 MB line of 40,000 Pods" ten_mb_line
+# N small Pods, each in need of a policy: in one directory, or spread over a tree of 50 per directory.
+many_files() {
+  python3 -c 'import os, sys
+n, flat, root = int(sys.argv[1]), sys.argv[2] == "flat", sys.argv[3]
+pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p{0}\nspec:\n  containers:\n    - name: c\n      image: nginx:1.{0}\n"
+for i in range(n):
+    d = root + "/dev" + ("" if flat else "/a%d/b%d" % (i // 1000, (i // 50) % 20))
+    os.makedirs(d, exist_ok=True)
+    with open("%s/p%d.yaml" % (d, i), "w") as f:
+        f.write(pod.format(i))' "$1" "$2" "$WORK/patho"
+}
+pathological "10,000 files in one directory" many_files 10000 flat
+pathological "100,000 files in the tree" many_files 100000 tree

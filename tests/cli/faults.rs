@@ -391,3 +391,31 @@ fn a_rename_the_kernel_refuses_leaves_the_file_and_no_temporary_file() {
     assert_eq!(text(root, "dev/app.yaml"), PLAIN_DEV);
     no_temporary_files(root);
 }
+
+// ---------------------------------------------------------------------------
+// Limits (issue 15, item 6): their time and memory are in benches/run.sh.
+
+#[test]
+fn a_1_gib_file_is_refused_by_its_size_without_being_read() {
+    let repo = repo(&[("dev/app.yaml", PLAIN)]);
+    // Sparse: a gibibyte by its size, no disk.
+    let huge = std::fs::File::create(repo.path().join("dev/huge.yaml")).expect("create");
+    huge.set_len(1 << 30).expect("set the size");
+    drop(huge);
+    // Under 768 MiB of address space a read of the file could not even be held.
+    let output = Command::new("sh")
+        .args(["-c", "ulimit -v 786432 && exec \"$0\" apply \"$1\""])
+        .arg(assert_cmd::cargo::cargo_bin("pullsmith"))
+        .arg(repo.path())
+        .env("NO_COLOR", "1")
+        .env_remove("CI")
+        .output()
+        .expect("sh runs");
+    expect_exit(&output, 3);
+    assert_eq!(
+        error_about(&output, "dev/huge.yaml"),
+        "error: dev/huge.yaml: file is 1073741824 bytes, over the limit of 16777216 bytes (--max-file-size); left alone"
+    );
+    assert_eq!(text(repo.path(), "dev/app.yaml"), PLAIN_DEV, "the rest is done");
+    assert_eq!(std::fs::metadata(repo.path().join("dev/huge.yaml")).unwrap().len(), 1 << 30);
+}

@@ -6,10 +6,12 @@
 //! and without `imagePullPolicy` (right, wrong-case or null) and pod specs
 //! with and without `imagePullSecrets` (listed, empty or null),
 //! indentation 1 to 8, block lists and flow lists on one line or several,
-//! plain and quoted values, block scalars, an image repeated by an alias,
-//! comments, blank lines and trailing spaces anywhere, CRLF or LF, a BOM, a
-//! final newline or not, and multi-document streams with `---`, `...` and
-//! an empty document.
+//! plain and quoted values, plain values with a tab inside, block scalars,
+//! an image repeated by an alias, containers merging an anchored mapping
+//! (`<<: *m`), comments, blank lines and trailing spaces anywhere, LF, CRLF
+//! or lone CR line breaks, a BOM, a final newline or not, multi-document
+//! streams with `---`, `...` and an empty document, and rules wanting secret
+//! names plain YAML would misread (`42`, `y`).
 
 use proptest::prelude::*;
 use pullsmith::edit::{self, Splice};
@@ -24,7 +26,10 @@ const POLICIES: [&str; 3] = ["Always", "IfNotPresent", "Never"];
 const WRITTEN_POLICIES: [&str; 6] = ["Always", "IfNotPresent", "Never", "always", "~", ""];
 /// Secrets a pod may list already: one of them is also one the rules may want.
 const LISTED_SECRETS: [&str; 3] = ["regcred", "team-pull", "other"];
-const WANTED_SECRETS: [&str; 3] = ["regcred", "mirror", "ci-pull"];
+/// `42` and `y` must be written quoted: plain, YAML reads a number and (1.1) a boolean.
+const WANTED_SECRETS: [&str; 5] = ["regcred", "mirror", "ci-pull", "42", "y"];
+/// Line breaks: YAML counts a lone `\r` as one too.
+const LINE_BREAKS: [&str; 3] = ["\n", "\r\n", "\r"];
 /// Marks a line of a block scalar while a document is rendered.
 const SCALAR_LINE: char = '\u{1}';
 /// Where the generated file lives: the rules' environment claims it.
@@ -79,6 +84,10 @@ struct Container {
     nested: bool,
     /// `&img` or `*img` before the image: the last container repeats the first one's.
     image_anchor: Option<&'static str>,
+    /// A first entry `<<: *m`, merging the document's anchored labels.
+    merge: bool,
+    /// A tab inside the name (`c1 \tx`), which stays in a plain value.
+    tab: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -103,7 +112,7 @@ struct Document {
 #[derive(Debug, Clone)]
 struct File {
     documents: Vec<Document>,
-    crlf: bool,
+    eol: &'static str,
     bom: bool,
     final_newline: bool,
     leading_separator: bool,
@@ -133,9 +142,11 @@ fn container() -> impl Strategy<Value = Container> {
         Just(vec![0, 1, 2, 3]).prop_shuffle(),
         [quote(), quote(), quote()],
         any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
     )
-        .prop_map(|(n, policy, args, key_order, quotes, nested)| Container {
-            name: format!("c{n}"),
+        .prop_map(|(n, policy, args, key_order, quotes, nested, merge, tab)| Container {
+            name: if tab { format!("c{n} \tx") } else { format!("c{n}") },
             image: format!("registry.example.com/app-{n}:1.{n}"),
             policy,
             args,
@@ -143,6 +154,8 @@ fn container() -> impl Strategy<Value = Container> {
             quotes,
             nested,
             image_anchor: None,
+            merge,
+            tab,
         })
 }
 
@@ -194,7 +207,7 @@ fn document() -> impl Strategy<Value = Document> {
 fn file() -> impl Strategy<Value = File> {
     (
         prop::collection::vec(document(), 1..=3),
-        any::<bool>(),
+        prop::sample::select(&LINE_BREAKS[..]),
         any::<bool>(),
         any::<bool>(),
         any::<bool>(),
@@ -207,7 +220,7 @@ fn file() -> impl Strategy<Value = File> {
         .prop_map(
             |(
                 documents,
-                crlf,
+                eol,
                 bom,
                 final_newline,
                 leading_separator,
@@ -219,7 +232,7 @@ fn file() -> impl Strategy<Value = File> {
             )| {
                 File {
                     documents,
-                    crlf,
+                    eol,
                     bom,
                     final_newline,
                     leading_separator,
@@ -238,8 +251,13 @@ fn file() -> impl Strategy<Value = File> {
 /// `block` is true; a flow mapping gets one line per entry.
 fn container_entries(container: &Container, block: bool, indent: usize) -> Vec<(String, Vec<String>)> {
     let mut entries = Vec::new();
+    if container.merge {
+        entries.push(("<<: *m".to_string(), Vec::new()));
+    }
     for &key in &container.key_order {
         match key {
+            // A tab stays in a plain value only; quoted, it would be the same text anyway.
+            0 if container.tab => entries.push((format!("name: {}", container.name), Vec::new())),
             0 => entries.push((format!("name: {}", container.quotes[0].write(&container.name)), Vec::new())),
             1 => {
                 let image = match container.image_anchor {
@@ -408,6 +426,7 @@ fn document_lines(document: &Document, index: usize, lines: &mut Vec<String>) {
     lines.push(format!("kind: {kind}"));
     lines.push("metadata:".to_string());
     lines.push(format!("{}name: w{index}", pad(1)));
+    lines.push(format!("{}labels: &m {{tier: web}}", pad(1)));
     lines.push("spec:".to_string());
     let level = match document.kind {
         Kind::Pod => 1,
@@ -451,7 +470,7 @@ fn render(file: &File) -> String {
     if file.end_markers[file.documents.len() - 1] {
         lines.push("...".to_string());
     }
-    let eol = if file.crlf { "\r\n" } else { "\n" };
+    let eol = file.eol;
     let mut text = String::new();
     if file.bom {
         text.push('\u{feff}');
@@ -487,7 +506,8 @@ fn rules_of(file: &File) -> Rules {
     let mut text =
         format!("version: 1\nenvironments:\n  prod:\n    paths: [\"prod/**\"]\n    imagePullPolicy: {}\n", file.policy);
     if !file.wanted_secrets.is_empty() {
-        text.push_str(&format!("    imagePullSecrets: [{}]\n", file.wanted_secrets.join(", ")));
+        let quoted: Vec<String> = file.wanted_secrets.iter().map(|name| format!("\"{name}\"")).collect();
+        text.push_str(&format!("    imagePullSecrets: [{}]\n", quoted.join(", ")));
     }
     Rules::parse(&text, RulesOrigin::Embedded).expect("the generated rules are valid")
 }
