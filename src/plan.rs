@@ -960,7 +960,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
         if container.is_flow() {
             return Some(Splice::insert_at(end, format!(", imagePullPolicy: {policy}")));
         }
-        let indent = " ".repeat(self.style.column(merge_key.span.start));
+        let indent = " ".repeat(self.style.key_column(merge_key));
         let eol = self.style.eol_at(end);
         Some(Splice::insert_at(self.style.line_end(end), format!("{eol}{indent}imagePullPolicy: {policy}")))
     }
@@ -1159,7 +1159,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
         let rest = self.style.slice(null.span.end..line_end);
         let mut text = if rest.trim().is_empty() { String::new() } else { rest.to_string() };
         let eol = self.style.eol_at(null.span.end);
-        let indent = " ".repeat(self.style.column(key.span.start) + list_style.dash_offset);
+        let indent = " ".repeat(self.style.key_column(key) + list_style.dash_offset);
         for name in names {
             text.push_str(&format!("{eol}{indent}- name: {}", edit::quoted(name, None)));
         }

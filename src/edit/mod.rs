@@ -175,6 +175,39 @@ impl<'a> TextStyle<'a> {
 
     /// Column (in characters) of `pos` on its line. A BOM is not a column:
     /// text inserted at the column of a key on the first line must line up with it.
+    /// The column of a block mapping key, taken where its properties start:
+    /// a tag or an anchor before it on its line (`! containers:`, `&a
+    /// image: x`), which yaml-rust2's marks leave out. The keys of a block
+    /// mapping line up there, so a new key goes there too.
+    pub fn key_column(&self, key: &Node) -> usize {
+        self.column(self.properties_start(key.span.start))
+    }
+
+    /// `pos`, moved back over the tags and anchors that stand before it on
+    /// its line, each followed by white space.
+    pub fn properties_start(&self, pos: usize) -> usize {
+        let bytes = self.text.as_bytes();
+        let mut at = pos.min(bytes.len());
+        loop {
+            let mut end = at;
+            while end > 0 && matches!(bytes[end - 1], b' ' | b'\t') {
+                end -= 1;
+            }
+            if end == at {
+                return at;
+            }
+            let mut start = end;
+            while start > 0 && !matches!(bytes[start - 1], b' ' | b'\t' | b'\n' | b'\r') {
+                start -= 1;
+            }
+            if start < end && matches!(bytes[start], b'!' | b'&') {
+                at = start;
+            } else {
+                return at;
+            }
+        }
+    }
+
     pub fn column(&self, pos: usize) -> usize {
         let lines = self.lines.get_or_init(|| LineIndex::new(self.text));
         let (line, column) = lines.line_col(self.text, pos);
@@ -280,7 +313,7 @@ pub fn insert_policy(style: &TextStyle<'_>, container: &Node, policy: &str) -> O
         // `image: x,` ending its line in a multi-line flow mapping: a line of its own.
         if let Some((b',', comma)) = style.next_on_line(value_end) {
             if style.line_is_done_after(comma + 1) {
-                let indent = " ".repeat(style.column(image_key.span.start));
+                let indent = " ".repeat(style.key_column(image_key));
                 let eol = style.eol_at(comma);
                 return Some(Splice::insert_at(comma + 1, format!("{eol}{indent}{key}: {value},")));
             }
@@ -292,7 +325,7 @@ pub fn insert_policy(style: &TextStyle<'_>, container: &Node, policy: &str) -> O
         return Some(Splice::insert_at(value_end, format!("{lead}, {key}: {value}")));
     }
     let line_end = style.line_end(value_end);
-    let indent = " ".repeat(style.column(image_key.span.start));
+    let indent = " ".repeat(style.key_column(image_key));
     let eol = style.eol_at(value_end);
     Some(Splice::insert_at(line_end, format!("{eol}{indent}{key}: {value}")))
 }
@@ -340,7 +373,7 @@ impl ListStyle {
 
     fn block(style: &TextStyle<'_>, key: &Node, sequence: &Node) -> ListStyle {
         let dash_column = style.column(sequence.span.start);
-        let key_column = style.column(key.span.start);
+        let key_column = style.key_column(key);
         ListStyle { dash_offset: dash_column.saturating_sub(key_column), flow: false }
     }
 }
@@ -427,7 +460,7 @@ fn extend_list(
         }
         _ if list.is_null() && list.span.is_empty() => {
             let list_style = ListStyle::of_mapping(style, holder).unwrap_or(fallback);
-            let key_column = style.column(key.span.start);
+            let key_column = style.key_column(key);
             let after_colon = list.span.start;
             if list_style.flow || holder.is_flow() {
                 let items: Vec<String> = names.iter().map(|n| flow_item(style, None, n)).collect();
@@ -463,7 +496,7 @@ fn add_key(style: &TextStyle<'_>, holder: &Node, names: &[String], fallback: Lis
         // `last: x,` ending its line: the new entry gets a line of its own, so no line is rewritten.
         if let Some((b',', comma)) = style.next_on_line(end) {
             if style.line_is_done_after(comma + 1) {
-                let indent = " ".repeat(style.column(last_key.span.start));
+                let indent = " ".repeat(style.key_column(last_key));
                 let eol = style.eol_at(comma);
                 return Splice::insert_at(comma + 1, format!("{eol}{indent}{key}: [{}],", flow_items()));
             }
@@ -471,7 +504,7 @@ fn add_key(style: &TextStyle<'_>, holder: &Node, names: &[String], fallback: Lis
         return Splice::insert_at(end, format!(", {key}: [{}]", flow_items()));
     }
     let list_style = ListStyle::of_mapping(style, holder).unwrap_or(fallback);
-    let key_column = sample_key.map_or(0, |k| style.column(k.span.start));
+    let key_column = sample_key.map_or(0, |k| style.key_column(k));
     let indent = " ".repeat(key_column);
     let end = style.line_end(holder.span.end);
     let eol = style.eol_at(holder.span.end);

@@ -278,3 +278,23 @@ fn composed_splices_do_what_two_rounds_do() {
     }
     assert!(checked > 1000, "{checked}");
 }
+
+#[test]
+fn keys_with_a_tag_or_an_anchor_give_their_column_where_the_properties_start() {
+    // Found by the `manifest` fuzz target: `! containers:` put the new
+    // `imagePullSecrets` two columns deeper than the pod spec's keys.
+    let text = "spec:\n   ! containers:\n   - e: 1\n";
+    let out = edit(text, |s, root| {
+        vec![append_secrets(s, root.get("spec").unwrap(), &["r".into()], ListStyle::default()).unwrap()]
+    });
+    assert_eq!(
+        out, "spec:\n   ! containers:\n   - e: 1\n   imagePullSecrets:\n   - name: r\n",
+        "the dash offset of `containers`"
+    );
+    let text = "c:\n  &a !t image: x # n\n";
+    let out = edit(text, |s, root| vec![insert_policy(s, root.get("c").unwrap(), "Never").unwrap()]);
+    assert_eq!(out, "c:\n  &a !t image: x # n\n  imagePullPolicy: Never\n");
+    let style = TextStyle::new("- !x a\nb: &c d\n");
+    assert_eq!(style.properties_start(5), 2, "after `- `, the tag");
+    assert_eq!(style.properties_start(13), 10, "the anchor, not the key before it");
+}

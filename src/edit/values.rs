@@ -184,7 +184,7 @@ impl<'s, 't, 'l> Editor<'s, 't, 'l> {
                 match &value.kind {
                     NodeKind::Mapping { .. } => self.set_in(value, rest),
                     _ if is_implicit_null(value) => {
-                        Ok(vec![self.fill_null(value, self.style.column(key.span.start), *flow, rest)])
+                        Ok(vec![self.fill_null(value, self.style.key_column(key), *flow, rest)])
                     }
                     _ => Err(self.not_a_mapping(first, value)),
                 }
@@ -289,7 +289,7 @@ impl<'s, 't, 'l> Editor<'s, 't, 'l> {
                         let list = self.flow_list(names, shape, quoting);
                         return Ok(vec![Splice::insert_at(value.span.start, format!(" {list}"))]);
                     }
-                    let dash_column = self.style.column(key.span.start) + self.list_style.dash_offset;
+                    let dash_column = self.style.key_column(key) + self.list_style.dash_offset;
                     let eol = self.style.eol_at(value.span.start);
                     let text = self.block_list(dash_column, names, shape, quoting, eol);
                     Ok(vec![Splice::insert_at(self.style.line_end(value.span.start), text)])
@@ -398,7 +398,7 @@ impl<'s, 't, 'l> Editor<'s, 't, 'l> {
             // `last: x,` ending its line: the new entry gets a line of its own, so no line is rewritten.
             if let Some((b',', comma)) = self.style.next_on_line(end) {
                 if self.style.line_is_done_after(comma + 1) {
-                    let indent = " ".repeat(self.style.column(last_key.span.start));
+                    let indent = " ".repeat(self.style.key_column(last_key));
                     let eol = self.style.eol_at(comma);
                     return Ok(vec![Splice::insert_at(comma + 1, format!("{eol}{indent}{chain},"))]);
                 }
@@ -415,7 +415,7 @@ impl<'s, 't, 'l> Editor<'s, 't, 'l> {
             }
         }
         let first_key = &mapping.entries()[0].0;
-        let key_column = self.style.column(first_key.span.start);
+        let key_column = self.style.key_column(first_key);
         // `? key` puts the key right of the mapping's column: where new keys go is not known.
         if key_column_of_line(self.style, first_key.span.start) != key_column {
             return Err(refuse(
@@ -553,7 +553,7 @@ fn indent_unit_of(style: &TextStyle<'_>, node: &Node) -> Option<usize> {
     match &node.kind {
         NodeKind::Mapping { entries, flow: false } => entries.iter().find_map(|(key, value)| match &value.kind {
             NodeKind::Mapping { entries: inner, flow: false } if !inner.is_empty() => {
-                let step = style.column(inner[0].0.span.start).checked_sub(style.column(key.span.start))?;
+                let step = style.key_column(&inner[0].0).checked_sub(style.key_column(key))?;
                 (step > 0).then_some(step).or_else(|| indent_unit_of(style, value))
             }
             _ => indent_unit_of(style, value),
