@@ -201,12 +201,24 @@ fn secret_values_reach_no_output_and_the_diff_still_applies() {
         assert_no_token(what, text);
     }
 
-    for args in [&["--format", "json", "check", "."][..], &["--format", "sarif", "check", "."], &["explain", "."]] {
+    let report = side.path().join("report.json");
+    let report_arg = report.to_str().expect("UTF-8 temp path");
+    for args in [
+        &["--format", "json", "check", "."][..],
+        &["--format", "sarif", "check", "."],
+        &["--format", "rdjson", "check", "."],
+        &["--format", "gitlab", "check", "."],
+        &["--report", report_arg, "check", "."],
+        &["-q", "check", "."],
+        &["explain", "."],
+        &["--format", "json", "explain", "."],
+    ] {
         let output = run(root, args, &[]);
         assert!(matches!(output.status.code(), Some(0 | 1)), "{args:?}: {}", describe(&output));
         assert_no_token(&format!("{args:?}"), &output.stdout);
         assert_no_token(&format!("{args:?} (stderr)"), &output.stderr);
     }
+    assert_no_token("--report", &std::fs::read(&report).expect("the report is written"));
 }
 
 #[test]
