@@ -52,7 +52,9 @@ pub enum FileStatus {
 pub struct FileResult {
     pub path: String,
     pub abs_path: PathBuf,
-    pub plan: Option<FilePlan>,
+    /// Boxed: a result is kept per file until the run ends and sorted, and a
+    /// plan is most of its size.
+    pub plan: Option<Box<FilePlan>>,
     pub status: FileStatus,
     /// What in this file was seen and not brought under the rules.
     pub not_covered: Vec<NotCovered>,
@@ -123,7 +125,7 @@ impl RunReport {
         self.changed_plans().map(|p| p.pod_specs_changed).sum()
     }
     fn changed_plans(&self) -> impl Iterator<Item = &FilePlan> {
-        self.files.iter().filter(|f| matches!(f.status, FileStatus::Changed { .. })).filter_map(|f| f.plan.as_ref())
+        self.files.iter().filter(|f| matches!(f.status, FileStatus::Changed { .. })).filter_map(|f| f.plan.as_deref())
     }
 }
 
@@ -633,7 +635,7 @@ fn overlay_pass(
             files.retain(|f| f.path != path);
             let mut result =
                 FileResult::new(path.clone(), abs_path, FileStatus::Changed { original, new_text, written, action });
-            result.plan = Some(file_plan);
+            result.plan = Some(Box::new(file_plan));
             files.push(result);
         }
     }
@@ -887,7 +889,7 @@ fn skipped(candidate: &Candidate, reason: &str) -> FileResult {
 
 fn unchanged(candidate: &Candidate, plan: Option<FilePlan>) -> FileResult {
     let mut result = FileResult::new(candidate.rel_path.clone(), candidate.abs_path.clone(), FileStatus::Unchanged);
-    result.plan = plan;
+    result.plan = plan.map(Box::new);
     result
 }
 
@@ -1108,7 +1110,7 @@ fn process_parsed(
         if config.keep_texts { (text.to_string(), new_text) } else { (String::new(), String::new()) };
     let status = FileStatus::Changed { original, new_text, written, action: FileAction::Modify };
     let mut result = FileResult::new(candidate.rel_path.clone(), candidate.abs_path.clone(), status);
-    result.plan = Some(plan);
+    result.plan = Some(Box::new(plan));
     result
 }
 

@@ -274,6 +274,24 @@ impl FilePlan {
         for uncovered in &mut self.uncovered {
             uncovered.line = lines.line_of(uncovered.offset);
         }
+        self.shrink();
+    }
+
+    /// Gives back what the lists reserved beyond their length: a plan is
+    /// kept until the run ends, and a first push reserves room for four
+    /// changes of about 330 bytes each, for most files' one or two.
+    fn shrink(&mut self) {
+        self.changes.shrink_to_fit();
+        self.warnings.shrink_to_fit();
+        self.containers.shrink_to_fit();
+        self.pods.shrink_to_fit();
+        self.service_account_requests.shrink_to_fit();
+        self.service_accounts.shrink_to_fit();
+        self.inheritances.shrink_to_fit();
+        self.defined_secrets.shrink_to_fit();
+        self.secret_uses.shrink_to_fit();
+        self.uncovered.shrink_to_fit();
+        self.touched.shrink_to_fit();
     }
 
     /// The splices of all changes, sorted; insertions at one offset keep plan order.

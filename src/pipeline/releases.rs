@@ -537,6 +537,6 @@ fn edit_one(config: &RunConfig, path: &str, source: &release::SourceFile, edits:
         if config.keep_texts { (source.text.clone(), new_text) } else { (String::new(), String::new()) };
     let status = FileStatus::Changed { original, new_text, written, action: FileAction::Modify };
     let mut result = FileResult::new(path.to_string(), abs_path, status);
-    result.plan = Some(plan);
+    result.plan = Some(Box::new(plan));
     result
 }
