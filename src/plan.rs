@@ -1128,6 +1128,20 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
         let (splice, target) = match own {
             None => (edit::append_secrets(self.style, holder, names, self.list_style), holder),
             Some((_, value)) if matches!(value.kind, NodeKind::Sequence { .. }) || value.span.is_empty() => {
+                // Kubernetes takes only `name:` mappings there (`- regcred` or `- -` it refuses):
+                // the list is not extended past an entry that is not one.
+                if let Some(entry) = value.items().iter().find(|item| !self.aliases.resolve(item).is_mapping()) {
+                    return Err(PlanFailure::Error {
+                        offset: Some(entry.span.start),
+                        message: format!(
+                            "an entry of `imagePullSecrets` of {} `{}` is {}, not a `name:` mapping, and the rules want {}; write it as `- name: <secret>`",
+                            self.object.kind,
+                            self.object.name().unwrap_or(""),
+                            shape_of(self.aliases.resolve(entry)),
+                            names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                        ),
+                    });
+                }
                 (edit::append_secrets(self.style, holder, names, self.list_style), value)
             }
             Some((key, value)) if is_null_value(value) => {

@@ -160,6 +160,26 @@ fn pull_secrets_that_are_not_a_list_are_a_located_error() {
 }
 
 #[test]
+fn pull_secret_entries_that_are_not_name_mappings_are_a_located_error() {
+    // Found by the `manifest` fuzz target (`- -`): kubectl refuses such entries, and
+    // extending the list after one would bury it under a list that looks fixed.
+    for (entries, what) in
+        [("\n  - regcred", "a scalar"), ("\n  - -", "a sequence"), (" [{name: a}, [b]]", "a sequence")]
+    {
+        let text = format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n  - name: a\n    image: nginx:1.25\n    imagePullPolicy: Always\n  imagePullSecrets:{entries}\n");
+        let column = if entries.starts_with(' ') { 33 } else { 5 };
+        let line = if entries.starts_with(' ') { 9 } else { 10 };
+        expect_refused(
+            "dev/pod.yaml",
+            &text,
+            line,
+            column,
+            &["an entry of `imagePullSecrets`", what, "`reg`", "- name:"],
+        );
+    }
+}
+
+#[test]
 fn a_policy_that_is_not_a_scalar_is_a_located_error() {
     for value in ["[]", "{}", "[Always]"] {
         let text = format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n  - name: a\n    image: nginx:1.25\n    imagePullPolicy: {value}\n  imagePullSecrets: [{{name: reg}}]\n");
