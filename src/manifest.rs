@@ -376,6 +376,34 @@ fn slot_entry<'a>(group: &'a Node, slot: &Slot) -> Option<&'a (Node, Node)> {
     node.entry(last)
 }
 
+/// Whether a file's text can hold anything a run acts on or must know
+/// about, decided by a byte scan before any parse (issue 16): any container
+/// list or slot (`containers`, `initContainers`, `ephemeralContainers`,
+/// Argo's `container`), a built-in workload kind (`Pod`, `Deployment`, …,
+/// `Job`, `Rollout`, `Workflow`, whose `script` templates name no
+/// container: so that one that does not parse is still reported), a pull
+/// field already there (`imagePull`), a
+/// ServiceAccount, a Secret, SealedSecret or ExternalSecret (`Secret`), a
+/// Helm release carrier (`HelmRelease`, an Argo CD `Application` or
+/// `ApplicationSet`), a Flux `Kustomization`. A key spelled with escapes
+/// (`"\u0063ontainers"`) defeats a byte scan, so any `\x`, `\u` or `\U`
+/// makes the file worth parsing too. Anchors and merge keys cannot bring a
+/// container list from elsewhere: an anchor lives in its own document.
+///
+/// A file that cannot matter is not parsed, so it is not validated either:
+/// invalid YAML in a ConfigMap is yamllint's to find, not this run's.
+pub fn worth_parsing(text: &str) -> bool {
+    static NEEDLES: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let needles = NEEDLES.get_or_init(|| {
+        regex::Regex::new(concat!(
+            r"ontainer|Pod|Deployment|StatefulSet|DaemonSet|ReplicaSet|ReplicationController|Job|Rollout|Workflow",
+            r"|imagePull|ServiceAccount|Secret|HelmRelease|Application|Kustomization|\\[xuU]"
+        ))
+        .expect("a valid pattern")
+    });
+    needles.is_match(text)
+}
+
 /// Whether a document of a kind pullsmith does not know holds containers:
 /// somewhere below it (at most `MAX_CONTAINER_SEARCH_DEPTH` levels deep), a
 /// `containers` sequence with a mapping item that has an `image` key.

@@ -939,6 +939,12 @@ fn process(
         ));
         return result;
     }
+    if !manifest::worth_parsing(text) {
+        // Nothing in it can be planned, covered or counted: not parsed (see `worth_parsing`).
+        let mut result = unchanged(candidate, Some(FilePlan::default()));
+        chart_values_coverage(candidate, config, view, &mut result);
+        return result;
+    }
     let (documents, lines) = match yaml::parse_with_lines(text) {
         Ok(parsed) => parsed,
         Err(_) if text.contains("{{") => {
@@ -962,6 +968,18 @@ fn process(
             reason: item.reason,
         });
     }
+    chart_values_coverage(candidate, config, view, &mut result);
+    if !config.explain {
+        if let Some(plan) = &mut result.plan {
+            plan.containers = Vec::new();
+            plan.pods = Vec::new();
+        }
+    }
+    result
+}
+
+/// A chart's values file that no release reads is seen and not covered.
+fn chart_values_coverage(candidate: &Candidate, config: &RunConfig, view: &KustomizeView<'_>, result: &mut FileResult) {
     let has_chart = |dir: &str| {
         let dir = config.root.join(dir);
         dir.join("Chart.yaml").is_file() || dir.join("Chart.yml").is_file()
@@ -975,13 +993,6 @@ fn process(
     {
         result.not_covered.push(NotCovered::file(&candidate.rel_path, None, coverage::CHART_VALUES_REASON));
     }
-    if !config.explain {
-        if let Some(plan) = &mut result.plan {
-            plan.containers = Vec::new();
-            plan.pods = Vec::new();
-        }
-    }
-    result
 }
 
 /// A file's text with what parsing it gave.

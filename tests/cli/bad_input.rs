@@ -285,8 +285,9 @@ fn ordinary_bad_indentation_keeps_the_parser_message() {
     assert_eq!(line, "error: dev/spire.yaml:13:9: invalid YAML: invalid indentation");
 }
 
+/// In a Pod, so that the byte scan has it parsed (a ConfigMap's would not be).
 fn alias_bomb() -> String {
-    let mut text = String::from("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: lol\ndata:\n");
+    let mut text = String::from("apiVersion: v1\nkind: Pod\nmetadata:\n  name: lol\ndata:\n");
     text.push_str("  a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
     let levels = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'];
     for pair in levels.windows(2) {
@@ -673,6 +674,12 @@ fn linked_directory_leaving_the_repository_is_warned_about_and_not_followed() {
 /// recursed per level and overflowed its thread's stack (the process died)
 /// before the limit was checked.
 fn deep_nesting_shapes(levels: usize) -> Vec<(&'static str, String)> {
+    // The first line names a Pod, so that the byte scan has each parsed.
+    let shapes = nesting_shapes(levels);
+    shapes.into_iter().map(|(path, text)| (path, format!("# a Pod's containers, nested too deep\n{text}"))).collect()
+}
+
+fn nesting_shapes(levels: usize) -> Vec<(&'static str, String)> {
     let mut shapes = vec![
         ("dev/sequences.yaml", format!("{}x\n", "- ".repeat(levels))),
         ("dev/flow.yaml", format!("data: {}{}\n", "[".repeat(levels), "]".repeat(levels))),
@@ -698,6 +705,21 @@ fn expect_deep_nesting_refused(levels: usize) {
         assert!(l <= text.lines().count(), "{line}");
         assert!(line.contains("nesting deeper than") || line.contains("recursion limit"), "{line}");
     }
+}
+
+#[test]
+fn a_bomb_or_deep_nesting_in_a_file_that_cannot_matter_is_not_parsed_at_all() {
+    // Without a word of a container, a workload, a pull field, a Secret or a
+    // release, the byte scan lets the file go unparsed: nothing to expand.
+    let mut files: Vec<(&str, String)> = nesting_shapes(100_000);
+    files.push(("dev/bomb.yaml", alias_bomb().replace("kind: Pod", "kind: ConfigMap")));
+    let dir = crate::util::repo(&files.iter().map(|(p, t)| (*p, t.as_str())).collect::<Vec<_>>());
+    let output = run(dir.path(), &["apply"]);
+    expect_exit(&output, 0);
+    for (path, text) in &files {
+        assert_eq!(read(dir.path(), path), text.as_bytes(), "{path}");
+    }
+    assert!(!stderr(&output).contains("error"), "{}", stderr(&output));
 }
 
 #[test]

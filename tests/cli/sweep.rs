@@ -189,8 +189,16 @@ fn corpus_sweep_apply_is_correct_faithful_and_idempotent() {
             problems.add("skipped but not Helm", format!("{rel}: reported as skipped but is no Helm template"));
         }
 
+        // The byte scan (issue 16): what it lets go unparsed holds nothing pullsmith acts on.
+        let worth_parsing = std::str::from_utf8(old).map_or(true, pullsmith::manifest::worth_parsing);
+        if !worth_parsing {
+            stats.not_parsed += 1;
+            if let Some(found) = old_docs.as_deref().and_then(|docs| docs.iter().find_map(what_matters)) {
+                problems.add("scanned out but matters", format!("{rel}: not parsed, but holds {found}"));
+            }
+        }
         let Some(old_docs) = old_docs else {
-            // Unparseable: untouched, and reported.
+            // Unparseable: untouched, and reported (when the scan let it be parsed at all).
             stats.unparseable += 1;
             if changed {
                 problems.add("unparseable but changed", format!("{rel}: does not parse (YamlLoader), but was changed"));
@@ -202,7 +210,7 @@ fn corpus_sweep_apply_is_correct_faithful_and_idempotent() {
                         format!("{rel}: Helm template that does not parse, not reported as skipped"),
                     );
                 }
-            } else if !is_error {
+            } else if !is_error && worth_parsing {
                 if in_suite {
                     disagree.push(format!("{rel}: YamlLoader rejects it, pullsmith did not report it"));
                 } else {
@@ -351,11 +359,12 @@ fn corpus_sweep_apply_is_correct_faithful_and_idempotent() {
     }
 
     eprintln!(
-        "sweep: {} files, {} YAML ({} unparseable), {} changed ({} of them parse and were checked), {} pod specs and {} containers checked, \
+        "sweep: {} files, {} YAML ({} unparseable, {} not parsed by the byte scan), {} changed ({} of them parse and were checked), {} pod specs and {} containers checked, \
          {} errors and {} skips reported ({} errors on files YamlLoader parses), {} noise lines, {:.1?}",
         before.len(),
         stats.yaml,
         stats.unparseable,
+        stats.not_parsed,
         stats.changed,
         stats.changed_checked,
         stats.pod_specs,
@@ -411,6 +420,8 @@ impl Problems {
 #[derive(Default)]
 struct Stats {
     yaml: usize,
+    /// Files the byte scan let go unparsed (`manifest::worth_parsing`).
+    not_parsed: usize,
     unparseable: usize,
     changed: usize,
     changed_checked: usize,
@@ -482,6 +493,22 @@ fn reported(stderr: &str, prefix: &str, known: &HashSet<&str>) -> Reported {
 // YAML data
 
 /// All documents, or None when YamlLoader rejects the file (or it is not UTF-8).
+/// A key or kind that a run acts on or must know, anywhere in `node`.
+fn what_matters(node: &Yaml) -> Option<String> {
+    const KEYS: [&str; 6] =
+        ["containers", "initContainers", "ephemeralContainers", "container", "imagePullPolicy", "imagePullSecrets"];
+    const KINDS: [&str; 5] = ["ServiceAccount", "Secret", "SealedSecret", "ExternalSecret", "HelmRelease"];
+    match node {
+        Yaml::Hash(map) => map.iter().find_map(|(k, v)| match (k.as_str(), v.as_str()) {
+            (Some(key), _) if KEYS.contains(&key) => Some(format!("a `{key}` key")),
+            (Some("kind"), Some(kind)) if KINDS.contains(&kind) => Some(format!("a {kind}")),
+            _ => what_matters(v),
+        }),
+        Yaml::Array(items) => items.iter().find_map(what_matters),
+        _ => None,
+    }
+}
+
 fn load(bytes: &[u8]) -> Option<Vec<Yaml>> {
     let text = std::str::from_utf8(bytes).ok()?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
