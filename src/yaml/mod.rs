@@ -432,6 +432,14 @@ impl MarkedEventReceiver for TreeBuilder<'_> {
                     ScalarStyle::Literal | ScalarStyle::Folded => scan::block_header(self.text, start),
                     _ => start,
                 };
+                // An empty value's event stands on the next token, which may be
+                // lines further (`- ?` then `---`): it belongs at the end of the line
+                // before, so that a collection it ends does not end past a `---`.
+                let start = if style == ScalarStyle::Plain && value.is_empty() && anchor_id == 0 && tag.is_none() {
+                    scan::empty_value_at(self.text, start)
+                } else {
+                    start
+                };
                 let end = if style == ScalarStyle::Plain && value.is_empty() {
                     start
                 } else {

@@ -289,3 +289,22 @@ pub fn properties_from(text: &str, pos: usize) -> Option<std::ops::Range<usize>>
         }
     }
 }
+
+/// Where an empty plain scalar whose event stands at `mark` is: at `mark`
+/// when something precedes it on its line, else at the end of the nearest
+/// line above that is not blank (trailing spaces left out).
+pub fn empty_value_at(text: &str, mark: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mark = mark.min(bytes.len());
+    let mut at = mark;
+    while at > 0 && matches!(bytes[at - 1], b' ' | b'\t') {
+        at -= 1;
+    }
+    if at == 0 || !matches!(bytes[at - 1], b'\n' | b'\r') {
+        return mark;
+    }
+    while at > 0 && matches!(bytes[at - 1], b' ' | b'\t' | b'\n' | b'\r') {
+        at -= 1;
+    }
+    at
+}

@@ -390,3 +390,18 @@ fn a_plain_scalar_with_a_tab_inside_spans_to_its_end() {
         assert!(shown.ends_with(['s', 'c', 'b']), "{text:?} spans {shown:?}");
     }
 }
+
+#[test]
+fn an_empty_value_before_a_document_marker_ends_on_its_own_line() {
+    // Found by the `manifest` fuzz target: the null key and value of `- ?`
+    // stood on the `---` below, so the pod spec ended past it and the pull
+    // secrets went into the next document.
+    let text = "spec:\n containers:\n - ?\n---\n";
+    let documents = parse(text).expect("valid YAML");
+    let spec = documents[0].root.get("spec").expect("there");
+    assert_eq!(spec.span.end, text.find("\n---").unwrap());
+    // Over blank and comment lines too, to the end of the last line with content.
+    let text = "a:\n- ?\n\n# c\n...\n";
+    let documents = parse(text).expect("valid YAML");
+    assert_eq!(documents[0].root.span.end, text.find("\n...").unwrap());
+}
