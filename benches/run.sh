@@ -1,66 +1,125 @@
 #!/usr/bin/env bash
 # pullsmith's own benchmark: throughput (MB/s, files/s), parallel speedup and
-# peak memory of `check` and `apply` on a synthetic GitOps monorepo made by
-# ../shared/bench/gen_repo.py (the same trees the peer rewriters are measured on).
+# peak memory of `check` and `apply` on synthetic GitOps monorepos made by
+# ../shared/bench/gen_repo.py (the trees the peer rewriters are measured on),
+# side by side with the floor of the approach (../shared/bench/floor: walk +
+# read + yaml-rust2 event parse of every file, nothing else) in the same run,
+# and, with --peers, the ruamel.yaml and npm `yaml` peers.
 #
-#   benches/run.sh [--apps N] [--seed S] [--jobs "1 2"] [--repeat N]
+#   benches/run.sh [--apps "200 2000 10000"] [--seed S] [--jobs "1 2"] [--repeat N]
+#                  [--peers] [--no-pathological] [--smoke]
 #
+# --smoke: 200 apps, one run each, no peers, no pathological inputs (what
+# .ci/run runs, to show the script works; no timing is asserted).
 # Wall seconds are the median of --repeat runs (each `apply` on a fresh copy,
-# page cache warm); peak RSS is GNU time's maximum resident set size.
+# page cache warm, after one warm-up); peak RSS is GNU time's maximum
+# resident set size. "vs floor" is the floor's wall time over pullsmith's at
+# the same -j (above 1: faster than merely parsing every file).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-APPS=200 SEED=1 JOBS="1 2" REPEAT=3
+APPS="200 2000 10000" SEED=1 JOBS="1 2" REPEAT=3 PEERS=0 PATHOLOGICAL=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --apps) APPS=$2; shift 2 ;;
     --seed) SEED=$2; shift 2 ;;
     --jobs) JOBS=$2; shift 2 ;;
     --repeat) REPEAT=$2; shift 2 ;;
+    --peers) PEERS=1; shift ;;
+    --no-pathological) PATHOLOGICAL=0; shift ;;
+    --smoke) APPS=200 REPEAT=1 PEERS=0 PATHOLOGICAL=0; shift ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "benches/run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-GEN=../shared/bench/gen_repo.py
-[ -f "$GEN" ] || { echo "benches/run.sh: $GEN is absent (../shared sits beside the project)" >&2; exit 2; }
-[ -x /usr/bin/time ] || { apt-get install -y -q time >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q time >/dev/null; }; }
+SHARED=../shared/bench
+missing() { echo "benches/run.sh: $1" >&2; exit 2; }
+[ -f "$SHARED/gen_repo.py" ] || missing "$SHARED/gen_repo.py is absent (../shared sits beside the project)"
+command -v python3 >/dev/null || missing "python3 is needed to generate the trees"
+if [ ! -x /usr/bin/time ]; then
+  { apt-get install -y -q time >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q time >/dev/null; }; } \
+    || missing "GNU time (/usr/bin/time) is needed for peak memory: apt-get install time"
+fi
 cargo build --release -q
 BIN=$PWD/target/release/pullsmith
+# The floor, built outside ../shared (which stays small), in the ignored cache.
+CARGO_TARGET_DIR=$PWD/.ci-cache/floor-target cargo build --release -q --manifest-path "$SHARED/floor/Cargo.toml"
+FLOOR=$PWD/.ci-cache/floor-target/release/floor
 WORK=$(mktemp -d /tmp/pullsmith-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-GENERATED=$(python3 "$GEN" "$WORK/orig" --apps "$APPS" --seed "$SEED" --force)
-BYTES=$(sed -n 's/.*yaml_bytes=\([0-9]*\).*/\1/p' <<<"$GENERATED")
-FILES=$(sed -n 's/.*yaml_files=\([0-9]*\).*/\1/p' <<<"$GENERATED")
-echo "# $(date -u +%Y-%m-%dT%H:%MZ) nproc=$(nproc) cpu=\"$(lscpu | sed -n 's/^Model name: *//p' | head -1)\" $("$BIN" --version)"
-echo "# tree: $GENERATED"
-echo
-echo "| mode | jobs | wall s (median [min-max]) | MB/s | files/s | speedup vs -j1 | peak RSS MB |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
-declare -A BASE
-for mode in check apply; do
-  for jobs in $JOBS; do
-    walls=() rss=0
-    for ((r = 0; r < REPEAT + 1; r++)); do
-      rm -rf "$WORK/copy" && cp -a "$WORK/orig" "$WORK/copy"
-      set +e
-      /usr/bin/time -f "%e %M" -o "$WORK/time" "$BIN" "$mode" -q -j "$jobs" "$WORK/copy" >/dev/null 2>&1
-      rc=$?
-      set -e
-      if [ "$rc" -ne 0 ] && ! { [ "$mode" = check ] && [ "$rc" -eq 1 ]; }; then
-        echo "pullsmith $mode -j $jobs exited $rc" >&2; exit 1
-      fi
-      read -r wall kb < <(tail -1 "$WORK/time")
-      [ "$r" -eq 0 ] && continue   # warm-up
-      walls+=("$wall")
-      [ "$kb" -gt "$rss" ] && rss=$kb
-    done
-    sorted=$(printf '%s\n' "${walls[@]}" | sort -n)
-    median=$(awk '{a[NR]=$1} END{ if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2 }' <<<"$sorted")
-    range="$(head -1 <<<"$sorted")-$(tail -1 <<<"$sorted")"
-    [ "$jobs" = 1 ] && BASE[$mode]=$median
-    speedup=$(awk -v b="${BASE[$mode]:-$median}" -v m="$median" 'BEGIN{ if (m>0) printf "%.2f", b/m; else print "-" }')
-    awk -v mode="$mode" -v jobs="$jobs" -v w="$median" -v range="$range" -v bytes="$BYTES" -v files="$FILES" -v rss="$rss" -v sp="$speedup" \
-      'BEGIN{ printf "| %s | %s | %s [%s] | %.1f | %.0f | %s | %.0f |\n", mode, jobs, w, range, bytes/1e6/w, files/w, sp, rss/1024 }'
+
+echo "# $(date -u +%Y-%m-%dT%H:%MZ) nproc=$(nproc) cpu=\"$(lscpu | sed -n 's/^Model name: *//p' | head -1)\" mem=$(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo) $("$BIN" --version)"
+
+# median_of FILE: the median of the numbers in FILE, one a line.
+median_of() {
+  sort -n "$1" | awk '{a[NR]=$1} END{ if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2 }'
+}
+
+# time_pullsmith MODE JOBS: median wall seconds and peak RSS KB of pullsmith MODE on fresh copies.
+time_pullsmith() {
+  local mode=$1 jobs=$2 r rc wall kb rss=0
+  : >"$WORK/walls"
+  for ((r = 0; r < REPEAT + 1; r++)); do
+    rm -rf "$WORK/copy" && cp -a "$WORK/orig" "$WORK/copy"
+    set +e
+    /usr/bin/time -f "%e %M" -o "$WORK/time" "$BIN" "$mode" -q -j "$jobs" "$WORK/copy" >/dev/null 2>&1
+    rc=$?
+    set -e
+    if [ "$rc" -ne 0 ] && ! { [ "$mode" = check ] && [ "$rc" -eq 1 ]; }; then
+      echo "pullsmith $mode -j $jobs exited $rc" >&2; exit 1
+    fi
+    read -r wall kb < <(tail -1 "$WORK/time")
+    [ "$r" -eq 0 ] && continue   # warm-up
+    echo "$wall" >>"$WORK/walls"
+    [ "$kb" -gt "$rss" ] && rss=$kb
   done
+  echo "$(median_of "$WORK/walls") $rss"
+}
+
+# time_floor JOBS: the floor's median seconds (in process, walk included) and peak RSS KB.
+time_floor() {
+  "$FLOOR" parse "$WORK/orig" -j "$1" >/dev/null
+  /usr/bin/time -f "%M" -o "$WORK/time" "$FLOOR" parse "$WORK/orig" -j "$1" --repeat "$REPEAT" >"$WORK/floor"
+  echo "$(sed -n 's/^median .* seconds=\([0-9.]*\) .*/\1/p' "$WORK/floor") $(tail -1 "$WORK/time")"
+}
+
+for apps in $APPS; do
+  rm -rf "$WORK/orig"
+  GENERATED=$(python3 "$SHARED/gen_repo.py" "$WORK/orig" --apps "$apps" --seed "$SEED" --force)
+  BYTES=$(sed -n 's/.*yaml_bytes=\([0-9]*\).*/\1/p' <<<"$GENERATED")
+  FILES=$(sed -n 's/.*yaml_files=\([0-9]*\).*/\1/p' <<<"$GENERATED")
+  LARGEST=$(find "$WORK/orig" -name '*.y*ml' -type f -printf '%s\n' | sort -n | tail -1)
+  echo
+  echo "## --apps $apps: $(awk -v b="$BYTES" 'BEGIN{printf "%.1f MB", b/1e6}') of YAML in $FILES files (largest $(awk -v b="$LARGEST" 'BEGIN{printf "%.0f KB", b/1e3}'))"
+  echo
+  echo "| what | jobs | wall s | MB/s | files/s | vs floor | vs -j1 | peak RSS MB |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+  declare -A FLOOR_AT=() BASE=()
+  for jobs in $JOBS; do
+    read -r wall kb < <(time_floor "$jobs")
+    FLOOR_AT[$jobs]=$wall
+    [ "$jobs" = 1 ] && BASE[floor]=$wall
+    awk -v j="$jobs" -v w="$wall" -v b="$BYTES" -v f="$FILES" -v kb="$kb" -v base="${BASE[floor]:-$wall}" \
+      'BEGIN{ printf "| floor (walk + read + parse every file) | %s | %.3f | %.1f | %.0f | 1.00 | %.2f | %.0f |\n", j, w, b/1e6/w, f/w, base/w, kb/1024 }'
+  done
+  for mode in check apply; do
+    for jobs in $JOBS; do
+      read -r wall kb < <(time_pullsmith "$mode" "$jobs")
+      [ "$jobs" = 1 ] && BASE[$mode]=$wall
+      awk -v m="$mode" -v j="$jobs" -v w="$wall" -v b="$BYTES" -v f="$FILES" -v kb="$kb" -v fl="${FLOOR_AT[$jobs]}" -v base="${BASE[$mode]:-$wall}" \
+        'BEGIN{ printf "| pullsmith %s | %s | %.3f | %.1f | %.0f | %.2f | %.2f | %.0f |\n", m, j, w, b/1e6/w, f/w, fl/w, base/w, kb/1024 }'
+    done
+  done
+  if [ "$PEERS" = 1 ]; then
+    # The peers, run by the shared harness on its own copy of the same tree (same seed), pullsmith beside them.
+    if [ ! -x "$SHARED/../../.venv-bench/bin/python" ] && [ -z "${VENV:-}" ]; then
+      (cd "$SHARED" && ./setup.sh >/dev/null) || missing "the peers could not be set up (../shared/bench/setup.sh: PyPI and npm)"
+    fi
+    echo
+    PULLSMITH_BIN=$BIN "$SHARED/run_peers.sh" --apps "$apps" --seed "$SEED" --jobs "$JOBS" --modes apply --repeat 1 \
+      --peers "ruamel yamljs" | grep '^|'
+  fi
 done
+[ "$PATHOLOGICAL" = 1 ] || exit 0
 
 # Pathological inputs: one row each, wall seconds and peak RSS of one run.
 # pathological NAME COMMAND...: COMMAND writes a repository into $WORK/patho,
