@@ -33,13 +33,18 @@ impl Progress {
                 let started = Instant::now();
                 let delay = delay();
                 let mut shown = false;
-                while !stop.load(Ordering::Relaxed) {
+                // The time is looked at before the stop, so that a run that took
+                // `delay` shows the line even when this thread wakes only at its end.
+                loop {
                     if started.elapsed() >= delay {
                         let done = FILES_DONE.load(Ordering::Relaxed);
                         let total = FILES_TOTAL.load(Ordering::Relaxed);
                         eprint!("\rpullsmith: {done}/{total} files");
                         let _ = std::io::stderr().flush();
                         shown = true;
+                    }
+                    if stop.load(Ordering::Relaxed) {
+                        break;
                     }
                     std::thread::sleep(Duration::from_millis(100));
                 }
