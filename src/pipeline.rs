@@ -945,14 +945,14 @@ fn process(
         chart_values_coverage(candidate, config, view, &mut result);
         return result;
     }
-    let (documents, lines) = match yaml::parse_with_lines(text) {
+    let documents = match yaml::parse(text) {
         Ok(parsed) => parsed,
         Err(_) if text.contains("{{") => {
             return skipped(candidate, "Helm template (holds `{{` and is not valid YAML)");
         }
         Err(err) => return failed(candidate, Some(text), Some(err.offset), format!("invalid YAML: {}", err.message)),
     };
-    let parsed = ParsedFile { text, documents, lines };
+    let parsed = ParsedFile { text, documents, style: edit::TextStyle::new(text) };
     let mut result = process_parsed(candidate, config, ctx, first_pass, view, partial, &parsed);
     // Seen, and not covered: what the planner could not read, and chart values no release reads.
     let mut uncovered = Vec::new();
@@ -962,19 +962,13 @@ fn process(
     for item in uncovered {
         result.not_covered.push(NotCovered {
             path: candidate.rel_path.clone(),
-            line: Some(parsed.lines.line_of(item.offset)),
+            line: Some(parsed.lines().line_of(item.offset)),
             kind: Some(item.kind),
             name: item.name,
             reason: item.reason,
         });
     }
     chart_values_coverage(candidate, config, view, &mut result);
-    if !config.explain {
-        if let Some(plan) = &mut result.plan {
-            plan.containers = Vec::new();
-            plan.pods = Vec::new();
-        }
-    }
     result
 }
 
@@ -999,7 +993,15 @@ fn chart_values_coverage(candidate: &Candidate, config: &RunConfig, view: &Kusto
 struct ParsedFile<'a> {
     text: &'a str,
     documents: Vec<yaml::Document>,
-    lines: LineIndex,
+    /// The text as the planner reads it; its line index is built once, when
+    /// a column or a line is first asked for (many files need none).
+    style: edit::TextStyle<'a>,
+}
+
+impl ParsedFile<'_> {
+    fn lines(&self) -> &LineIndex {
+        self.style.lines()
+    }
 }
 
 /// Plans, applies and verifies a parsed file.
@@ -1013,7 +1015,7 @@ fn process_parsed(
     partial: bool,
     parsed: &ParsedFile<'_>,
 ) -> FileResult {
-    let ParsedFile { text, documents, lines } = parsed;
+    let ParsedFile { text, documents, .. } = parsed;
     let text: &str = text;
     let owned_ctx;
     let ctx = match view.ownership.get(&candidate.rel_path) {
@@ -1048,12 +1050,17 @@ fn process_parsed(
     } else {
         ctx
     };
-    let mut plan = match plan::plan_file(text, &candidate.rel_path, documents, ctx) {
+    let mut plan = match plan::plan_file_in(&parsed.style, &candidate.rel_path, documents, ctx) {
         Ok(plan) => plan,
         Err(PlanFailure::Skipped(reason)) => return skipped(candidate, &reason),
         Err(PlanFailure::Error { offset, message }) => return failed(candidate, Some(text), offset, message),
     };
-    plan.locate(lines);
+    if !config.explain {
+        // Only `explain` shows them.
+        plan.containers = Vec::new();
+        plan.pods = Vec::new();
+    }
+    plan.locate(|| parsed.lines());
     if first_pass && plan.holds_secret_targets(ctx.rules) {
         // Its ServiceAccounts learn their secrets only when every pod is known.
         plan.deferred = true;
@@ -1091,7 +1098,7 @@ fn process_parsed(
     drop(manifest_text);
     drop(manifest_splices);
     for mut change in values_changes {
-        change.line = lines.line_of(change.offset);
+        change.line = parsed.lines().line_of(change.offset);
         match change.field {
             crate::common::Field::ImagePullPolicy => plan.containers_changed += 1,
             crate::common::Field::ImagePullSecrets => plan.pod_specs_changed += 1,

@@ -248,8 +248,22 @@ pub struct FilePlan {
 }
 
 impl FilePlan {
-    /// Turns every offset into its line, so the text's line index need not be kept.
-    pub fn locate(&mut self, lines: &crate::yaml::LineIndex) {
+    /// Turns every offset into its line, so the text's line index need not
+    /// be kept; `lines` is asked for the index only when there is an offset.
+    pub fn locate<'l>(&mut self, lines: impl FnOnce() -> &'l crate::yaml::LineIndex) {
+        let positioned = !(self.changes.is_empty()
+            && self.warnings.is_empty()
+            && self.containers.is_empty()
+            && self.pods.is_empty()
+            && self.service_account_requests.is_empty()
+            && self.inheritances.is_empty()
+            && self.secret_uses.is_empty()
+            && self.uncovered.is_empty());
+        if !positioned {
+            self.shrink();
+            return;
+        }
+        let lines = lines();
         for change in &mut self.changes {
             change.line = lines.line_of(change.offset);
         }
@@ -360,6 +374,18 @@ pub fn plan_file(
     documents: &[Document],
     ctx: &PlanContext<'_>,
 ) -> Result<FilePlan, PlanFailure> {
+    plan_file_in(&TextStyle::new(text), path, documents, ctx)
+}
+
+/// [`plan_file`] with the caller's view of the text, whose line index (built
+/// when the plan first needs a column) the caller can then use too.
+pub fn plan_file_in(
+    style: &TextStyle<'_>,
+    path: &str,
+    documents: &[Document],
+    ctx: &PlanContext<'_>,
+) -> Result<FilePlan, PlanFailure> {
+    let text = style.text();
     let rules = ctx.rules;
     let file_env = match (&ctx.owner, ctx.forced_environment) {
         (Some(owner), _) => Some(owner.clone()),
@@ -369,19 +395,18 @@ pub fn plan_file(
             message: conflict_message("path", &conflict.names),
         })?,
     };
-    let style = TextStyle::new(text);
     let aliases = Aliases::of(text, documents).map_err(|message| PlanFailure::Error { offset: None, message })?;
     let mut checks = AliasChecks::default();
     let mut plan = FilePlan::default();
     // A document without lists of its own writes them like the rest of the file.
-    let file_list_style = documents.iter().find_map(|d| ListStyle::of_document(&style, &d.root)).unwrap_or_default();
+    let file_list_style = documents.iter().find_map(|d| ListStyle::of_document(style, &d.root)).unwrap_or_default();
     for (doc_index, document) in documents.iter().enumerate() {
         if ctx.partial && matches!(document.root.kind, NodeKind::Sequence { .. }) {
             // A JSON 6902 patch: the containers its operations bring get their policy.
             let object = Object { node: &document.root, kind: "JSON 6902 patch", api_version: "" };
             let list_style = file_list_style;
             let mut planner = ObjectPlanner {
-                style: &style,
+                style,
                 rules,
                 ctx,
                 plan: &mut plan,
@@ -400,14 +425,14 @@ pub fn plan_file(
         };
         let mut objects = Vec::new();
         root.flatten(&mut objects);
-        let list_style = ListStyle::of_document(&style, &document.root).unwrap_or(file_list_style);
+        let list_style = ListStyle::of_document(style, &document.root).unwrap_or(file_list_style);
         for object in objects {
             let env = match &file_env {
                 Some(choice) => Some(choice.clone()),
                 None => env_by_namespace(rules, &object)?,
             };
             let mut planner = ObjectPlanner {
-                style: &style,
+                style,
                 rules,
                 ctx,
                 plan: &mut plan,
@@ -1279,7 +1304,7 @@ mod tests {
             partial: false,
         };
         let mut plan = plan_file(text, "prod/a.yaml", &documents, &ctx).expect("planned");
-        plan.locate(&lines);
+        plan.locate(|| &lines);
         plan
     }
 

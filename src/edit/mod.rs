@@ -208,8 +208,18 @@ impl<'a> TextStyle<'a> {
         }
     }
 
+    /// The text this is the style of.
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+
+    /// The text's line index, built on first use and kept.
+    pub fn lines(&self) -> &LineIndex {
+        self.lines.get_or_init(|| LineIndex::new(self.text))
+    }
+
     pub fn column(&self, pos: usize) -> usize {
-        let lines = self.lines.get_or_init(|| LineIndex::new(self.text));
+        let lines = self.lines();
         let (line, column) = lines.line_col(self.text, pos);
         let bom = usize::from(line == 1 && self.text.starts_with('\u{feff}') && pos >= 3);
         column - 1 - bom

@@ -158,12 +158,17 @@ impl Node {
 /// Parses every document of `text`. The offsets in the result index `text`
 /// itself, BOM included.
 pub fn parse(text: &str) -> Result<Vec<Document>, ParseError> {
-    parse_with_lines(text).map(|(documents, _)| documents)
+    parse_keeping_lines(text).map(|(documents, _)| documents)
 }
 
-/// Parses every document of `text`, and hands back the line index built on
-/// the way, so that a caller need not build it again.
+/// Parses every document of `text`, and hands back its line index (built on
+/// the way for text that is not ASCII, so that a caller need not build it again).
 pub fn parse_with_lines(text: &str) -> Result<(Vec<Document>, LineIndex), ParseError> {
+    parse_keeping_lines(text).map(|(documents, lines)| (documents, lines.unwrap_or_else(|| LineIndex::new(text))))
+}
+
+/// The documents, and the line index when parsing needed one.
+fn parse_keeping_lines(text: &str) -> Result<(Vec<Document>, Option<LineIndex>), ParseError> {
     // Characters YAML forbids are refused before either parser sees them, so
     // the message names the character rather than what it broke.
     if let Some((offset, message)) = strict::forbidden_character(text) {
@@ -174,7 +179,7 @@ pub fn parse_with_lines(text: &str) -> Result<(Vec<Document>, LineIndex), ParseE
     let bom_len = if text.starts_with('\u{feff}') { 3 } else { 0 };
     let mut builder = TreeBuilder {
         text,
-        lines: LineIndex::new(text),
+        lines: std::cell::OnceCell::new(),
         is_ascii: text.is_ascii(),
         bom_chars: usize::from(bom_len > 0),
         stack: Vec::new(),
@@ -211,7 +216,7 @@ pub fn parse_with_lines(text: &str) -> Result<(Vec<Document>, LineIndex), ParseE
     if let Some((offset, message)) = strict::may_diverge(text).then(|| strict::libyaml_refusal(text)).flatten() {
         return Err(ParseError { offset, message });
     }
-    Ok((builder.documents, builder.lines))
+    Ok((builder.documents, builder.lines.into_inner()))
 }
 
 /// A collection being built, with the expanded size of what it holds so far.
@@ -225,7 +230,8 @@ struct Open {
 
 struct TreeBuilder<'a> {
     text: &'a str,
-    lines: LineIndex,
+    /// Built on first use: ASCII text needs it only for a message.
+    lines: std::cell::OnceCell<LineIndex>,
     is_ascii: bool,
     /// 1 when the text starts with a BOM, which the parser does not see.
     bom_chars: usize,
@@ -237,9 +243,17 @@ struct TreeBuilder<'a> {
 }
 
 impl TreeBuilder<'_> {
+    fn lines(&self) -> &LineIndex {
+        self.lines.get_or_init(|| LineIndex::new(self.text))
+    }
+
     fn offset(&self, mark: &Marker) -> usize {
+        // In ASCII text (no BOM either), a marker's character index is its byte offset.
+        if self.is_ascii {
+            return mark.index().min(self.text.len());
+        }
         let col = if mark.line() <= 1 { mark.col() + self.bom_chars } else { mark.col() };
-        self.lines.offset_of(self.text, mark.line(), col, self.is_ascii)
+        self.lines().offset_of(self.text, mark.line(), col, self.is_ascii)
     }
 
     /// A clearer message for one shape yaml-rust2 refuses with a bare
@@ -282,8 +296,8 @@ impl TreeBuilder<'_> {
             (b'{', b'}') => ("}", "flow mapping"),
             _ => return None,
         };
-        let (key_line, key_column) = self.lines.line_col(self.text, key.span.start);
-        let (_, bracket_column) = self.lines.line_col(self.text, offset);
+        let (key_line, key_column) = self.lines().line_col(self.text, key.span.start);
+        let (_, bracket_column) = self.lines().line_col(self.text, offset);
         if bracket_column > key_column {
             return None;
         }
@@ -360,7 +374,7 @@ impl TreeBuilder<'_> {
         keys.sort_unstable();
         keys.windows(2).find(|pair| pair[0].0 == pair[1].0).map(|pair| {
             let (first, second) = if pair[0].1 < pair[1].1 { (pair[0], pair[1]) } else { (pair[1], pair[0]) };
-            let first_line = self.lines.line_of(first.1);
+            let first_line = self.lines().line_of(first.1);
             (second.1, format!("duplicate key `{}` (first at line {first_line})", second.0))
         })
     }
