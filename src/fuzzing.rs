@@ -19,6 +19,7 @@ use crate::plan::{self, PlanContext};
 use crate::rules::{Rules, RulesError, RulesOrigin};
 use crate::verify::{self, Intended, IntendedFields};
 use crate::yaml::{self, Node};
+use crate::{manifest, release};
 
 /// The policy the fixed rules want for every container.
 pub const WANTED_POLICY: &str = "Always";
@@ -103,6 +104,9 @@ pub fn kustomization(data: &[u8]) {
 /// refusals the run reports, not bugs).
 fn rewrite_checked(input: &str) -> Option<String> {
     let rules = fixed_rules();
+    if !manifest::worth_parsing(input) {
+        scanned_out_holds_nothing(input, rules);
+    }
     let (documents, splices, touched) = plan_of(input, rules)?;
     let output = edit::apply(input, &splices);
     let replan = |text: &str| match plan_of(text, rules) {
@@ -121,18 +125,46 @@ fn rewrite_checked(input: &str) -> Option<String> {
     Some(output)
 }
 
-/// What one run plans for a text: its documents, splices and touched mappings.
-fn plan_of(text: &str, rules: &Rules) -> Option<(Vec<yaml::Document>, Vec<Splice>, Vec<usize>)> {
-    let documents = yaml::parse(text).ok()?;
-    let ctx = PlanContext {
+/// A text the byte scan lets go unparsed (`manifest::worth_parsing`) must
+/// hold nothing a run would plan, count, cover or report.
+fn scanned_out_holds_nothing(input: &str, rules: &Rules) {
+    let Ok(documents) = yaml::parse(input) else { return };
+    let plan = plan::plan_file(input, MANIFEST_PATH, &documents, &context(rules))
+        .unwrap_or_else(|_| panic!("a text the byte scan lets go fails to plan\n--- input:\n{input}"));
+    let holds_nothing = plan.changes.is_empty()
+        && plan.warnings.is_empty()
+        && plan.containers.is_empty()
+        && plan.pods.is_empty()
+        && plan.service_account_requests.is_empty()
+        && plan.service_accounts.is_empty()
+        && plan.inheritances.is_empty()
+        && plan.defined_secrets.is_empty()
+        && plan.secret_uses.is_empty()
+        && plan.uncovered.is_empty()
+        && plan.containers_covered == 0
+        && plan.containers_without_environment == 0
+        && plan.touched.is_empty()
+        && !plan.deferred;
+    assert!(holds_nothing, "the byte scan lets go a text that matters\n--- input:\n{input}\n--- plan:\n{plan:?}");
+    let releases = release::find(MANIFEST_PATH, &documents);
+    assert!(releases.is_empty(), "the byte scan lets go a Helm release carrier\n--- input:\n{input}");
+}
+
+fn context(rules: &Rules) -> PlanContext<'_> {
+    PlanContext {
         rules,
         forced_environment: None,
         service_account_secrets: None,
         owner: None,
         image_overrides: &[],
         partial: false,
-    };
-    let plan = plan::plan_file(text, MANIFEST_PATH, &documents, &ctx).ok()?;
+    }
+}
+
+/// What one run plans for a text: its documents, splices and touched mappings.
+fn plan_of(text: &str, rules: &Rules) -> Option<(Vec<yaml::Document>, Vec<Splice>, Vec<usize>)> {
+    let documents = yaml::parse(text).ok()?;
+    let plan = plan::plan_file(text, MANIFEST_PATH, &documents, &context(rules)).ok()?;
     Some((documents, plan.splices(), plan.touched))
 }
 

@@ -379,16 +379,20 @@ fn slot_entry<'a>(group: &'a Node, slot: &Slot) -> Option<&'a (Node, Node)> {
 /// Whether a file's text can hold anything a run acts on or must know
 /// about, decided by a byte scan before any parse (issue 16): any container
 /// list or slot (`containers`, `initContainers`, `ephemeralContainers`,
-/// Argo's `container`), a built-in workload kind (`Pod`, `Deployment`, …,
-/// `Job`, `Rollout`, `Workflow`, whose `script` templates name no
-/// container: so that one that does not parse is still reported), a pull
-/// field already there (`imagePull`), a
-/// ServiceAccount, a Secret, SealedSecret or ExternalSecret (`Secret`), a
-/// Helm release carrier (`HelmRelease`, an Argo CD `Application` or
-/// `ApplicationSet`), a Flux `Kustomization`. A key spelled with escapes
-/// (`"\u0063ontainers"`) defeats a byte scan, so any `\x`, `\u` or `\U`
-/// makes the file worth parsing too. Anchors and merge keys cannot bring a
-/// container list from elsewhere: an anchor lives in its own document.
+/// Argo's `container`), a built-in workload kind (`Pod` and `PodTemplate`
+/// as whole words, so that a `PodDisruptionBudget` is not parsed for them;
+/// `Deployment`, …, `Job`, `Rollout`, `Workflow`, whose `script` templates
+/// name no container: so that one that does not parse is still reported), a
+/// pull field already there (`imagePull`), a ServiceAccount, a Secret,
+/// SealedSecret or ExternalSecret (`Secret`), a Helm release carrier
+/// (`HelmRelease`, an Argo CD `Application` or `ApplicationSet`), a Flux
+/// `Kustomization`. A key spelled with escapes (`"\u0063ontainers"`, or a
+/// double-quoted `"con\` line break `tainers"`, whose escaped line break
+/// joins the two halves) defeats a byte scan, so any `\x`, `\u`, `\U` or
+/// backslash before a line break makes the file worth parsing too; YAML's
+/// other escapes stand for characters no name of these holds. Anchors and
+/// merge keys cannot bring a container list from elsewhere: an anchor lives
+/// in its own document.
 ///
 /// A file that cannot matter is not parsed, so it is not validated either:
 /// invalid YAML in a ConfigMap is yamllint's to find, not this run's.
@@ -396,8 +400,8 @@ pub fn worth_parsing(text: &str) -> bool {
     static NEEDLES: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let needles = NEEDLES.get_or_init(|| {
         regex::Regex::new(concat!(
-            r"ontainer|Pod|Deployment|StatefulSet|DaemonSet|ReplicaSet|ReplicationController|Job|Rollout|Workflow",
-            r"|imagePull|ServiceAccount|Secret|HelmRelease|Application|Kustomization|\\[xuU]"
+            r"ontainer|\bPod(Template)?\b|Deployment|StatefulSet|DaemonSet|ReplicaSet|ReplicationController|Job",
+            r"|Rollout|Workflow|imagePull|ServiceAccount|Secret|HelmRelease|Application|Kustomization|\\[xuU\r\n]"
         ))
         .expect("a valid pattern")
     });
@@ -730,6 +734,43 @@ pub fn aliased_containers<'a>(group: &'a Node, slots: &[Slot]) -> Vec<&'a Node> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_byte_scan_keeps_every_way_of_spelling_what_matters() {
+        for text in [
+            "spec:\n  containers: []\n",
+            "initContainers: []",
+            "kind: Pod\n",
+            "kind: \"Pod\"",
+            "{kind: Pod}",
+            "kind: PodTemplate # of a pod",
+            "kind: CronJob",
+            "kind: ScaledJob",
+            "kind: Workflow",
+            "imagePullSecrets: []",
+            "kind: SealedSecret",
+            "kind: ApplicationSet",
+            "kind: \"\\u0050od\"",
+            "kind: \"\\x50od\"",
+            // An escaped line break joins the halves: `Deployment`, `containers`.
+            "kind: \"Deploy\\\n  ment\"\nspec: {template: {spec: {\"con\\\r\n  tainers\": []}}}",
+        ] {
+            assert!(worth_parsing(text), "{text:?} can matter");
+        }
+    }
+
+    #[test]
+    fn the_byte_scan_lets_go_what_cannot_matter() {
+        for text in [
+            "kind: ConfigMap\ndata:\n  a: \"b\\tc\"\n",
+            "kind: PodDisruptionBudget\n",
+            "kind: PodMonitor\n",
+            "alert: KubePodCrashLooping\n",
+            "kind: Service\n",
+        ] {
+            assert!(!worth_parsing(text), "{text:?} cannot matter");
+        }
+    }
 
     #[test]
     fn built_in_custom_kinds_match_their_api_group() {

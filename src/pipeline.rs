@@ -228,7 +228,8 @@ pub fn run(config: &RunConfig) -> RunReport {
         charts_used: BTreeSet::new(),
     };
     drop(renders);
-    let mut helm_pass = releases::prepass(config, &discovery, &graph, &view.ownership);
+    let glances = glance(config, &discovery.files);
+    let mut helm_pass = releases::prepass(config, &discovery, &glances, &graph, &view.ownership);
     view.values_edits = std::mem::take(&mut helm_pass.planned.edits);
     view.values_files = std::mem::take(&mut helm_pass.values_files);
     view.charts_used = helm_pass.charts_used.clone();
@@ -241,7 +242,8 @@ pub fn run(config: &RunConfig) -> RunReport {
         image_overrides: &[],
         partial: false,
     };
-    let known_accounts = service_accounts_first(config, &discovery.files, &no_accounts, &view);
+    let known_accounts = service_accounts_first(config, &discovery.files, &glances, &no_accounts, &view);
+    drop(glances);
     // The pre-scan's plans are dropped, and so is what it taught the index:
     // the file passes learn it again, from the plans that count.
     *view.index.lock().expect("no worker panicked while holding the index") = RepositoryIndex::default();
@@ -706,6 +708,7 @@ fn overlay_file_plan(plan: &OverlayPlan, overlay_file: &str, path: &str, text: &
 fn service_accounts_first(
     config: &RunConfig,
     files: &[Candidate],
+    glances: &[Glance],
     ctx: &PlanContext<'_>,
     view: &KustomizeView<'_>,
 ) -> ServiceAccountSecrets {
@@ -717,11 +720,9 @@ fn service_accounts_first(
     let scan = RunConfig { write: false, keep_texts: false, explain: false, ..config.clone() };
     let found: Vec<FileResult> = files
         .par_iter()
-        .filter(|candidate| {
-            read_limited(&candidate.abs_path, config.max_file_size)
-                .is_ok_and(|bytes| std::str::from_utf8(&bytes).is_ok_and(|text| text.contains("ServiceAccount")))
-        })
-        .map(|candidate| process(candidate, &scan, ctx, true, view))
+        .zip(glances)
+        .filter(|(_, glance)| glance.names_service_account)
+        .map(|(candidate, _)| process(candidate, &scan, ctx, true, view))
         .collect();
     for account in found.iter().flat_map(|f| f.plan.iter().flat_map(|p| &p.service_accounts)) {
         let listed = accounts.listed.entry(account.key.clone()).or_default();
@@ -732,6 +733,32 @@ fn service_accounts_first(
         }
     }
     accounts
+}
+
+/// What one look at a file's bytes tells the passes before the file pass,
+/// so that they read only the few files they parse, and every file is read
+/// twice in all rather than three times.
+pub(super) struct Glance {
+    /// It may hold a HelmRelease or an Argo CD application of a chart.
+    may_hold_release: bool,
+    /// It names a ServiceAccount (the ServiceAccount pass plans these).
+    names_service_account: bool,
+}
+
+/// Reads every file once, in parallel, and glances at it; a file that
+/// cannot be read is looked at again, and reported, by the file pass.
+fn glance(config: &RunConfig, files: &[Candidate]) -> Vec<Glance> {
+    files
+        .par_iter()
+        .map(|candidate| {
+            let bytes = read_limited(&candidate.abs_path, config.max_file_size).unwrap_or_default();
+            let text = std::str::from_utf8(&bytes).unwrap_or_default();
+            Glance {
+                may_hold_release: releases::may_hold_release(text),
+                names_service_account: text.contains("ServiceAccount"),
+            }
+        })
+        .collect()
 }
 
 fn is_deferred(file: &FileResult) -> bool {

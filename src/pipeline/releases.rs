@@ -19,7 +19,7 @@ use crate::release::{self, Planned, Release, Sources};
 use crate::rules::{EnvChoice, EnvReason};
 use crate::yaml::{self, LineIndex};
 
-use super::{read_limited, text_of, FileResult, FileStatus, RunConfig};
+use super::{read_limited, text_of, FileResult, FileStatus, Glance, RunConfig};
 
 /// What the run keeps of the Helm pass.
 #[derive(Default)]
@@ -34,13 +34,14 @@ pub(super) struct HelmPass {
 }
 
 /// Whether a file's bytes may hold a HelmRelease or an Argo CD application of a chart.
-fn may_hold_release(text: &str) -> bool {
+pub(super) fn may_hold_release(text: &str) -> bool {
     text.contains("HelmRelease") || (text.contains("argoproj.io") && (text.contains("helm") || text.contains("chart")))
 }
 
 pub(super) fn prepass(
     config: &RunConfig,
     discovery: &Discovery,
+    glances: &[Glance],
     graph: &Graph,
     ownership: &BTreeMap<String, Ownership>,
 ) -> HelmPass {
@@ -50,17 +51,19 @@ pub(super) fn prepass(
     let patch_files = graph.patch_files();
     let patched = patched_releases(config, graph);
 
-    // The carriers, read in parallel: every file is looked at, few are parsed.
+    // The carriers, read in parallel: only the files the glance found may hold one.
     let carriers: Vec<(&str, String, Vec<yaml::Document>, Vec<Release>)> = discovery
         .files
         .par_iter()
-        .filter_map(|candidate| {
+        .zip(glances)
+        .filter_map(|(candidate, glance)| {
             // A kustomize patch of a HelmRelease is part of its overlay's render, not a release.
-            if patch_files.contains(candidate.rel_path.as_str()) {
+            if !glance.may_hold_release || patch_files.contains(candidate.rel_path.as_str()) {
                 return None;
             }
             let bytes = read_limited(&candidate.abs_path, config.max_file_size).ok()?;
             let text = text_of(&bytes).ok()?;
+            // Read again: the file may have changed since the glance.
             if !may_hold_release(text) || coverage::generated_marker(text).is_some() {
                 return None;
             }

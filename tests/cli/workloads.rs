@@ -146,3 +146,24 @@ fn a_shared_object_with_several_pod_specs_is_warned_about_not_patched() {
     let dir = shared_base(base, "workloads:\n  - kind: Experiment\n    podSpecPath: spec/templates/*/template/spec\n");
     expect_left_alone_with_warning(dir.path(), base, "generates overlay patches for one pod spec per object only");
 }
+
+/// The byte scan that decides which files are parsed (`manifest::worth_parsing`)
+/// must not be fooled by a name YAML joins from two lines: in a
+/// double-quoted scalar an escaped line break joins the halves with nothing
+/// between them. Here a Secret so spelled defines the pull secret.
+#[test]
+fn kinds_joined_by_escaped_line_breaks_are_seen() {
+    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      containers:\n        - name: a\n          image: a:1.0\n";
+    let secret = "apiVersion: v1\nkind: \"Sec\\\n  ret\"\nmetadata: {name: regcred}\ntype: kubernetes.io/dockerconfigjson\ndata: {.dockerconfigjson: e30=}\n";
+    let undefined = "pull secret `regcred` is not defined";
+    let without = repo(&[("rules.yaml", PROD), ("prod/d.yaml", deployment)]);
+    let output = run(without.path(), &["check"]);
+    assert!(stderr(&output).contains(undefined), "{}", describe(&output));
+    for newline in ["\n", "\r\n"] {
+        let secret = secret.replace('\n', newline);
+        let dir = repo(&[("rules.yaml", PROD), ("prod/d.yaml", deployment), ("prod/secret.yaml", &secret)]);
+        let output = run(dir.path(), &["check"]);
+        assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+        assert!(!stderr(&output).contains(undefined), "{newline:?}: {}", describe(&output));
+    }
+}
