@@ -15,6 +15,7 @@
 //! rules (`imagePullSecrets: {}`, `imagePullPolicy: []`) is an error for its
 //! file, never a silent pass.
 
+use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
@@ -398,13 +399,11 @@ pub fn plan_file_in(
     let aliases = Aliases::of(text, documents).map_err(|message| PlanFailure::Error { offset: None, message })?;
     let mut checks = AliasChecks::default();
     let mut plan = FilePlan::default();
-    // A document without lists of its own writes them like the rest of the file.
-    let file_list_style = documents.iter().find_map(|d| ListStyle::of_document(style, &d.root)).unwrap_or_default();
+    let list_styles = ListStyles::new(style, documents);
     for (doc_index, document) in documents.iter().enumerate() {
         if ctx.partial && matches!(document.root.kind, NodeKind::Sequence { .. }) {
             // A JSON 6902 patch: the containers its operations bring get their policy.
             let object = Object { node: &document.root, kind: "JSON 6902 patch", api_version: "" };
-            let list_style = file_list_style;
             let mut planner = ObjectPlanner {
                 style,
                 rules,
@@ -413,7 +412,8 @@ pub fn plan_file_in(
                 doc_index,
                 object,
                 env: file_env.clone(),
-                list_style,
+                list_styles: &list_styles,
+                own_list_style: LIST_STYLE_FILE,
                 aliases: &aliases,
                 checks: &mut checks,
             };
@@ -425,7 +425,6 @@ pub fn plan_file_in(
         };
         let mut objects = Vec::new();
         root.flatten(&mut objects);
-        let list_style = ListStyle::of_document(style, &document.root).unwrap_or(file_list_style);
         for object in objects {
             let env = match &file_env {
                 Some(choice) => Some(choice.clone()),
@@ -439,7 +438,8 @@ pub fn plan_file_in(
                 doc_index,
                 object,
                 env,
-                list_style,
+                list_styles: &list_styles,
+                own_list_style: LIST_STYLE_OWN,
                 aliases: &aliases,
                 checks: &mut checks,
             };
@@ -450,6 +450,45 @@ pub fn plan_file_in(
         check_aliases(text, &mut plan, &aliases, &checks)?;
     }
     Ok(plan)
+}
+
+/// [`ObjectPlanner::own_list_style`]: the document's own lists show the style.
+const LIST_STYLE_OWN: bool = true;
+/// [`ObjectPlanner::own_list_style`]: the file's lists show it (a JSON 6902 patch).
+const LIST_STYLE_FILE: bool = false;
+
+/// How a file writes block lists, looked for only when a new list is
+/// written: finding it asks for columns, so for the line index, which most
+/// files never need.
+struct ListStyles<'p, 'a> {
+    style: &'p TextStyle<'a>,
+    documents: &'a [Document],
+    /// The first block list of the file: a document without lists of its
+    /// own writes them like the rest of the file.
+    file: OnceCell<ListStyle>,
+    /// Each document's first block list.
+    own: Vec<OnceCell<Option<ListStyle>>>,
+}
+
+impl<'p, 'a> ListStyles<'p, 'a> {
+    fn new(style: &'p TextStyle<'a>, documents: &'a [Document]) -> Self {
+        ListStyles { style, documents, file: OnceCell::new(), own: documents.iter().map(|_| OnceCell::new()).collect() }
+    }
+
+    /// The style of document `doc`'s own lists, else of the file's.
+    fn of(&self, doc: usize, own: bool) -> ListStyle {
+        let of_file = || {
+            *self.file.get_or_init(|| {
+                self.documents.iter().find_map(|d| ListStyle::of_document(self.style, &d.root)).unwrap_or_default()
+            })
+        };
+        if !own {
+            return of_file();
+        }
+        self.own[doc]
+            .get_or_init(|| ListStyle::of_document(self.style, &self.documents[doc].root))
+            .unwrap_or_else(of_file)
+    }
 }
 
 /// What planning a file records for `check_aliases`.
@@ -654,13 +693,19 @@ struct ObjectPlanner<'p, 'a> {
     doc_index: usize,
     object: Object<'a>,
     env: Option<EnvChoice>,
-    /// How this document writes block lists, for a new list in a mapping that has none.
-    list_style: ListStyle,
+    /// How this document writes block lists, for a new list in a mapping
+    /// that has none (`LIST_STYLE_OWN`: the document's own, else the file's).
+    list_styles: &'p ListStyles<'p, 'a>,
+    own_list_style: bool,
     aliases: &'p Aliases<'a>,
     checks: &'p mut AliasChecks<'a>,
 }
 
 impl<'p, 'a> ObjectPlanner<'p, 'a> {
+    fn list_style(&self) -> ListStyle {
+        self.list_styles.of(self.doc_index, self.own_list_style)
+    }
+
     fn plan(&mut self) -> Result<(), PlanFailure> {
         let object = self.object;
         if let (Some(env), Some(name)) = (&self.env, manifest::defined_secret_name(&object)) {
@@ -1151,7 +1196,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
         let own =
             holder.entries().iter().find(|(k, _)| k.as_str() == Some("imagePullSecrets") && !manifest::is_merge_key(k));
         let (splice, target) = match own {
-            None => (edit::append_secrets(self.style, holder, names, self.list_style), holder),
+            None => (edit::append_secrets(self.style, holder, names, self.list_style()), holder),
             Some((_, value)) if matches!(value.kind, NodeKind::Sequence { .. }) || value.span.is_empty() => {
                 // Kubernetes takes only `name:` mappings there (`- regcred` or `- -` it refuses):
                 // the list is not extended past an entry that is not one.
@@ -1167,7 +1212,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
                         ),
                     });
                 }
-                (edit::append_secrets(self.style, holder, names, self.list_style), value)
+                (edit::append_secrets(self.style, holder, names, self.list_style()), value)
             }
             Some((key, value)) if is_null_value(value) => {
                 (Some(self.replace_null_with_list(holder, key, value, names)), value)
@@ -1205,7 +1250,7 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
     /// a flow context, else block items on the lines after the key, the null
     /// and nothing else of the line removed (a comment stays).
     fn replace_null_with_list(&self, holder: &Node, key: &Node, null: &Node, names: &[String]) -> Splice {
-        let list_style = ListStyle::of_mapping(self.style, holder).unwrap_or(self.list_style);
+        let list_style = ListStyle::of_mapping(self.style, holder).unwrap_or_else(|| self.list_style());
         if list_style.flow || holder.is_flow() {
             let items: Vec<String> = names.iter().map(|n| format!("{{name: {}}}", edit::quoted(n, None))).collect();
             return Splice::replace(null.span.clone(), format!("[{}]", items.join(", ")));
