@@ -203,7 +203,7 @@ fn parse_keeping_lines(text: &str) -> Result<(Vec<Document>, Option<LineIndex>),
                 return Err(ParseError { offset, message });
             }
         };
-        let end = event == Event::StreamEnd;
+        let end = matches!(event, Event::StreamEnd);
         builder.on_event(event, mark);
         if let Some(err) = builder.error {
             return Err(err);
@@ -369,11 +369,23 @@ impl TreeBuilder<'_> {
         if entries.len() < 2 {
             return None;
         }
+        if entries.len() <= 8 {
+            // Most mappings are small: compared pairwise, without a vector to
+            // sort. The repeat read first is reported.
+            let name = |i: usize| entries[i].0.as_str();
+            let (first, second) = (1..entries.len())
+                .find_map(|j| (0..j).find(|&i| name(i).is_some() && name(i) == name(j)).map(|i| (i, j)))?;
+            let (first_key, second_key) = (&entries[first].0, &entries[second].0);
+            let first_line = self.lines().line_of(first_key.span.start);
+            let key = second_key.as_str().unwrap_or_default();
+            return Some((second_key.span.start, format!("duplicate key `{key}` (first at line {first_line})")));
+        }
         let mut keys: Vec<(&str, usize)> =
             entries.iter().filter_map(|(k, _)| k.as_str().map(|name| (name, k.span.start))).collect();
         keys.sort_unstable();
-        keys.windows(2).find(|pair| pair[0].0 == pair[1].0).map(|pair| {
-            let (first, second) = if pair[0].1 < pair[1].1 { (pair[0], pair[1]) } else { (pair[1], pair[0]) };
+        // Sorted by name, then offset: the repeat read first is reported, as above.
+        keys.windows(2).filter(|pair| pair[0].0 == pair[1].0).min_by_key(|pair| pair[1].1).map(|pair| {
+            let (first, second) = (pair[0], pair[1]);
             let first_line = self.lines().line_of(first.1);
             (second.1, format!("duplicate key `{}` (first at line {first_line})", second.0))
         })

@@ -101,6 +101,21 @@ fn duplicate_keys_are_refused() {
 }
 
 #[test]
+fn the_repeat_read_first_is_reported_in_small_and_large_mappings() {
+    for filler in [0, 12] {
+        let mut text = String::from("b: 1\nz: 1\n");
+        for i in 0..filler {
+            text.push_str(&format!("k{i}: 1\n"));
+        }
+        text.push_str("z: 2\nb: 2\nz: 3\n");
+        let err = parse(&text).unwrap_err();
+        assert_eq!(err.offset, text.find("z: 2").unwrap(), "{filler} more keys: {}", err.message);
+        assert!(err.message.contains("duplicate key `z` (first at line 2)"), "{}", err.message);
+    }
+    assert!(parse("a: 1\nb: 1\nc: 1\n? [a]\n: 1\n? [a]\n: 2\n").is_ok(), "keys that are not strings are not compared");
+}
+
+#[test]
 fn indentless_sequence_of_flow_sequences_is_a_block_sequence() {
     let text = "a:\n- [x]\n- [y]\n";
     let docs = parse(text).unwrap();
