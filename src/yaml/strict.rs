@@ -62,7 +62,9 @@ pub fn forbidden_character(text: &str) -> Option<(usize, String)> {
 }
 
 /// Whether `text` holds a shape on which yaml-rust2 is known to be more
-/// lenient than libyaml, so that libyaml's pass is needed: a tab anywhere; a
+/// lenient than libyaml, so that libyaml's pass is needed: a tab anywhere
+/// but after the `#` of a line whose content starts with one (a comment
+/// line, or a line of a block scalar, where both read a tab alike); a
 /// `:` or `?` that starts a line's content or follows `- `, `[`, `{`, `,`
 /// or another `:` (an empty or complex key, `[:x]`, `- :`, `"k"::v`); a `:`
 /// right before a `,` (`omitted value:,`); an anchor or alias name holding
@@ -73,7 +75,8 @@ pub fn forbidden_character(text: &str) -> Option<(usize, String)> {
 /// a pass that accepts it.
 pub fn may_diverge(text: &str) -> bool {
     let bytes = text.as_bytes();
-    if bytes.contains(&b'\t') {
+    let mut tabs = bytes.iter().enumerate().filter(|(_, b)| **b == b'\t').map(|(i, _)| i);
+    if tabs.any(|tab| !after_a_line_opening_hash(bytes, tab)) {
         return true;
     }
     // The last byte that is not a space on the current line, if any.
@@ -105,6 +108,13 @@ pub fn may_diverge(text: &str) -> bool {
         previous = Some(b);
     }
     false
+}
+
+/// Whether the byte at `at` follows a `#` that only spaces precede on its line.
+fn after_a_line_opening_hash(bytes: &[u8], at: usize) -> bool {
+    let line_start = bytes[..at].iter().rposition(|b| matches!(b, b'\n' | b'\r')).map_or(0, |i| i + 1);
+    let content = bytes[line_start..at].iter().position(|b| *b != b' ').map(|i| line_start + i);
+    content.is_some_and(|i| bytes[i] == b'#')
 }
 
 /// Where and why libyaml's parser refuses `text`, when it does.
@@ -201,7 +211,7 @@ mod tests {
     #[test]
     fn the_shapes_on_which_the_parsers_differ_get_libyamls_pass() {
         // Known before: a tab, an empty or complex key at a line's start.
-        for text in ["- \tb\n", ": v\n", "  ? k\n"] {
+        for text in ["- \tb\n", ": v\n", "  ? k\n", "a: b #\tc\n", "\t# c\n", "a: |\n  x\t#\n"] {
             assert!(may_diverge(text), "{text:?} must be checked");
         }
         // Found on the YAML test suite: shapes yaml-rust2 reads and libyaml refuses.
@@ -231,6 +241,9 @@ mod tests {
             "env: [{name: A, value: \"10:00\"}]\n",
             "anchors: &base {a: 1}\nother: *base\n",
             "{\"kind\": \"Pod\", \"spec\": {\"containers\": []}}\n",
+            // A tab after a line's opening `#`: in a comment, or in a block scalar.
+            "a: 1\n    #\tlegacy: tab in a comment\n#\t\n",
+            "a: |\n  #\tnot a comment\n",
         ] {
             assert!(!may_diverge(text), "{text:?} needs no second parse");
         }
