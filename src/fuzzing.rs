@@ -131,21 +131,10 @@ fn scanned_out_holds_nothing(input: &str, rules: &Rules) {
     let Ok(documents) = yaml::parse(input) else { return };
     let plan = plan::plan_file(input, MANIFEST_PATH, &documents, &context(rules))
         .unwrap_or_else(|_| panic!("a text the byte scan lets go fails to plan\n--- input:\n{input}"));
-    let holds_nothing = plan.changes.is_empty()
-        && plan.warnings.is_empty()
-        && plan.containers.is_empty()
-        && plan.pods.is_empty()
-        && plan.service_account_requests.is_empty()
-        && plan.service_accounts.is_empty()
-        && plan.inheritances.is_empty()
-        && plan.defined_secrets.is_empty()
-        && plan.secret_uses.is_empty()
-        && plan.uncovered.is_empty()
-        && plan.containers_covered == 0
-        && plan.containers_without_environment == 0
-        && plan.touched.is_empty()
-        && !plan.deferred;
-    assert!(holds_nothing, "the byte scan lets go a text that matters\n--- input:\n{input}\n--- plan:\n{plan:?}");
+    assert!(
+        plan.holds_nothing(),
+        "the byte scan lets go a text that matters\n--- input:\n{input}\n--- plan:\n{plan:?}"
+    );
     let releases = release::find(MANIFEST_PATH, &documents);
     assert!(releases.is_empty(), "the byte scan lets go a Helm release carrier\n--- input:\n{input}");
 }

@@ -970,6 +970,7 @@ fn process(
         // Nothing in it can be planned, covered or counted: not parsed (see `worth_parsing`).
         let mut result = unchanged(candidate, Some(FilePlan::default()));
         chart_values_coverage(candidate, config, view, &mut result);
+        forget_empty_plan(config, &mut result);
         return result;
     }
     let documents = match yaml::parse(text) {
@@ -996,7 +997,17 @@ fn process(
         });
     }
     chart_values_coverage(candidate, config, view, &mut result);
+    forget_empty_plan(config, &mut result);
     result
+}
+
+/// Drops a plan that holds nothing, so that a file without anything to act
+/// on costs the run no memory until it ends (most files of a large
+/// repository). `explain` keeps it: "no containers" is what it says of it.
+fn forget_empty_plan(config: &RunConfig, result: &mut FileResult) {
+    if !config.explain && result.plan.as_ref().is_some_and(|plan| plan.holds_nothing()) {
+        result.plan = None;
+    }
 }
 
 /// A chart's values file that no release reads is seen and not covered.

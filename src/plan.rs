@@ -309,6 +309,27 @@ impl FilePlan {
         self.touched.shrink_to_fit();
     }
 
+    /// Whether the plan records nothing a run acts on, counts, covers or
+    /// reports (its environment aside): such a plan need not be kept.
+    pub fn holds_nothing(&self) -> bool {
+        self.changes.is_empty()
+            && self.warnings.is_empty()
+            && self.containers.is_empty()
+            && self.pods.is_empty()
+            && self.service_account_requests.is_empty()
+            && self.service_accounts.is_empty()
+            && self.inheritances.is_empty()
+            && self.defined_secrets.is_empty()
+            && self.secret_uses.is_empty()
+            && self.uncovered.is_empty()
+            && self.containers_covered == 0
+            && self.containers_without_environment == 0
+            && self.containers_changed == 0
+            && self.pod_specs_changed == 0
+            && self.touched.is_empty()
+            && !self.deferred
+    }
+
     /// The splices of all changes, sorted; insertions at one offset keep plan order.
     pub fn splices(&self) -> Vec<Splice> {
         let mut splices: Vec<Splice> = self.changes.iter().map(|c| c.splice.clone()).collect();
