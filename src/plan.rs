@@ -23,7 +23,7 @@ use crate::common::{Field, FieldValue, Uncovered};
 use crate::edit::{self, ListStyle, Splice, TextStyle};
 use crate::manifest::{self, Aliases, Container, Object};
 use crate::rules::{self, AttachSecretsTo, EnvChoice, EnvReason, Environment, Policy, Rules};
-use crate::yaml::{Document, Node, NodeKind};
+use crate::yaml::{Document, Node, NodeKind, ScalarStyle};
 
 impl Change {
     /// Where reports show the change: `(path, line)` of the file that holds
@@ -470,7 +470,43 @@ pub fn plan_file_in(
     if !aliases.is_empty() {
         check_aliases(text, &mut plan, &aliases, &checks)?;
     }
+    if let Some(scalar) = block_scalar_at_the_end(text, documents) {
+        if plan.changes.iter().any(|change| change.splice.range.start >= scalar.span.end) {
+            return Err(PlanFailure::Error {
+                offset: Some(scalar.span.start),
+                message: "this block scalar ends the file without a line break after its last line (or holds \
+                          no line at all), which YAML parsers read differently (`|` then `x` is `x` to kubectl, \
+                          `x\\n` to yaml-rust2); a line written after it would change its value for one of \
+                          them: end the file with a line break, or give the scalar a line"
+                    .to_string(),
+            });
+        }
+    }
     Ok(plan)
+}
+
+/// The block scalar (`|`, `>`) that is the last node of the text, when the
+/// end of the text cuts it so that parsers disagree on its value: yaml-rust2
+/// reads a last line without a line break as if it had one, and an empty
+/// block scalar as a line break. Nothing may be inserted after it.
+fn block_scalar_at_the_end<'a>(text: &str, documents: &'a [Document]) -> Option<&'a Node> {
+    let mut node = &documents.last()?.root;
+    loop {
+        node = match &node.kind {
+            NodeKind::Mapping { entries, .. } => &entries.last()?.1,
+            NodeKind::Sequence { items, .. } => items.last()?,
+            NodeKind::Scalar { .. } | NodeKind::Alias => break,
+        };
+    }
+    let block = matches!(node.scalar_style(), Some(ScalarStyle::Literal | ScalarStyle::Folded));
+    let tail = text.get(node.span.end..)?;
+    if !block || !tail.trim().is_empty() {
+        return None;
+    }
+    let header_line_end = text[node.span.start..].find(['\n', '\r']).map(|i| node.span.start + i);
+    let has_line = header_line_end.is_some_and(|end| !text[end..node.span.end].trim().is_empty());
+    let ends_with_break = text.ends_with(['\n', '\r']);
+    (!ends_with_break || !has_line).then_some(node)
 }
 
 /// [`ObjectPlanner::own_list_style`]: the document's own lists show the style.

@@ -70,38 +70,56 @@ fn plain_end(text: &str, start: usize, value: &str) -> usize {
     i
 }
 
-/// A block scalar (`|` or `>`) runs from its header to its last non-blank
-/// line that is indented at least as deep as its content.
+/// A block scalar (`|` or `>`) runs from its header to its last line that
+/// is content: a non-blank line indented at least as deep as its content, a
+/// blank line with more than that depth of indentation (what follows the
+/// depth is content: `"x\n   \n"`), and, with keep chomping (`|+`), the
+/// blank lines after its last content line, which are line breaks of its
+/// value. A block scalar without any content line runs over all the blank
+/// lines after its header (yaml-rust2 reads their breaks as its value). An
+/// insertion after the scalar then never lands inside it.
 fn block_end(text: &str, start: usize) -> usize {
     let header_end = line_end(text, start);
     let header = &text[start..header_end];
-    let explicit_indent = header
-        .trim_start_matches(['|', '>'])
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .find_map(|c| c.to_digit(10))
-        .map(|d| d as usize);
+    let indicators: &str = header[1..].split([' ', '\t', '#']).next().unwrap_or_default();
+    let explicit_indent = indicators.chars().find_map(|c| c.to_digit(10)).map(|d| d as usize);
+    let keep = indicators.contains('+');
     let header_line_indent = indent_of(text, line_start(text, start));
     let mut content_indent = explicit_indent.map(|d| header_line_indent + d);
     let mut end = header_end;
+    // The end of the blank lines since the last content line.
+    let mut blank_end = None;
+    let mut seen_content = false;
     let mut pos = next_line(text, header_end);
     while let Some(line_begin) = pos {
         let line_stop = line_end(text, line_begin);
         let line = &text[line_begin..line_stop];
+        let spaces = line.len() - line.trim_start_matches(' ').len();
         if line.trim().is_empty() {
+            match content_indent {
+                Some(depth) if seen_content && spaces >= depth && line.len() > depth => {
+                    end = line_stop;
+                    blank_end = None;
+                }
+                _ => blank_end = Some(line_stop),
+            }
             pos = next_line(text, line_stop);
             continue;
         }
-        let indent = line.len() - line.trim_start_matches(' ').len();
-        let wanted = *content_indent.get_or_insert(indent);
-        if indent < wanted || indent <= header_line_indent && explicit_indent.is_none() && wanted <= header_line_indent
+        let wanted = *content_indent.get_or_insert(spaces);
+        if spaces < wanted || spaces <= header_line_indent && explicit_indent.is_none() && wanted <= header_line_indent
         {
             break;
         }
         end = line_stop;
+        blank_end = None;
+        seen_content = true;
         pos = next_line(text, line_stop);
     }
-    end
+    match blank_end {
+        Some(blank_end) if keep || !seen_content => blank_end,
+        _ => end,
+    }
 }
 
 /// Start of the `|` or `>` header of the block scalar whose content

@@ -420,3 +420,24 @@ fn an_empty_value_before_a_document_marker_ends_on_its_own_line() {
     let documents = parse(text).expect("valid YAML");
     assert_eq!(documents[0].root.span.end, text.find("\n...").unwrap());
 }
+
+#[test]
+fn a_block_scalar_spans_the_blank_lines_that_are_its_content() {
+    // (text, the value's text): lines of spaces past the content's depth
+    // are content; so are trailing blank lines with keep chomping, and the
+    // blank lines of a scalar that has no content line.
+    for (text, spanned) in [
+        ("a: |\n  x\n     \nb: 1\n", "|\n  x\n     "),
+        ("a: |\n  x\n     ", "|\n  x\n     "),
+        ("a: >\n  x\n  \t\n\nb: 1\n", ">\n  x\n  \t"),
+        ("a: |\n  x\n\n  \nb: 1\n", "|\n  x"),
+        ("a: |+\n  x\n\n  \nb: 1\n", "|+\n  x\n\n  "),
+        ("a: |2+ # c\n  x\n\nb: 1\n", "|2+ # c\n  x\n"),
+        ("a: |\n               ", "|\n               "),
+        ("a: |\n\n   \nb: 1\n", "|\n\n   "),
+    ] {
+        let documents = parse(text).unwrap_or_else(|err| panic!("{text:?}: {err}"));
+        let value = documents[0].root.get("a").expect("a");
+        assert_eq!(&text[value.span.clone()], spanned, "{text:?} reads {:?}", value.as_str());
+    }
+}

@@ -800,3 +800,29 @@ fn tabs_kubectl_accepts_stay_accepted() {
     assert_eq!(read(repo.path(), "dev/config.yaml"), text.as_bytes());
     assert_eq!(String::from_utf8_lossy(&read(repo.path(), "dev/good.yaml")), GOOD_FIXED);
 }
+
+/// yaml-rust2 reads a block scalar's last line without a line break as if
+/// it had one (`|` then `echo hi` is `"echo hi\n"`), kubectl as it is
+/// (`"echo hi"`); a line written after it would add the break and change
+/// the value for kubectl. Such a file is refused at the scalar; with a
+/// final line break it is edited.
+#[test]
+fn a_block_scalar_cut_by_the_end_of_the_file_is_not_written_after() {
+    let rules = "version: 1\nenvironments:\n  prod:\n    paths: [\"prod/**\"]\n    imagePullPolicy: Always\n    imagePullSecrets: [regcred]\n";
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: a\n      image: a:1\n      command: [sh, -c]\n      args:\n        - |\n          echo hi";
+    for (ending, refused) in [("", true), ("\n  ", true), ("\n", false)] {
+        let text = format!("{pod}{ending}");
+        let dir = repo(&[(".pullsmith.yaml", rules), ("prod/pod.yaml", &text)]);
+        let output = pullsmith().current_dir(dir.path()).args(["apply", "."]).output().expect("runs");
+        let written = std::fs::read_to_string(dir.path().join("prod/pod.yaml")).expect("readable");
+        if refused {
+            assert_eq!(output.status.code(), Some(3), "{ending:?}: {}", describe(&output));
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(stderr.contains("error: prod/pod.yaml:10:11: this block scalar ends the file"), "{stderr}");
+            assert_eq!(written, text, "left untouched");
+        } else {
+            assert_eq!(output.status.code(), Some(0), "{ending:?}: {}", describe(&output));
+            assert!(written.ends_with("          echo hi\n  imagePullSecrets:\n    - name: regcred\n"), "{written}");
+        }
+    }
+}

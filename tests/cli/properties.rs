@@ -556,7 +556,18 @@ fn pod_specs(documents: &[yaml::Document]) -> Vec<&Node> {
 fn check(file: &File) -> Result<(), String> {
     let input = render(file);
     let rules = rules_of(file);
-    let Planned { documents, splices, touched } = plan_of(&input, &rules)?;
+    let planned = plan_of(&input, &rules);
+    if planned.as_ref().is_err_and(|err| err.contains("this block scalar ends the file")) {
+        // Refused on purpose when the file's end cuts its last block scalar:
+        // it must then be one, with no line break after its last line.
+        let last_block = input.split(['\n', '\r']).rev().skip_while(|line| line.trim().is_empty()).find(|line| {
+            let code = line.split(" #").next().unwrap_or_default().trim_end();
+            code.trim_end_matches(['-', '+', '1', '2', '3', '4', '5', '6', '7', '8', '9']).ends_with(['|', '>'])
+        });
+        let cut = !input.ends_with(['\n', '\r']) || input.trim_end().ends_with(['|', '>']);
+        return if last_block.is_some() && cut { Ok(()) } else { Err(planned.err().unwrap_or_default()) };
+    }
+    let Planned { documents, splices, touched } = planned?;
     let output = edit::apply(&input, &splices);
     let replan =
         |text: &str| plan_of(text, &rules).map(|planned| planned.splices).unwrap_or_else(|err| panic!("{err}"));
