@@ -58,21 +58,10 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn context(rules: &Rules) -> PlanContext<'_> {
-    PlanContext {
-        rules,
-        forced_environment: None,
-        service_account_secrets: None,
-        owner: None,
-        image_overrides: &[],
-        partial: false,
-    }
-}
-
 fn pipeline(c: &mut Criterion) {
     let Some(files) = corpus_files() else { return };
     let rules = Rules::parse(RULES, RulesOrigin::Embedded).expect("the bench's rules are valid");
-    let ctx = context(&rules);
+    let ctx = PlanContext::of_rules(&rules);
     let parsed: Vec<(&str, &str, Vec<yaml::Document>)> = files
         .iter()
         .filter_map(|(path, text)| yaml::parse(text).ok().map(|documents| (path.as_str(), text.as_str(), documents)))

@@ -129,7 +129,7 @@ fn rewrite_checked(input: &str) -> Option<String> {
 /// hold nothing a run would plan, count, cover or report.
 fn scanned_out_holds_nothing(input: &str, rules: &Rules) {
     let Ok(documents) = yaml::parse(input) else { return };
-    let plan = plan::plan_file(input, MANIFEST_PATH, &documents, &context(rules))
+    let plan = plan::plan_file(input, MANIFEST_PATH, &documents, &PlanContext::of_rules(rules))
         .unwrap_or_else(|_| panic!("a text the byte scan lets go fails to plan\n--- input:\n{input}"));
     assert!(
         plan.holds_nothing(),
@@ -139,21 +139,10 @@ fn scanned_out_holds_nothing(input: &str, rules: &Rules) {
     assert!(releases.is_empty(), "the byte scan lets go a Helm release carrier\n--- input:\n{input}");
 }
 
-fn context(rules: &Rules) -> PlanContext<'_> {
-    PlanContext {
-        rules,
-        forced_environment: None,
-        service_account_secrets: None,
-        owner: None,
-        image_overrides: &[],
-        partial: false,
-    }
-}
-
 /// What one run plans for a text: its documents, splices and touched mappings.
 fn plan_of(text: &str, rules: &Rules) -> Option<(Vec<yaml::Document>, Vec<Splice>, Vec<usize>)> {
     let documents = yaml::parse(text).ok()?;
-    let plan = plan::plan_file(text, MANIFEST_PATH, &documents, &context(rules)).ok()?;
+    let plan = plan::plan_file(text, MANIFEST_PATH, &documents, &PlanContext::of_rules(rules)).ok()?;
     Some((documents, plan.splices(), plan.touched))
 }
 

@@ -389,6 +389,21 @@ pub struct PlanContext<'a> {
     pub partial: bool,
 }
 
+impl<'a> PlanContext<'a> {
+    /// A file planned by its path and namespace alone: no `--env`, no
+    /// kustomize owner or image overrides, ServiceAccounts not yet known.
+    pub fn of_rules(rules: &'a Rules) -> Self {
+        PlanContext {
+            rules,
+            forced_environment: None,
+            service_account_secrets: None,
+            owner: None,
+            image_overrides: &[],
+            partial: false,
+        }
+    }
+}
+
 /// Plans the changes of one file whose documents are `documents`.
 pub fn plan_file(
     text: &str,

@@ -15,29 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use crate::util::{describe, pullsmith, read_tree, repo, write};
-
-const PLAIN: &str = "\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: app
-spec:
-  containers:
-    - name: app
-      image: nginx:1.27
-";
-const PLAIN_DEV: &str = "\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: app
-spec:
-  containers:
-    - name: app
-      image: nginx:1.27
-      imagePullPolicy: Always
-";
+use crate::util::{all_paths, describe, pullsmith, read_tree, repo, write, PLAIN_POD, PLAIN_POD_DEV};
 
 /// The user the "another user" cases run as.
 const NOBODY: u32 = 65534;
@@ -56,24 +34,9 @@ fn chown(path: &Path, uid: u32) {
 
 fn chown_tree(root: &Path, uid: u32) {
     chown(root, uid);
-    for entry in walk(root) {
+    for entry in all_paths(root) {
         std::os::unix::fs::lchown(&entry, Some(uid), Some(uid)).expect("lchown");
     }
-}
-
-fn walk(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read dir") {
-            let entry = entry.expect("entry");
-            if entry.file_type().expect("file type").is_dir() {
-                dirs.push(entry.path());
-            }
-            out.push(entry.path());
-        }
-    }
-    out
 }
 
 fn expect_exit(output: &Output, code: i32) {
@@ -91,7 +54,8 @@ fn error_about<'a>(output: &'a Output, path: &str) -> &'a str {
 }
 
 fn no_temporary_files(root: &Path) {
-    let left: Vec<PathBuf> = walk(root).into_iter().filter(|p| p.to_string_lossy().contains(".pullsmith-")).collect();
+    let left: Vec<PathBuf> =
+        all_paths(root).into_iter().filter(|p| p.to_string_lossy().contains(".pullsmith-")).collect();
     assert!(left.is_empty(), "temporary files left: {left:?}");
 }
 
@@ -109,12 +73,12 @@ fn apply(root: &Path) -> Output {
 #[test]
 fn a_read_only_file_or_directory_is_left_alone_even_as_root() {
     let repo = repo(&[
-        ("dev/locked.yaml", PLAIN),
-        ("dev/frozen/app.yaml", PLAIN),
-        ("dev/app.yaml", PLAIN),
+        ("dev/locked.yaml", PLAIN_POD),
+        ("dev/frozen/app.yaml", PLAIN_POD),
+        ("dev/app.yaml", PLAIN_POD),
         // A generated patch would be a new file in a read-only directory.
         ("base/kustomization.yaml", "resources:\n  - web.yaml\n"),
-        ("base/web.yaml", &PLAIN.replace("name: app\nspec", "name: web\nspec")),
+        ("base/web.yaml", &PLAIN_POD.replace("name: app\nspec", "name: web\nspec")),
         ("overlays/dev/kustomization.yaml", "resources:\n  - ../../base\n"),
         ("overlays/prod/kustomization.yaml", "resources:\n  - ../../base\n"),
     ]);
@@ -137,13 +101,13 @@ fn a_read_only_file_or_directory_is_left_alone_even_as_root() {
     );
     let prod = error_about(&output, "overlays/prod/pullsmith.patch.yaml");
     assert!(prod.contains("the directory holding it is read-only (mode 0555)"), "{prod}");
-    assert_eq!(text(root, "dev/locked.yaml"), PLAIN);
-    assert_eq!(text(root, "dev/frozen/app.yaml"), PLAIN);
+    assert_eq!(text(root, "dev/locked.yaml"), PLAIN_POD);
+    assert_eq!(text(root, "dev/frozen/app.yaml"), PLAIN_POD);
     assert_eq!(text(root, "overlays/prod/kustomization.yaml"), "resources:\n  - ../../base\n", "points at no patch");
     assert!(!root.join("overlays/prod/pullsmith.patch.yaml").exists());
     assert_eq!(std::fs::metadata(root.join("dev/locked.yaml")).unwrap().mode() & 0o777, 0o444);
     // The rest is done.
-    assert_eq!(text(root, "dev/app.yaml"), PLAIN_DEV);
+    assert_eq!(text(root, "dev/app.yaml"), PLAIN_POD_DEV);
     assert!(root.join("overlays/dev/pullsmith.patch.yaml").is_file(), "{}", describe(&output));
     assert_ne!(read_tree(root), before);
     no_temporary_files(root);
@@ -155,14 +119,14 @@ fn a_read_only_file_or_directory_is_left_alone_even_as_root() {
 
 #[test]
 fn a_socket_named_like_a_manifest_is_skipped_with_a_note() {
-    let repo = repo(&[("dev/good.yaml", PLAIN)]);
+    let repo = repo(&[("dev/good.yaml", PLAIN_POD)]);
     let socket = repo.path().join("dev/x.yaml");
     let _listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind a socket");
     let output = apply(repo.path());
     expect_exit(&output, 0);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("skipped: dev/x.yaml: not a regular file (a socket)"), "{stderr}");
-    assert_eq!(text(repo.path(), "dev/good.yaml"), PLAIN_DEV);
+    assert_eq!(text(repo.path(), "dev/good.yaml"), PLAIN_POD_DEV);
     assert!(std::os::unix::fs::FileTypeExt::is_socket(&std::fs::symlink_metadata(&socket).unwrap().file_type()));
 }
 
@@ -172,7 +136,7 @@ fn an_immutable_file_is_left_alone() {
         eprintln!("note: not root; chattr +i needs CAP_LINUX_IMMUTABLE, skipping");
         return;
     }
-    let repo = repo(&[("dev/pinned.yaml", PLAIN), ("dev/app.yaml", PLAIN)]);
+    let repo = repo(&[("dev/pinned.yaml", PLAIN_POD), ("dev/app.yaml", PLAIN_POD)]);
     let pinned = repo.path().join("dev/pinned.yaml");
     if !Command::new("chattr").arg("+i").arg(&pinned).status().is_ok_and(|s| s.success()) {
         eprintln!("note: chattr +i refused here (file system or capability); skipping");
@@ -183,8 +147,8 @@ fn an_immutable_file_is_left_alone() {
     expect_exit(&output, 3);
     let line = error_about(&output, "dev/pinned.yaml");
     assert!(line.contains("the file is not writable (Operation not permitted"), "{line}");
-    assert_eq!(text(repo.path(), "dev/pinned.yaml"), PLAIN);
-    assert_eq!(text(repo.path(), "dev/app.yaml"), PLAIN_DEV);
+    assert_eq!(text(repo.path(), "dev/pinned.yaml"), PLAIN_POD);
+    assert_eq!(text(repo.path(), "dev/app.yaml"), PLAIN_POD_DEV);
     no_temporary_files(repo.path());
 }
 
@@ -235,34 +199,34 @@ impl Drop for Tmpfs {
 #[test]
 fn a_full_disk_fails_the_file_that_does_not_fit_and_no_other() {
     let Some(fs) = Tmpfs::mount("256k") else { return };
-    let mut big = String::from(PLAIN);
+    let mut big = String::from(PLAIN_POD);
     while big.len() < 150_000 {
         big.push_str("# padding padding padding padding padding padding padding padding\n");
     }
     write(fs.path(), "dev/big.yaml", &big);
-    write(fs.path(), "dev/small.yaml", PLAIN);
+    write(fs.path(), "dev/small.yaml", PLAIN_POD);
     // Rewriting the big file needs its size again beside it: more than is free.
     let output = apply(fs.path());
     expect_exit(&output, 3);
     let line = error_about(&output, "dev/big.yaml");
     assert!(line.contains("cannot write: No space left on device"), "{line}");
     assert_eq!(text(fs.path(), "dev/big.yaml"), big);
-    assert_eq!(text(fs.path(), "dev/small.yaml"), PLAIN_DEV);
+    assert_eq!(text(fs.path(), "dev/small.yaml"), PLAIN_POD_DEV);
     no_temporary_files(fs.path());
 }
 
 #[test]
 fn a_read_only_file_system_is_an_error_per_file_and_changes_nothing() {
     let Some(fs) = Tmpfs::mount("1m") else { return };
-    write(fs.path(), "dev/a.yaml", PLAIN);
-    write(fs.path(), "dev/b.yaml", PLAIN);
+    write(fs.path(), "dev/a.yaml", PLAIN_POD);
+    write(fs.path(), "dev/b.yaml", PLAIN_POD);
     fs.remount_read_only();
     let output = apply(fs.path());
     expect_exit(&output, 3);
     for rel in ["dev/a.yaml", "dev/b.yaml"] {
         let line = error_about(&output, rel);
         assert!(line.contains("not writable (Read-only file system"), "{line}");
-        assert_eq!(text(fs.path(), rel), PLAIN);
+        assert_eq!(text(fs.path(), rel), PLAIN_POD);
     }
 }
 
@@ -325,11 +289,11 @@ fn as_another_user_what_it_may_not_read_or_write_is_an_error_and_the_rest_is_don
     let repo = repo_owned_by(
         NOBODY,
         &[
-            ("dev/app.yaml", PLAIN),
-            ("dev/unreadable.yaml", PLAIN),
-            ("dev/locked/inside.yaml", PLAIN),
-            ("dev/theirs.yaml", PLAIN),
-            ("dev/their-dir/mine.yaml", PLAIN),
+            ("dev/app.yaml", PLAIN_POD),
+            ("dev/unreadable.yaml", PLAIN_POD),
+            ("dev/locked/inside.yaml", PLAIN_POD),
+            ("dev/theirs.yaml", PLAIN_POD),
+            ("dev/their-dir/mine.yaml", PLAIN_POD),
         ],
     );
     let root = repo.path();
@@ -359,9 +323,9 @@ fn as_another_user_what_it_may_not_read_or_write_is_an_error_and_the_rest_is_don
         "error: dev/their-dir/mine.yaml: the directory holding it is not writable (Permission denied (os error 13)); left alone"
     );
     for rel in ["dev/locked/inside.yaml", "dev/theirs.yaml", "dev/their-dir/mine.yaml"] {
-        assert_eq!(text(root, rel), PLAIN, "{rel}");
+        assert_eq!(text(root, rel), PLAIN_POD, "{rel}");
     }
-    assert_eq!(text(root, "dev/app.yaml"), PLAIN_DEV, "the rest is done");
+    assert_eq!(text(root, "dev/app.yaml"), PLAIN_POD_DEV, "the rest is done");
     no_temporary_files(root);
 }
 
@@ -374,7 +338,7 @@ fn a_rename_the_kernel_refuses_leaves_the_file_and_no_temporary_file() {
         eprintln!("note: not root; cannot run as another user, skipping");
         return;
     }
-    let repo = repo_owned_by(NOBODY, &[("dev/app.yaml", PLAIN), ("dev/shared/theirs.yaml", PLAIN)]);
+    let repo = repo_owned_by(NOBODY, &[("dev/app.yaml", PLAIN_POD), ("dev/shared/theirs.yaml", PLAIN_POD)]);
     let root = repo.path();
     let shared = root.join("dev/shared");
     chown_tree(&shared, 0);
@@ -386,9 +350,9 @@ fn a_rename_the_kernel_refuses_leaves_the_file_and_no_temporary_file() {
         error_about(&output, "dev/shared/theirs.yaml"),
         "error: dev/shared/theirs.yaml: cannot write: Operation not permitted (os error 1)"
     );
-    assert_eq!(text(root, "dev/shared/theirs.yaml"), PLAIN);
+    assert_eq!(text(root, "dev/shared/theirs.yaml"), PLAIN_POD);
     assert_eq!(std::fs::metadata(shared.join("theirs.yaml")).unwrap().uid(), 0, "still root's file");
-    assert_eq!(text(root, "dev/app.yaml"), PLAIN_DEV);
+    assert_eq!(text(root, "dev/app.yaml"), PLAIN_POD_DEV);
     no_temporary_files(root);
 }
 
@@ -397,7 +361,7 @@ fn a_rename_the_kernel_refuses_leaves_the_file_and_no_temporary_file() {
 
 #[test]
 fn a_1_gib_file_is_refused_by_its_size_without_being_read() {
-    let repo = repo(&[("dev/app.yaml", PLAIN)]);
+    let repo = repo(&[("dev/app.yaml", PLAIN_POD)]);
     // Sparse: a gibibyte by its size, no disk.
     let huge = std::fs::File::create(repo.path().join("dev/huge.yaml")).expect("create");
     huge.set_len(1 << 30).expect("set the size");
@@ -416,6 +380,6 @@ fn a_1_gib_file_is_refused_by_its_size_without_being_read() {
         error_about(&output, "dev/huge.yaml"),
         "error: dev/huge.yaml: file is 1073741824 bytes, over the limit of 16777216 bytes (--max-file-size); left alone"
     );
-    assert_eq!(text(repo.path(), "dev/app.yaml"), PLAIN_DEV, "the rest is done");
+    assert_eq!(text(repo.path(), "dev/app.yaml"), PLAIN_POD_DEV, "the rest is done");
     assert_eq!(std::fs::metadata(repo.path().join("dev/huge.yaml")).unwrap().len(), 1 << 30);
 }

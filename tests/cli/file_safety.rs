@@ -6,11 +6,11 @@
 //! temporary file behind.
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
-use crate::util::{describe, pullsmith, read_tree, repo};
+use crate::util::{describe, pullsmith, read_tree, repo, PLAIN_POD, PLAIN_POD_DEV};
 
 /// Long enough for a debug build on a busy machine; a hang is what fails.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -29,28 +29,6 @@ spec:
           image: ghcr.io/acme/web:1.2.3
 ";
 const OVERLAY: &str = "resources:\n  - ../../base\n";
-
-const PLAIN: &str = "\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: app
-spec:
-  containers:
-    - name: app
-      image: nginx:1.27
-";
-const PLAIN_DEV: &str = "\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: app
-spec:
-  containers:
-    - name: app
-      image: nginx:1.27
-      imagePullPolicy: Always
-";
 
 /// A base shared by a dev and a prod overlay: both get a generated patch.
 fn shared_base_repo() -> tempfile::TempDir {
@@ -110,18 +88,8 @@ fn is_link(path: &Path) -> bool {
 
 /// Every name below `root` (files, links, anything), for finding leftovers.
 fn all_names(root: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read dir") {
-            let entry = entry.expect("entry");
-            if entry.file_type().expect("file type").is_dir() {
-                dirs.push(entry.path());
-            }
-            out.push(entry.path().strip_prefix(root).expect("below root").to_string_lossy().into_owned());
-        }
-    }
-    out
+    let below = |path: PathBuf| path.strip_prefix(root).expect("below root").to_string_lossy().into_owned();
+    crate::util::all_paths(root).into_iter().map(below).collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -210,7 +178,7 @@ fn fifo_as_generated_patch_is_refused_without_waiting() {
 
 #[test]
 fn rewrite_keeps_owner_group_and_mode() {
-    let repo = repo(&[("dev/app.yaml", PLAIN)]);
+    let repo = repo(&[("dev/app.yaml", PLAIN_POD)]);
     let path = repo.path().join("dev/app.yaml");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
     let owner = if is_root() {
@@ -223,7 +191,7 @@ fn rewrite_keeps_owner_group_and_mode() {
     };
     let output = run(repo.path(), &["apply"]);
     expect_exit(&output, 0);
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), PLAIN_DEV);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), PLAIN_POD_DEV);
     let metadata = std::fs::metadata(&path).unwrap();
     assert_eq!((metadata.uid(), metadata.gid()), owner);
     assert_eq!(metadata.mode() & 0o7777, 0o640);
@@ -253,7 +221,7 @@ fn kustomization_and_new_patch_keep_the_owner_of_the_overlay() {
 #[test]
 fn file_with_two_hard_links_is_reported_and_not_split() {
     let outside = tempfile::tempdir().expect("temp dir");
-    let repo = repo(&[("dev/linked.yaml", PLAIN), ("dev/good.yaml", PLAIN)]);
+    let repo = repo(&[("dev/linked.yaml", PLAIN_POD), ("dev/good.yaml", PLAIN_POD)]);
     let inside = repo.path().join("dev/linked.yaml");
     let other = outside.path().join("other-name.yaml");
     std::fs::hard_link(&inside, &other).expect("hard link");
@@ -263,8 +231,8 @@ fn file_with_two_hard_links_is_reported_and_not_split() {
     assert!(line.contains("2 hard links"), "{line}");
     let (a, b) = (std::fs::metadata(&inside).unwrap(), std::fs::metadata(&other).unwrap());
     assert_eq!((a.ino(), a.nlink()), (b.ino(), 2), "still one file with two names");
-    assert_eq!(std::fs::read_to_string(&inside).unwrap(), PLAIN);
-    assert_eq!(std::fs::read_to_string(repo.path().join("dev/good.yaml")).unwrap(), PLAIN_DEV);
+    assert_eq!(std::fs::read_to_string(&inside).unwrap(), PLAIN_POD);
+    assert_eq!(std::fs::read_to_string(repo.path().join("dev/good.yaml")).unwrap(), PLAIN_POD_DEV);
 }
 
 // ---------------------------------------------------------------------------
@@ -272,14 +240,14 @@ fn file_with_two_hard_links_is_reported_and_not_split() {
 
 #[test]
 fn fifo_named_yaml_is_skipped_with_a_note_and_never_opened() {
-    let repo = repo(&[("dev/good.yaml", PLAIN)]);
+    let repo = repo(&[("dev/good.yaml", PLAIN_POD)]);
     mkfifo(&repo.path().join("dev/x.yaml"));
     mkfifo(&repo.path().join("dev/kustomization.yaml"));
     let output = run(repo.path(), &["apply"]);
     expect_exit(&output, 0);
     assert_eq!(stderr_line(&output, "skipped: dev/x.yaml:"), "skipped: dev/x.yaml: not a regular file (a FIFO)");
     stderr_line(&output, "skipped: dev/kustomization.yaml: not a regular file (a FIFO)");
-    assert_eq!(std::fs::read_to_string(repo.path().join("dev/good.yaml")).unwrap(), PLAIN_DEV);
+    assert_eq!(std::fs::read_to_string(repo.path().join("dev/good.yaml")).unwrap(), PLAIN_POD_DEV);
     assert!(std::fs::symlink_metadata(repo.path().join("dev/x.yaml")).unwrap().file_type().is_fifo());
 }
 
@@ -289,7 +257,7 @@ fn character_device_is_skipped_with_a_note() {
         eprintln!("note: not root; mknod needs root, skipping the character device case");
         return;
     }
-    let repo = repo(&[("dev/good.yaml", PLAIN)]);
+    let repo = repo(&[("dev/good.yaml", PLAIN_POD)]);
     let device = repo.path().join("dev/zero.yaml");
     let status = std::process::Command::new("mknod").arg(&device).args(["c", "1", "5"]).status().expect("mknod");
     if !status.success() {
@@ -303,12 +271,12 @@ fn character_device_is_skipped_with_a_note() {
 
 #[test]
 fn link_to_dev_zero_is_a_link_and_never_read() {
-    let repo = repo(&[("dev/good.yaml", PLAIN)]);
+    let repo = repo(&[("dev/good.yaml", PLAIN_POD)]);
     symlink("/dev/zero", repo.path().join("dev/zero.yaml"));
     let output = run(repo.path(), &["apply"]);
     expect_exit(&output, 3);
     stderr_line(&output, "error: dev/zero.yaml:");
-    assert_eq!(std::fs::read_to_string(repo.path().join("dev/good.yaml")).unwrap(), PLAIN_DEV);
+    assert_eq!(std::fs::read_to_string(repo.path().join("dev/good.yaml")).unwrap(), PLAIN_POD_DEV);
 }
 
 #[test]
@@ -316,23 +284,23 @@ fn rules_on_a_fifo_or_a_device_are_refused_without_reading() {
     let scratch = tempfile::tempdir().expect("temp dir");
     let fifo = scratch.path().join("rules.yaml");
     mkfifo(&fifo);
-    let repo = repo(&[("dev/good.yaml", PLAIN)]);
+    let repo = repo(&[("dev/good.yaml", PLAIN_POD)]);
     for rules in [fifo.to_str().unwrap(), "/dev/zero"] {
         let output = run(repo.path(), &["--rules", rules, "check"]);
         expect_exit(&output, 2);
         let printed = all_output(&output);
         assert!(printed.contains("not a regular file"), "{rules}: {printed}");
     }
-    assert_eq!(std::fs::read_to_string(repo.path().join("dev/good.yaml")).unwrap(), PLAIN);
+    assert_eq!(std::fs::read_to_string(repo.path().join("dev/good.yaml")).unwrap(), PLAIN_POD);
 }
 
 #[test]
 fn write_over_ulimit_fails_cleanly_and_leaves_no_temporary_file() {
-    let mut big = String::from(PLAIN);
+    let mut big = String::from(PLAIN_POD);
     while big.len() < 200_000 {
         big.push_str("# padding padding padding padding padding padding padding padding\n");
     }
-    let repo = repo(&[("dev/big.yaml", &big), ("dev/small.yaml", PLAIN)]);
+    let repo = repo(&[("dev/big.yaml", &big), ("dev/small.yaml", PLAIN_POD)]);
     // 100 blocks (51,200 bytes in 512-byte blocks, 102,400 in 1 KiB ones): the small file fits, the big one does not.
     let output = apply_under_file_size_limit(repo.path(), 100);
     expect_exit(&output, 3);
@@ -341,20 +309,20 @@ fn write_over_ulimit_fails_cleanly_and_leaves_no_temporary_file() {
     let leftovers: Vec<String> = all_names(repo.path()).into_iter().filter(|n| n.contains(".tmp")).collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
     assert_eq!(std::fs::read_to_string(repo.path().join("dev/big.yaml")).unwrap(), big);
-    assert_eq!(std::fs::read_to_string(repo.path().join("dev/small.yaml")).unwrap(), PLAIN_DEV);
+    assert_eq!(std::fs::read_to_string(repo.path().join("dev/small.yaml")).unwrap(), PLAIN_POD_DEV);
     assert_eq!(read_tree(repo.path()).len(), 2);
 }
 
 #[test]
 fn fifo_as_gitignore_stops_the_walk_of_its_directory_only() {
-    let repo = repo(&[("dev/sub/app.yaml", PLAIN), ("prod/app.yaml", PLAIN), ("dev/good.yaml", PLAIN)]);
+    let repo = repo(&[("dev/sub/app.yaml", PLAIN_POD), ("prod/app.yaml", PLAIN_POD), ("dev/good.yaml", PLAIN_POD)]);
     mkfifo(&repo.path().join("dev/sub/.gitignore"));
     let output = run(repo.path(), &["apply"]);
     expect_exit(&output, 3);
     let line = stderr_line(&output, "error: dev/sub/.gitignore:");
     assert!(line.contains("a FIFO") && line.contains("`dev/sub`"), "{line}");
-    assert_eq!(std::fs::read_to_string(repo.path().join("dev/sub/app.yaml")).unwrap(), PLAIN);
-    assert_eq!(std::fs::read_to_string(repo.path().join("dev/good.yaml")).unwrap(), PLAIN_DEV);
+    assert_eq!(std::fs::read_to_string(repo.path().join("dev/sub/app.yaml")).unwrap(), PLAIN_POD);
+    assert_eq!(std::fs::read_to_string(repo.path().join("dev/good.yaml")).unwrap(), PLAIN_POD_DEV);
 }
 
 // ---------------------------------------------------------------------------
@@ -365,20 +333,24 @@ fn fifo_as_gitignore_stops_the_walk_of_its_directory_only() {
 #[test]
 fn names_that_are_not_utf8_are_reported_and_left_alone() {
     use std::os::unix::ffi::OsStrExt;
-    let dir = repo(&[("dev/app.yaml", PLAIN)]);
+    let dir = repo(&[("dev/app.yaml", PLAIN_POD)]);
     let odd_file = dir.path().join("dev").join(std::ffi::OsStr::from_bytes(b"caf\xe9.yaml"));
-    std::fs::write(&odd_file, PLAIN).expect("write a non-UTF-8 name");
+    std::fs::write(&odd_file, PLAIN_POD).expect("write a non-UTF-8 name");
     let odd_dir = dir.path().join(std::ffi::OsStr::from_bytes(b"dev/\xff"));
     std::fs::create_dir_all(&odd_dir).expect("mkdir");
-    std::fs::write(odd_dir.join("pod.yaml"), PLAIN).expect("write below it");
+    std::fs::write(odd_dir.join("pod.yaml"), PLAIN_POD).expect("write below it");
     let out = run(dir.path(), &["apply"]);
     expect_exit(&out, 3);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.matches("file name is not UTF-8").count(), 1, "{stderr}");
     assert_eq!(stderr.matches("directory name is not UTF-8").count(), 1, "{stderr}");
-    assert_eq!(std::fs::read_to_string(&odd_file).expect("still there"), PLAIN, "left alone");
-    assert_eq!(std::fs::read_to_string(odd_dir.join("pod.yaml")).expect("still there"), PLAIN, "not walked");
-    assert_eq!(std::fs::read_to_string(dir.path().join("dev/app.yaml")).expect("read"), PLAIN_DEV, "the rest is done");
+    assert_eq!(std::fs::read_to_string(&odd_file).expect("still there"), PLAIN_POD, "left alone");
+    assert_eq!(std::fs::read_to_string(odd_dir.join("pod.yaml")).expect("still there"), PLAIN_POD, "not walked");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("dev/app.yaml")).expect("read"),
+        PLAIN_POD_DEV,
+        "the rest is done"
+    );
     assert!(
         stderr.contains("error: dev/caf?.yaml: file name is not UTF-8; left alone"),
         "the name is shown with `?` for what is not UTF-8\n{stderr}"

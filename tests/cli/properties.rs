@@ -523,14 +523,7 @@ struct Planned {
 /// The splices one run makes on `text`, with the plan's touched mappings.
 fn plan_of(text: &str, rules: &Rules) -> Result<Planned, String> {
     let documents = yaml::parse(text).map_err(|err| format!("the text does not parse: {err}"))?;
-    let ctx = PlanContext {
-        rules,
-        forced_environment: None,
-        service_account_secrets: None,
-        owner: None,
-        image_overrides: &[],
-        partial: false,
-    };
+    let ctx = PlanContext::of_rules(rules);
     let plan = plan::plan_file(text, PATH, &documents, &ctx).map_err(|failure| format!("not planned: {failure:?}"))?;
     Ok(Planned { splices: plan.splices(), touched: plan.touched, documents })
 }

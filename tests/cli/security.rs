@@ -13,7 +13,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::util::{describe, pullsmith, read_tree, write};
+use crate::util::{describe, pullsmith, read_tree, write, PLAIN_POD};
 
 /// In every file outside the repository, and in `.git`: never printed.
 const OUTSIDE: &str = "OUTSIDE-SENTINEL";
@@ -263,19 +263,8 @@ fn nothing_outside_the_repository_is_written_followed_or_printed() {
 // ---------------------------------------------------------------------------
 // What the rules can make pullsmith write
 
-const DEV_POD: &str = "\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: app
-spec:
-  containers:
-    - name: app
-      image: nginx:1.27
-";
-
 fn rules_repo(rules: &str) -> tempfile::TempDir {
-    crate::util::repo(&[(".pullsmith.yaml", rules), ("dev/app.yaml", DEV_POD)])
+    crate::util::repo(&[(".pullsmith.yaml", rules), ("dev/app.yaml", PLAIN_POD)])
 }
 
 fn rules_with_secret(secret: &str) -> String {
@@ -327,7 +316,7 @@ fn rules_that_would_write_more_than_a_secret_name_are_refused_and_write_nothing(
         let repo = rules_repo(&rules);
         let output = pullsmith().arg("apply").arg(repo.path()).output().expect("runs");
         assert_eq!(output.status.code(), Some(2), "values key `{key}` is refused: {}", describe(&output));
-        assert_eq!(crate::util::read_text(repo.path(), "dev/app.yaml"), DEV_POD);
+        assert_eq!(crate::util::read_text(repo.path(), "dev/app.yaml"), PLAIN_POD);
     }
 }
 

@@ -167,3 +167,34 @@ pub(crate) fn strip_helm_pull_values(doc: &mut Yaml) {
         }
     }
 }
+
+/// Every path below `root` (files, links, directories, anything), found
+/// without following links.
+pub fn all_paths(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir") {
+            let entry = entry.expect("entry");
+            if entry.file_type().expect("file type").is_dir() {
+                dirs.push(entry.path());
+            }
+            out.push(entry.path());
+        }
+    }
+    out
+}
+
+/// A Pod with one container and no pull fields: what most file-system and
+/// security tests rewrite; with `imagePullPolicy: Always` as rules giving
+/// `dev/**` that policy write it.
+macro_rules! plain_pod {
+    ($($after_image:literal)?) => {
+        concat!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n  containers:\n    - name: app\n      image: nginx:1.27\n"
+            $(, $after_image)?
+        )
+    };
+}
+pub const PLAIN_POD: &str = plain_pod!();
+pub const PLAIN_POD_DEV: &str = plain_pod!("      imagePullPolicy: Always\n");
