@@ -55,18 +55,74 @@ fn uses() -> BTreeMap<String, BTreeSet<String>> {
     for file in files {
         let module = module_of(&src, &file);
         let text = std::fs::read_to_string(&file).expect("read source");
-        for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
-            let mut rest = line;
-            while let Some(at) = rest.find("crate::") {
-                rest = &rest[at + "crate::".len()..];
-                let used: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-                if !used.is_empty() && used != module {
-                    graph.entry(module.clone()).or_default().insert(used);
-                }
-            }
+        let used: BTreeSet<String> = crate_uses(&text).into_iter().filter(|used| *used != module).collect();
+        if !used.is_empty() {
+            graph.entry(module).or_default().extend(used);
         }
     }
     graph
+}
+
+/// The top-level modules a source text names after `crate::`, in paths
+/// (`crate::plan::X`) and in groups (`crate::{manifest, release}`, over
+/// several lines too); comment lines are not read.
+fn crate_uses(text: &str) -> BTreeSet<String> {
+    let code: String = text.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
+    let ident = |s: &str| -> String { s.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect() };
+    let mut used = BTreeSet::new();
+    let mut rest = code.as_str();
+    while let Some(at) = rest.find("crate::") {
+        rest = &rest[at + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            // The group's items at its top level: `a`, `b::{c, d}`, `self`.
+            let mut depth = 0;
+            let end = group
+                .char_indices()
+                .find(|&(_, c)| match c {
+                    '{' => {
+                        depth += 1;
+                        false
+                    }
+                    '}' if depth == 0 => true,
+                    '}' => {
+                        depth -= 1;
+                        false
+                    }
+                    _ => false,
+                })
+                .map_or(group.len(), |(i, _)| i);
+            let mut depth = 0;
+            let mut item_start = 0;
+            for (i, c) in group[..end].char_indices().chain(std::iter::once((end, ','))) {
+                match c {
+                    '{' => depth += 1,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        let name = ident(group[item_start..i].trim_start());
+                        if !name.is_empty() && name != "self" {
+                            used.insert(name);
+                        }
+                        item_start = i + 1;
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            let name = ident(rest);
+            if !name.is_empty() {
+                used.insert(name);
+            }
+        }
+    }
+    used
+}
+
+#[test]
+fn imports_are_read_in_paths_and_in_groups() {
+    let text = "use crate::plan::{self, X};\nuse crate::{manifest, release::{find, Y}};\nuse crate::{\n    edit,\n    yaml::Node,\n};\n// crate::git\nlet _ = crate::rules::Rules::parse;\n";
+    let expected: BTreeSet<String> =
+        ["plan", "manifest", "release", "edit", "yaml", "rules"].map(str::to_string).into_iter().collect();
+    assert_eq!(crate_uses(text), expected);
 }
 
 #[test]
