@@ -20,7 +20,15 @@ pub const KUSTOMIZATION_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
     pub rel_path: String,
-    pub abs_path: PathBuf,
+}
+
+impl Candidate {
+    /// Where the file is: below `root`, the root the walk started from (a
+    /// repository-relative path is exact, since names that are not UTF-8 are
+    /// never candidates). Not stored: a large repository has many candidates.
+    pub fn abs_path(&self, root: &Path) -> PathBuf {
+        root.join(&self.rel_path)
+    }
 }
 
 /// What the walk found.
@@ -42,11 +50,25 @@ pub struct Discovery {
     /// that are not excluded, whatever PATH and `--include` say: the graph
     /// needs all of them to know which bases are shared.
     pub kustomizations: Vec<String>,
-    /// Every YAML or kustomization file of the repository that is not
-    /// excluded, in or out of scope: what the rules' path globs can match.
-    pub seen: Vec<String>,
+    /// The YAML and kustomization files of the repository that are not
+    /// excluded and are neither in `files` nor in `kustomizations` (out of
+    /// scope, links, Helm templates…): with those, what the rules' path globs
+    /// can match (`seen`). Not a list of every file: a large repository has
+    /// many.
+    pub seen_elsewhere: Vec<String>,
     /// The YAML and kustomization files left out by `exclude`.
     pub excluded: Vec<String>,
+}
+
+impl Discovery {
+    /// Every YAML or kustomization file of the repository that is not
+    /// excluded, in or out of scope: what the rules' path globs can match.
+    pub fn seen(&self) -> impl Iterator<Item = &str> {
+        let files = self.files.iter().map(|c| c.rel_path.as_str());
+        files
+            .chain(self.kustomizations.iter().map(String::as_str))
+            .chain(self.seen_elsewhere.iter().map(String::as_str))
+    }
 }
 
 /// Which repository-relative paths a run looks at.
@@ -223,10 +245,12 @@ pub fn discover(root: &Path, filter: &PathFilter) -> Discovery {
                 discovery.excluded.push(rel_path);
                 continue;
             }
-            discovery.seen.push(rel_path.clone());
             if file_type.is_file() {
                 discovery.kustomizations.push(rel_path);
-            } else if special && filter.allows(&rel_path) {
+                continue;
+            }
+            discovery.seen_elsewhere.push(rel_path.clone());
+            if special && filter.allows(&rel_path) {
                 discovery.special_files.push((rel_path, crate::fsio::kind_of(file_type)));
             }
             continue;
@@ -248,7 +272,13 @@ pub fn discover(root: &Path, filter: &PathFilter) -> Discovery {
             discovery.excluded.push(rel_path);
             continue;
         }
-        discovery.seen.push(rel_path.clone());
+        let is_candidate =
+            filter.allows(&rel_path) && !special && !file_type.is_symlink() && !is_helm_template(root, entry.path());
+        if is_candidate {
+            discovery.files.push(Candidate { rel_path });
+            continue;
+        }
+        discovery.seen_elsewhere.push(rel_path.clone());
         if !filter.allows(&rel_path) {
             continue;
         }
@@ -263,11 +293,7 @@ pub fn discover(root: &Path, filter: &PathFilter) -> Discovery {
             // A link inside the repository is left alone: its target is walked at its own path.
             continue;
         }
-        if is_helm_template(root, entry.path()) {
-            discovery.helm_templates.push(rel_path);
-            continue;
-        }
-        discovery.files.push(Candidate { rel_path, abs_path: entry.path().to_path_buf() });
+        discovery.helm_templates.push(rel_path);
     }
     let refused: Vec<String> = refused_dirs
         .lock()
@@ -276,6 +302,7 @@ pub fn discover(root: &Path, filter: &PathFilter) -> Discovery {
         .map(|(dir, _, _)| relative(root, dir))
         .chain(non_utf8.lock().expect("no panic while holding the lock").iter().map(|(p, _)| relative(root, p)))
         .collect();
+    sort_in_path_order(&mut discovery);
     add_tracked_but_ignored(root, &canonical_root, filter, &refused, &mut discovery);
     for (path, is_dir) in non_utf8.lock().expect("no panic while holding the lock").drain(..) {
         let message = if is_dir {
@@ -329,14 +356,13 @@ fn add_tracked_but_ignored(
     let Ok(repository) = git2::Repository::discover(root) else { return };
     let Some(workdir) = repository.workdir().and_then(|w| w.canonicalize().ok()) else { return };
     let Ok(index) = repository.index() else { return };
-    let known: std::collections::BTreeSet<String> = discovery
-        .files
-        .iter()
-        .map(|c| c.rel_path.clone())
-        .chain(discovery.kustomizations.iter().cloned())
-        .chain(discovery.helm_templates.iter().cloned())
-        .collect();
-    let mut added = false;
+    // The walk's lists are in path order (`sort_in_path_order`).
+    let n_walked = (discovery.files.len(), discovery.kustomizations.len(), discovery.helm_templates.len());
+    let known = |discovery: &Discovery, path: &str| {
+        discovery.files[..n_walked.0].binary_search_by(|c| c.rel_path.as_str().cmp(path)).is_ok()
+            || discovery.kustomizations[..n_walked.1].binary_search_by(|p| p.as_str().cmp(path)).is_ok()
+            || discovery.helm_templates[..n_walked.2].binary_search_by(|p| p.as_str().cmp(path)).is_ok()
+    };
     for entry in index.iter() {
         // Regular files only (100644, 100755): links and submodules are not manifests.
         if entry.mode & 0o170000 != 0o100000 {
@@ -348,7 +374,7 @@ fn add_tracked_but_ignored(
         let Some(rel_path) = rel.to_str().map(str::to_string) else { continue };
         let name = rel_path.rsplit('/').next().unwrap_or(&rel_path);
         let kustomization = KUSTOMIZATION_NAMES.contains(&name);
-        if known.contains(&rel_path)
+        if known(discovery, &rel_path)
             || !(is_yaml_name(name) || kustomization)
             || rel_path.split('/').any(|part| part == ".git")
             || refused.iter().any(|dir| rel_path.starts_with(&format!("{dir}/")))
@@ -359,28 +385,31 @@ fn add_tracked_but_ignored(
         if filter.is_excluded(&rel_path) {
             continue;
         }
-        discovery.seen.push(rel_path.clone());
         if kustomization {
             discovery.kustomizations.push(rel_path);
-            added = true;
-            continue;
-        }
-        if !filter.allows(&rel_path) {
             continue;
         }
         let abs_path = root.join(rel);
-        if is_helm_template(root, &abs_path) {
-            discovery.helm_templates.push(rel_path);
-        } else {
-            discovery.files.push(Candidate { rel_path, abs_path });
+        let allowed = filter.allows(&rel_path);
+        if allowed && !is_helm_template(root, &abs_path) {
+            discovery.files.push(Candidate { rel_path });
+            continue;
         }
-        added = true;
+        discovery.seen_elsewhere.push(rel_path.clone());
+        if allowed {
+            discovery.helm_templates.push(rel_path);
+        }
     }
-    if added {
-        discovery.files.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
-        discovery.kustomizations.sort();
-        discovery.helm_templates.sort();
-    }
+    sort_in_path_order(discovery);
+}
+
+/// Sorts the lists of files in path order, as reports list files (the
+/// walk's order puts `a/b` before `a-c`): a run finds a file among them by
+/// binary search.
+fn sort_in_path_order(discovery: &mut Discovery) {
+    discovery.files.sort_unstable_by(|a, b| a.rel_path.cmp(&b.rel_path));
+    discovery.kustomizations.sort_unstable();
+    discovery.helm_templates.sort_unstable();
 }
 
 /// The path an `ignore` error is about, if it names one, and the error without it.

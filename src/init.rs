@@ -272,7 +272,7 @@ pub fn infer(root: &Path, max_file_size: u64) -> Result<Inference, InitError> {
         .files
         .par_iter()
         .filter_map(|candidate| {
-            workload_namespaces(&candidate.abs_path, max_file_size).map(|ns| (candidate.rel_path.clone(), ns))
+            workload_namespaces(&candidate.abs_path(root), max_file_size).map(|ns| (candidate.rel_path.clone(), ns))
         })
         .collect::<Vec<_>>()
         .into_iter()

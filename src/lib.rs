@@ -489,6 +489,10 @@ fn run_config(global: &GlobalArgs, path: &Path, mode: Mode) -> anyhow::Result<Ru
         keep_texts: matches!(mode, Mode::Diff | Mode::Check { diff: true })
             || matches!(global.format, Format::Github | Format::Rdjson),
         explain: mode == Mode::Explain,
+        // The text format lists no change (its diffs are kept texts).
+        keep_changes: global.format != Format::Text
+            || global.report.is_some()
+            || matches!(mode, Mode::Diff | Mode::Check { diff: true } | Mode::Explain | Mode::Commit),
     })
 }
 
@@ -501,11 +505,7 @@ fn run_files(global: &GlobalArgs, root: &Path, mode: Mode) -> anyhow::Result<Out
     let has_errors = report.errors().next().is_some();
     if let Err(err) = print_report(global, mode, &report, &config.rules, None, None) {
         // Files written are written: a failure now is not a refusal (exit 2).
-        let n_written = report
-            .files
-            .iter()
-            .filter(|file| matches!(file.status, pipeline::FileStatus::Changed { written: true, .. }))
-            .count();
+        let n_written = report.n_written();
         if n_written == 0 {
             return Err(err).context("cannot print the report");
         }
@@ -779,7 +779,10 @@ fn run_commit(global: &GlobalArgs, root: &Path, options: &CommitOptions) -> anyh
         .filter_map(|file| match &file.status {
             pipeline::FileStatus::Changed { new_text, action, .. } => {
                 let content = (*action != crate::common::FileAction::Delete).then(|| new_text.as_bytes().to_vec());
-                Some((git::CommitFile { path: file.path.clone(), abs_path: file.abs_path.clone(), content }, *action))
+                Some((
+                    git::CommitFile { path: file.path.clone(), abs_path: config.root.join(&file.path), content },
+                    *action,
+                ))
             }
             _ => None,
         })
@@ -905,8 +908,7 @@ fn rewrite_not_committed(
     report: &RunReport,
 ) -> anyhow::Result<Vec<String>> {
     let dirty = checkout.dirty_tracked()?;
-    let read: std::collections::BTreeSet<&str> = report.files.iter().map(|file| file.path.as_str()).collect();
-    if !dirty.iter().any(|path| read.contains(path.as_str())) {
+    if !dirty.iter().any(|path| report.read(path)) {
         return Ok(Vec::new());
     }
     let snapshot = checkout.head_snapshot()?;

@@ -3,7 +3,9 @@
 //! receive pods' secrets, secrets no manifest defines).
 //!
 //! One bad file never stops the run: every file ends as a `FileResult`, and
-//! the edge picks the exit code. Writing happens here only for `apply`,
+//! the edge picks the exit code. A file that needs no change and says
+//! nothing is counted and dropped as soon as it is done (`Tally`), so that
+//! what a run keeps grows with what it reports, not with the repository. Writing happens here only for `apply`,
 //! right after a file is verified, so changed texts are not held for the
 //! whole repository.
 
@@ -30,7 +32,15 @@ use crate::rules::{EnvChoice, EnvReason, Rules};
 use crate::verify;
 use crate::yaml::{self, LineIndex};
 
+mod learned;
 mod releases;
+
+use learned::{FirstSeen, Learned};
+
+/// How many files the file pass reads before it counts and drops the quiet
+/// ones: enough to keep both cores busy, few enough that the results alive
+/// at once stay small.
+const FILE_PASS_CHUNK: usize = 1024;
 
 /// How one file ended.
 #[derive(Debug)]
@@ -51,7 +61,6 @@ pub enum FileStatus {
 #[derive(Debug)]
 pub struct FileResult {
     pub path: String,
-    pub abs_path: PathBuf,
     /// Boxed: a result is kept per file until the run ends and sorted, and a
     /// plan is most of its size.
     pub plan: Option<Box<FilePlan>>,
@@ -79,12 +88,24 @@ pub struct RunConfig {
     /// Keep what `explain` shows of every container and pod; other commands
     /// drop it as soon as a file is done, so memory stays flat.
     pub explain: bool,
+    /// Keep every change of every changed file, for the outputs that list
+    /// them (every format but text, `--report`, diffs, commit). Without
+    /// it, a changed file that says nothing else is counted and dropped.
+    pub keep_changes: bool,
 }
 
 /// Everything a run found, in path order.
 #[derive(Debug, Default)]
 pub struct RunReport {
+    /// The files that changed, failed, were skipped or said something
+    /// (all files under `explain`).
     pub files: Vec<FileResult>,
+    /// The other files read, in path order: they say nothing (and need no
+    /// change, unless `RunConfig::keep_changes` is off), and are counted
+    /// in `n_scanned` and `counted`.
+    pub quiet: Vec<String>,
+    /// The changes of the quiet files.
+    pub counted: Counted,
     pub warnings: Vec<Diagnostic>,
     /// What each kustomize overlay gets in its generated patches.
     pub overlays: Vec<OverlayPlan>,
@@ -104,10 +125,19 @@ pub struct RunReport {
 
 impl RunReport {
     pub fn n_scanned(&self) -> usize {
-        self.files.len()
+        self.files.len() + self.quiet.len()
+    }
+    /// Whether the run read the file at `path` (repository-relative).
+    pub fn read(&self, path: &str) -> bool {
+        self.files.iter().any(|f| f.path == path) || self.quiet.binary_search_by(|p| p.as_str().cmp(path)).is_ok()
     }
     pub fn n_changed(&self) -> usize {
         self.files.iter().filter(|f| matches!(f.status, FileStatus::Changed { .. })).count()
+            + self.counted.files_changed
+    }
+    pub fn n_written(&self) -> usize {
+        self.files.iter().filter(|f| matches!(f.status, FileStatus::Changed { written: true, .. })).count()
+            + self.counted.files_written
     }
     pub fn n_skipped(&self) -> usize {
         self.files.iter().filter(|f| matches!(f.status, FileStatus::Skipped(_))).count()
@@ -119,10 +149,10 @@ impl RunReport {
         })
     }
     pub fn n_containers_changed(&self) -> usize {
-        self.changed_plans().map(|p| p.containers_changed).sum()
+        self.changed_plans().map(|p| p.containers_changed).sum::<usize>() + self.counted.containers_changed
     }
     pub fn n_pod_specs_changed(&self) -> usize {
-        self.changed_plans().map(|p| p.pod_specs_changed).sum()
+        self.changed_plans().map(|p| p.pod_specs_changed).sum::<usize>() + self.counted.pod_specs_changed
     }
     fn changed_plans(&self) -> impl Iterator<Item = &FilePlan> {
         self.files.iter().filter(|f| matches!(f.status, FileStatus::Changed { .. })).filter_map(|f| f.plan.as_deref())
@@ -130,14 +160,32 @@ impl RunReport {
 }
 
 impl FileResult {
-    pub fn new(path: String, abs_path: PathBuf, status: FileStatus) -> FileResult {
-        FileResult { path, abs_path, plan: None, status, not_covered: Vec::new(), n_lines: None }
+    pub fn new(path: String, status: FileStatus) -> FileResult {
+        FileResult { path, plan: None, status, not_covered: Vec::new(), n_lines: None }
     }
 }
 
 /// Counts files done, for the progress line.
 pub static FILES_DONE: AtomicUsize = AtomicUsize::new(0);
 pub static FILES_TOTAL: AtomicUsize = AtomicUsize::new(0);
+
+/// What the quiet files leave behind once dropped (see `count_if_quiet`):
+/// their containers, for the coverage counts, and their changes.
+#[derive(Default)]
+struct Tally {
+    containers_covered: usize,
+    containers_without_environment: usize,
+    counted: Counted,
+}
+
+/// The changes of the files a run counted and did not keep.
+#[derive(Debug, Default)]
+pub struct Counted {
+    pub files_changed: usize,
+    pub files_written: usize,
+    pub containers_changed: usize,
+    pub pod_specs_changed: usize,
+}
 
 /// What the file passes learn for the repository as a whole, beyond any one
 /// file: facts the cross-file passes (overlay patches, secrets no manifest
@@ -249,44 +297,63 @@ pub fn run(config: &RunConfig) -> RunReport {
     *view.index.lock().expect("no worker panicked while holding the index") = RepositoryIndex::default();
     no_accounts.service_account_secrets = Some(&known_accounts);
     let first_pass = no_accounts;
-    let mut files: Vec<FileResult> = discovery
-        .files
-        .par_iter()
-        .map(|candidate| {
-            let result = process(candidate, config, &first_pass, true, &view);
-            FILES_DONE.fetch_add(1, Ordering::Relaxed);
-            result
-        })
+    // Files whose result a later step replaces (a kustomization that does not
+    // build, Helm values edited after the file pass) keep it until then: its
+    // counts go with it.
+    let replaced_later: BTreeSet<&str> = graph
+        .failures
+        .iter()
+        .map(|failure| failure.diagnostic.path.as_str())
+        .chain(view.values_edits.keys().map(String::as_str))
         .collect();
+    let mut tally = Tally::default();
+    let mut learned = Learned::default();
+    let keep = config.explain;
+    // In chunks, so that only a chunk's results are alive at once before the
+    // quiet ones are counted and dropped, and what is learned of them is
+    // learned in path order.
+    let mut files: Vec<FileResult> = Vec::new();
+    for chunk in discovery.files.chunks(FILE_PASS_CHUNK) {
+        let results: Vec<FileResult> = chunk
+            .par_iter()
+            .map(|candidate| {
+                let result = process(candidate, config, &first_pass, true, &view);
+                FILES_DONE.fetch_add(1, Ordering::Relaxed);
+                result
+            })
+            .collect();
+        for mut result in results {
+            if let Some(plan) = &mut result.plan {
+                learned.accounts_of(&result.path, plan, keep);
+                if !plan.deferred {
+                    learned.secrets_of(&result.path, plan, keep);
+                }
+            }
+            if !count_if_quiet(config, &mut result, &replaced_later, &mut tally) {
+                files.push(result);
+            }
+        }
+    }
 
     // Second pass: ServiceAccounts that receive the secrets of their pods, and
     // pods given their first secrets, which stop inheriting their ServiceAccount's.
-    let mut accounts = ServiceAccountSecrets::default();
-    let mut first_request: BTreeMap<ServiceAccountKey, (String, usize)> = BTreeMap::new();
-    let add_names = |to: &mut Vec<String>, names: &[String]| {
-        for name in names {
-            if !to.contains(name) {
-                to.push(name.clone());
-            }
-        }
-    };
-    for file in &files {
-        for request in file.plan.iter().flat_map(|p| &p.service_account_requests) {
-            add_names(accounts.requested.entry(request.key.clone()).or_default(), &request.secrets);
-            first_request.entry(request.key.clone()).or_insert((file.path.clone(), request.line));
-        }
-        for account in file.plan.iter().flat_map(|p| &p.service_accounts) {
-            add_names(accounts.listed.entry(account.key.clone()).or_default(), &account.secrets);
-        }
-    }
+    let accounts = std::mem::take(&mut learned.accounts);
     let second_pass = PlanContext { service_account_secrets: Some(&accounts), ..first_pass.clone() };
     // Deferred files are planned again in place: their first plan, which fed
     // the index above, is dropped first, so no file ever has two plans alive.
+    let deferred: Vec<usize> = (0..files.len()).filter(|&i| is_deferred(&files[i])).collect();
     files.par_iter_mut().filter(|file| is_deferred(file)).for_each(|file| {
         file.plan = None;
-        let candidate = Candidate { rel_path: file.path.clone(), abs_path: file.abs_path.clone() };
+        let candidate = Candidate { rel_path: file.path.clone() };
         *file = process(&candidate, config, &second_pass, false, &view);
     });
+    for &i in &deferred {
+        let file = &mut files[i];
+        if let Some(plan) = &mut file.plan {
+            learned.secrets_of(&file.path, plan, keep);
+        }
+    }
+    files.retain_mut(|file| !count_if_quiet(config, file, &replaced_later, &mut tally));
 
     let mut warnings = Vec::new();
     for file in &files {
@@ -296,7 +363,11 @@ pub fn run(config: &RunConfig) -> RunReport {
     }
     let index = std::mem::take(&mut *view.index.lock().expect("no worker panicked while holding the index"));
     let shared_account = |key: &ServiceAccountKey| index.shared_account_file(&key.namespace, &key.name);
-    for (key, (path, line)) in &first_request {
+    // In path order, as the files are listed.
+    let mut requests: Vec<(&FirstSeen, &ServiceAccountKey)> =
+        learned.first_request.iter().map(|(key, seen)| (seen, key)).collect();
+    requests.sort();
+    for (FirstSeen { path, line, .. }, key) in requests {
         if !accounts.listed.contains_key(key) {
             let line = Some(*line);
             let namespace = key.namespace.as_deref().map(|ns| format!(" in namespace `{ns}`")).unwrap_or_default();
@@ -323,45 +394,47 @@ pub fn run(config: &RunConfig) -> RunReport {
     // One warning per ServiceAccount that pods given their first secrets
     // stopped inheriting from, when the repository does not say what it lists,
     // `default` included (`plan::SecretInheritance` says why).
-    let mut warned_inheritance: BTreeSet<&ServiceAccountKey> = BTreeSet::new();
-    for file in &files {
-        for inheritance in file.plan.iter().flat_map(|p| &p.inheritances) {
-            let key = &inheritance.key;
-            if accounts.listed.contains_key(key) || !warned_inheritance.insert(key) {
-                continue;
-            }
-            let namespace = key.namespace.as_deref().map(|ns| format!(" in namespace `{ns}`")).unwrap_or_default();
-            let environment = &config.rules.environments[key.environment].name;
-            let consequence =
-                "the pods pullsmith gives pull secrets of their own stop inheriting its pull secrets and may lose some";
-            let message = match shared_account(key) {
-                Some(shared) => format!(
-                    "ServiceAccount `{}`{namespace} is in `{}`, a kustomize base shared by several environments, whose pull secrets pullsmith does not read: in environment `{environment}`, {consequence}",
-                    key.name, shared
-                ),
-                None => format!(
-                    "ServiceAccount `{}`{namespace} of environment `{environment}` is not in the repository: {consequence}",
-                    key.name
-                ),
-            };
-            warnings.push(Diagnostic {
-                path: file.path.clone(),
-                line: Some(inheritance.line),
-                column: None,
-                message,
-                rule: "inherited-secrets",
-            });
+    let mut inheritances: Vec<(&FirstSeen, &ServiceAccountKey)> =
+        learned.first_inheritance.iter().map(|(key, seen)| (seen, key)).collect();
+    inheritances.sort();
+    for (seen, key) in inheritances {
+        if accounts.listed.contains_key(key) {
+            continue;
         }
+        let namespace = key.namespace.as_deref().map(|ns| format!(" in namespace `{ns}`")).unwrap_or_default();
+        let environment = &config.rules.environments[key.environment].name;
+        let consequence =
+            "the pods pullsmith gives pull secrets of their own stop inheriting its pull secrets and may lose some";
+        let message = match shared_account(key) {
+            Some(shared) => format!(
+                "ServiceAccount `{}`{namespace} is in `{}`, a kustomize base shared by several environments, whose pull secrets pullsmith does not read: in environment `{environment}`, {consequence}",
+                key.name, shared
+            ),
+            None => format!(
+                "ServiceAccount `{}`{namespace} of environment `{environment}` is not in the repository: {consequence}",
+                key.name
+            ),
+        };
+        warnings.push(Diagnostic {
+            path: seen.path.clone(),
+            line: Some(seen.line),
+            column: None,
+            message,
+            rule: "inherited-secrets",
+        });
     }
     let mut index = index;
-    let overlays = overlay_pass(config, &graph, &mut view, &mut index, &mut files, &mut warnings);
-    warnings.extend(undefined_secret_warnings(&files, &index, &overlays, &graph, &config.rules));
+    let overlays = overlay_pass(config, &graph, &discovery.files, &mut view, &mut index, &mut files, &mut warnings);
+    warnings.extend(undefined_secret_warnings(&learned, &index, &overlays, &graph, &config.rules));
 
-    // Kustomizations are read by the graph, and scanned like any other file.
-    for path in &discovery.kustomizations {
-        if !files.iter().any(|f| &f.path == path) {
-            files.push(FileResult::new(path.clone(), config.root.join(path), FileStatus::Unchanged));
-        }
+    // Kustomizations are read by the graph, and scanned like any other file:
+    // quiet unless a step above said something of them (`explain` lists them).
+    if config.explain {
+        let listed: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        let unlisted: Vec<&String> = discovery.kustomizations.iter().filter(|p| !listed.contains(p.as_str())).collect();
+        let unlisted: Vec<FileResult> =
+            unlisted.into_iter().map(|path| FileResult::new(path.clone(), FileStatus::Unchanged)).collect();
+        files.extend(unlisted);
     }
     warnings.extend(unmatched_globs(config, &discovery));
     let mut not_covered = Vec::new();
@@ -370,9 +443,8 @@ pub fn run(config: &RunConfig) -> RunReport {
         let diagnostic = failure.diagnostic;
         let is_error = !failure.expected && failure.dir.as_ref().is_none_or(|dir| built.contains(dir));
         if is_error {
-            let abs_path = config.root.join(&diagnostic.path);
             files.retain(|f| f.path != diagnostic.path);
-            files.push(FileResult::new(diagnostic.path.clone(), abs_path, FileStatus::Failed(diagnostic)));
+            files.push(FileResult::new(diagnostic.path.clone(), FileStatus::Failed(diagnostic)));
             continue;
         }
         // Nothing any environment renders depends on it, or its cause is
@@ -419,7 +491,7 @@ pub fn run(config: &RunConfig) -> RunReport {
         }
         let message = format!("symlink leaves the repository (to {}); left alone", target.display());
         let diagnostic = Diagnostic { path: path.clone(), line: None, column: None, message, rule: "file-error" };
-        files.push(FileResult::new(path.clone(), config.root.join(&path), FileStatus::Failed(diagnostic)));
+        files.push(FileResult::new(path.clone(), FileStatus::Failed(diagnostic)));
     }
     for (path, target) in discovery.escaping_dirs {
         warnings.push(Diagnostic {
@@ -432,7 +504,7 @@ pub fn run(config: &RunConfig) -> RunReport {
     }
     for (path, kind) in discovery.special_files {
         let status = FileStatus::Skipped(format!("not a regular file ({kind})"));
-        files.push(FileResult::new(path.clone(), config.root.join(&path), status));
+        files.push(FileResult::new(path.clone(), status));
     }
     // One line per chart, not one per template.
     let mut charts: BTreeMap<String, usize> = BTreeMap::new();
@@ -446,7 +518,7 @@ pub fn run(config: &RunConfig) -> RunReport {
         let plural = if n_templates == 1 { "" } else { "s" };
         let status =
             FileStatus::Skipped(format!("Helm chart: {n_templates} template{plural} not read (Helm renders them)"));
-        files.push(FileResult::new(shown.clone(), config.root.join(&chart), status));
+        files.push(FileResult::new(shown.clone(), status));
         let has_values = not_covered.iter().any(|n: &NotCovered| {
             n.path.rsplit_once('/').map_or("", |(dir, _)| dir) == chart && n.reason == coverage::CHART_VALUES_REASON
         });
@@ -457,11 +529,21 @@ pub fn run(config: &RunConfig) -> RunReport {
     }
     for (path, message) in discovery.walk_errors {
         let diagnostic = Diagnostic { path: path.clone(), line: None, column: None, message, rule: "file-error" };
-        files.push(FileResult::new(path.clone(), config.root.join(&path), FileStatus::Failed(diagnostic)));
+        files.push(FileResult::new(path.clone(), FileStatus::Failed(diagnostic)));
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
+    let listed = |path: &str| files.binary_search_by(|f| f.path.as_str().cmp(path)).is_ok();
+    let mut quiet: Vec<String> = discovery
+        .files
+        .into_iter()
+        .map(|candidate| candidate.rel_path)
+        .chain(discovery.kustomizations)
+        .filter(|path| !listed(path))
+        .collect();
+    quiet.sort();
     not_covered.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
     let containers_covered = files.iter().filter_map(|f| f.plan.as_ref()).map(|p| p.containers_covered).sum::<usize>()
+        + tally.containers_covered
         + overlays.iter().map(|o| o.containers_covered).sum::<usize>()
         + helm_pass.planned.containers_covered;
     let mut releases = std::mem::take(&mut helm_pass.planned.reports);
@@ -469,9 +551,12 @@ pub fn run(config: &RunConfig) -> RunReport {
         report.line = helm_pass.lines.get(&report.file).map_or(1, |lines| lines.line_of(report.offset));
     }
     let containers_without_environment =
-        files.iter().filter_map(|f| f.plan.as_ref()).map(|p| p.containers_without_environment).sum();
+        files.iter().filter_map(|f| f.plan.as_ref()).map(|p| p.containers_without_environment).sum::<usize>()
+            + tally.containers_without_environment;
     RunReport {
         files,
+        quiet,
+        counted: tally.counted,
         warnings,
         overlays,
         not_covered,
@@ -487,9 +572,11 @@ pub fn run(config: &RunConfig) -> RunReport {
 /// that lets an overlay build on another's), the edits of their
 /// kustomizations, and the removal of generated files that kustomizations
 /// which no longer carry patches still have.
+#[allow(clippy::too_many_arguments)]
 fn overlay_pass(
     config: &RunConfig,
     graph: &Graph,
+    candidates: &[Candidate],
     view: &mut KustomizeView<'_>,
     index: &mut RepositoryIndex,
     files: &mut Vec<FileResult>,
@@ -500,9 +587,13 @@ fn overlay_pass(
     let mut sources = std::mem::take(&mut view.pulled_in);
     let values_patches = std::mem::take(&mut view.values_patches);
     sources.append(&mut index.edited_sources);
-    for file in files.iter() {
-        if let Some(Ownership::Shared { overlays }) = view.ownership.get(&file.path) {
-            index.shared_by.insert(file.path.clone(), overlays.clone());
+    // The shared files read (most are quiet, so the candidates say which).
+    let read = |path: &str| candidates.binary_search_by(|c| c.rel_path.as_str().cmp(path)).is_ok();
+    for (path, ownership) in &view.ownership {
+        if let Ownership::Shared { overlays } = ownership {
+            if read(path) {
+                index.shared_by.insert(path.clone(), overlays.clone());
+            }
         }
     }
     let mut planned: BTreeMap<String, Vec<PlannedPatch>> = BTreeMap::new();
@@ -561,11 +652,7 @@ fn overlay_pass(
             let diagnostic =
                 Diagnostic { path: overlay.file.clone(), line, column, message: message.clone(), rule: "file-error" };
             files.retain(|f| f.path != overlay.file);
-            files.push(FileResult::new(
-                overlay.file.clone(),
-                config.root.join(&overlay.file),
-                FileStatus::Failed(diagnostic),
-            ));
+            files.push(FileResult::new(overlay.file.clone(), FileStatus::Failed(diagnostic)));
             continue;
         }
         let mut outputs: Vec<(String, Option<String>, Option<String>)> = Vec::new();
@@ -585,7 +672,7 @@ fn overlay_pass(
             let message = format!("{err}; the overlay `{}` is left untouched", plan.overlay);
             let diagnostic = Diagnostic { path: path.clone(), line: None, column: None, message, rule: "file-error" };
             files.retain(|f| f.path != path);
-            files.push(FileResult::new(path.clone(), config.root.join(&path), FileStatus::Failed(diagnostic)));
+            files.push(FileResult::new(path.clone(), FileStatus::Failed(diagnostic)));
             continue;
         }
         // New and changed patch files first, then the kustomization that points at them, then
@@ -605,7 +692,7 @@ fn overlay_pass(
                 let diagnostic =
                     Diagnostic { path: path.clone(), line: None, column: None, message, rule: "file-error" };
                 files.retain(|f| f.path != path);
-                files.push(FileResult::new(path, abs_path, FileStatus::Failed(diagnostic)));
+                files.push(FileResult::new(path, FileStatus::Failed(diagnostic)));
                 continue;
             }
             let action = match (&new_text, original.is_some()) {
@@ -627,7 +714,7 @@ fn overlay_pass(
                     };
                     stopped = Some(path.clone());
                     files.retain(|f| f.path != path);
-                    files.push(FileResult::new(path, abs_path, FileStatus::Failed(diagnostic)));
+                    files.push(FileResult::new(path, FileStatus::Failed(diagnostic)));
                     continue;
                 }
                 written = true;
@@ -635,8 +722,7 @@ fn overlay_pass(
             let (original, new_text) =
                 if config.keep_texts { (original, new_text) } else { (String::new(), String::new()) };
             files.retain(|f| f.path != path);
-            let mut result =
-                FileResult::new(path.clone(), abs_path, FileStatus::Changed { original, new_text, written, action });
+            let mut result = FileResult::new(path.clone(), FileStatus::Changed { original, new_text, written, action });
             result.plan = Some(Box::new(file_plan));
             files.push(result);
         }
@@ -751,7 +837,7 @@ fn glance(config: &RunConfig, files: &[Candidate]) -> Vec<Glance> {
     files
         .par_iter()
         .map(|candidate| {
-            let bytes = read_limited(&candidate.abs_path, config.max_file_size).unwrap_or_default();
+            let bytes = read_limited(&candidate.abs_path(&config.root), config.max_file_size).unwrap_or_default();
             let text = std::str::from_utf8(&bytes).unwrap_or_default();
             Glance {
                 may_hold_release: releases::may_hold_release(text),
@@ -804,7 +890,7 @@ fn unmatched_globs(config: &RunConfig, discovery: &discover::Discovery) -> Vec<D
     let mut out = Vec::new();
     for env in &config.rules.environments {
         for (pattern, line) in env.paths.iter().zip(&env.path_lines) {
-            if !discovery.seen.iter().any(|file| pattern.is_match(file)) {
+            if !discovery.seen().any(|file| pattern.is_match(file)) {
                 let also = if discovery.excluded.iter().any(|file| pattern.is_match(file)) {
                     " that is not excluded"
                 } else {
@@ -837,7 +923,7 @@ fn unmatched_globs(config: &RunConfig, discovery: &discover::Discovery) -> Vec<D
 /// One warning per environment and secret name that pods need but no
 /// Secret, SealedSecret or ExternalSecret of that environment defines.
 fn undefined_secret_warnings(
-    files: &[FileResult],
+    learned: &Learned,
     index: &RepositoryIndex,
     overlays: &[OverlayPlan],
     graph: &Graph,
@@ -845,24 +931,21 @@ fn undefined_secret_warnings(
 ) -> Vec<Diagnostic> {
     let environment_of = |overlay: &str| graph.kustomizations.get(overlay).and_then(|k| k.environment);
     let mut defined: BTreeSet<(usize, String)> = graph.generated_secrets();
-    for file in files {
-        for (env, name) in file.plan.iter().flat_map(|p| &p.defined_secrets) {
-            defined.insert((*env, name.clone()));
-        }
-    }
+    defined.extend(learned.defined_secrets.iter().cloned());
     for (path, overlays) in &index.shared_by {
         let secrets = index.shared_secrets.get(path).map(Vec::as_slice).unwrap_or_default();
         for env in overlays.iter().filter_map(|overlay| environment_of(overlay)) {
             defined.extend(secrets.iter().map(|name| (env, name.clone())));
         }
     }
-    // Every use, in path order: pods edited in place, then the overlays' patches.
-    let mut uses: Vec<(usize, &str, &str, usize)> = Vec::new();
-    for file in files {
-        for used in file.plan.iter().flat_map(|p| &p.secret_uses) {
-            uses.push((used.environment, used.name.as_str(), file.path.as_str(), used.line));
-        }
-    }
+    // The first use of each name, in path order: pods edited in place, then the overlays' patches.
+    let mut first_uses: Vec<(&FirstSeen, &(usize, String))> =
+        learned.first_use.iter().map(|(used, seen)| (seen, used)).collect();
+    first_uses.sort();
+    let mut uses: Vec<(usize, &str, &str, usize)> = first_uses
+        .into_iter()
+        .map(|(seen, (environment, name))| (*environment, name.as_str(), seen.path.as_str(), seen.line))
+        .collect();
     for overlay in overlays {
         for setting in overlay.settings.iter().filter(|s| s.field == crate::common::Field::ImagePullSecrets) {
             if let crate::common::FieldValue::Secrets(names) = &setting.to {
@@ -904,18 +987,17 @@ fn failed(candidate: &Candidate, text: Option<&str>, offset: Option<usize>, mess
         _ => (None, None),
     };
     let diagnostic = Diagnostic { path: candidate.rel_path.clone(), line, column, message, rule: "file-error" };
-    let mut result =
-        FileResult::new(candidate.rel_path.clone(), candidate.abs_path.clone(), FileStatus::Failed(diagnostic));
+    let mut result = FileResult::new(candidate.rel_path.clone(), FileStatus::Failed(diagnostic));
     result.n_lines = text.map(|text| text.lines().count());
     result
 }
 
 fn skipped(candidate: &Candidate, reason: &str) -> FileResult {
-    FileResult::new(candidate.rel_path.clone(), candidate.abs_path.clone(), FileStatus::Skipped(reason.to_string()))
+    FileResult::new(candidate.rel_path.clone(), FileStatus::Skipped(reason.to_string()))
 }
 
 fn unchanged(candidate: &Candidate, plan: Option<FilePlan>) -> FileResult {
-    let mut result = FileResult::new(candidate.rel_path.clone(), candidate.abs_path.clone(), FileStatus::Unchanged);
+    let mut result = FileResult::new(candidate.rel_path.clone(), FileStatus::Unchanged);
     result.plan = plan.map(Box::new);
     result
 }
@@ -934,7 +1016,7 @@ fn process(
         // A kustomize patch is a partial object, applied by its overlay: not a manifest.
         return unchanged(candidate, None);
     }
-    let bytes = match read_limited(&candidate.abs_path, config.max_file_size) {
+    let bytes = match read_limited(&candidate.abs_path(&config.root), config.max_file_size) {
         Ok(bytes) => bytes,
         // Swapped for a FIFO or a device since the walk: a note, as the walk would have given.
         Err(err) if err.is_special_file() => return skipped(candidate, &err.to_string()),
@@ -1008,6 +1090,54 @@ fn forget_empty_plan(config: &RunConfig, result: &mut FileResult) {
     if !config.explain && result.plan.as_ref().is_some_and(|plan| plan.holds_nothing()) {
         result.plan = None;
     }
+}
+
+/// Whether a file's result says nothing any later step or output needs:
+/// nothing in it is uncovered, its plan holds only what it counts, and it
+/// needs no change, or its changes are not listed (`keep_changes` is off).
+/// Those counts go to `tally`, and the result can be dropped (the file is
+/// listed in `RunReport::quiet`), so that what a run keeps does not grow
+/// with the repository. A file in `replaced_later` keeps its result;
+/// `explain` keeps every result. What only the post-edit check needed
+/// (`touched`) is dropped from every plan.
+fn count_if_quiet(
+    config: &RunConfig,
+    result: &mut FileResult,
+    replaced_later: &BTreeSet<&str>,
+    tally: &mut Tally,
+) -> bool {
+    if config.explain {
+        return false;
+    }
+    if let Some(plan) = &mut result.plan {
+        plan.touched = Vec::new();
+    }
+    let written = match result.status {
+        FileStatus::Unchanged => false,
+        FileStatus::Changed { written, action: FileAction::Modify, .. } if !config.keep_changes => written,
+        _ => return false,
+    };
+    if !result.not_covered.is_empty() {
+        return false;
+    }
+    if replaced_later.contains(result.path.as_str()) {
+        return matches!(result.status, FileStatus::Unchanged) && result.plan.is_none();
+    }
+    let Some(plan) = &mut result.plan else { return matches!(result.status, FileStatus::Unchanged) };
+    let changes = std::mem::take(&mut plan.changes);
+    if !plan.holds_only_counts() {
+        plan.changes = changes;
+        return false;
+    }
+    tally.containers_covered += plan.containers_covered;
+    tally.containers_without_environment += plan.containers_without_environment;
+    if matches!(result.status, FileStatus::Changed { .. }) {
+        tally.counted.files_changed += 1;
+        tally.counted.files_written += usize::from(written);
+        tally.counted.containers_changed += plan.containers_changed;
+        tally.counted.pod_specs_changed += plan.pod_specs_changed;
+    }
+    true
 }
 
 /// A chart's values file that no release reads is seen and not covered.
@@ -1151,7 +1281,9 @@ fn process_parsed(
     let new_text = edit::apply(text, &splices);
     let mut written = false;
     if config.write {
-        if let Err(err) = write::atomic_write_over(&candidate.abs_path, text.as_bytes(), new_text.as_bytes()) {
+        if let Err(err) =
+            write::atomic_write_over(&candidate.abs_path(&config.root), text.as_bytes(), new_text.as_bytes())
+        {
             return failed(candidate, None, None, err.to_string());
         }
         written = true;
@@ -1165,7 +1297,7 @@ fn process_parsed(
     let (original, new_text) =
         if config.keep_texts { (text.to_string(), new_text) } else { (String::new(), String::new()) };
     let status = FileStatus::Changed { original, new_text, written, action: FileAction::Modify };
-    let mut result = FileResult::new(candidate.rel_path.clone(), candidate.abs_path.clone(), status);
+    let mut result = FileResult::new(candidate.rel_path.clone(), status);
     result.plan = Some(Box::new(plan));
     result
 }

@@ -252,15 +252,7 @@ impl FilePlan {
     /// Turns every offset into its line, so the text's line index need not
     /// be kept; `lines` is asked for the index only when there is an offset.
     pub fn locate<'l>(&mut self, lines: impl FnOnce() -> &'l crate::yaml::LineIndex) {
-        let positioned = !(self.changes.is_empty()
-            && self.warnings.is_empty()
-            && self.containers.is_empty()
-            && self.pods.is_empty()
-            && self.service_account_requests.is_empty()
-            && self.inheritances.is_empty()
-            && self.secret_uses.is_empty()
-            && self.uncovered.is_empty());
-        if !positioned {
+        if !self.has_positioned_records() {
             self.shrink();
             return;
         }
@@ -309,24 +301,40 @@ impl FilePlan {
         self.touched.shrink_to_fit();
     }
 
-    /// Whether the plan records nothing a run acts on, counts, covers or
-    /// reports (its environment aside): such a plan need not be kept.
-    pub fn holds_nothing(&self) -> bool {
-        self.changes.is_empty()
+    /// Whether some record of the plan carries an offset in the text (what
+    /// `locate` turns into a line).
+    fn has_positioned_records(&self) -> bool {
+        !(self.changes.is_empty()
             && self.warnings.is_empty()
             && self.containers.is_empty()
             && self.pods.is_empty()
             && self.service_account_requests.is_empty()
-            && self.service_accounts.is_empty()
             && self.inheritances.is_empty()
-            && self.defined_secrets.is_empty()
             && self.secret_uses.is_empty()
-            && self.uncovered.is_empty()
+            && self.uncovered.is_empty())
+    }
+
+    /// Whether the plan records nothing a run acts on, counts, covers or
+    /// reports (its environment aside): such a plan need not be kept.
+    pub fn holds_nothing(&self) -> bool {
+        self.holds_only_counts()
             && self.containers_covered == 0
             && self.containers_without_environment == 0
             && self.containers_changed == 0
             && self.pod_specs_changed == 0
             && self.touched.is_empty()
+    }
+
+    /// Whether, once its file is written and verified, what the plan holds
+    /// is only what it counts (`containers_covered`,
+    /// `containers_without_environment`, `containers_changed`,
+    /// `pod_specs_changed`): what a file that says nothing leaves behind,
+    /// most files of a large repository. `touched` is for the post-edit
+    /// check alone, done by then.
+    pub fn holds_only_counts(&self) -> bool {
+        !self.has_positioned_records()
+            && self.service_accounts.is_empty()
+            && self.defined_secrets.is_empty()
             && !self.deferred
     }
 

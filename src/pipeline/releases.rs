@@ -61,7 +61,7 @@ pub(super) fn prepass(
             if !glance.may_hold_release || patch_files.contains(candidate.rel_path.as_str()) {
                 return None;
             }
-            let bytes = read_limited(&candidate.abs_path, config.max_file_size).ok()?;
+            let bytes = read_limited(&candidate.abs_path(&config.root), config.max_file_size).ok()?;
             let text = text_of(&bytes).ok()?;
             // Read again: the file may have changed since the glance.
             if !may_hold_release(text) || coverage::generated_marker(text).is_some() {
@@ -473,13 +473,12 @@ pub(super) fn edit_the_rest(
             // Outside PATH and `--include`: never edited (the release says it is not covered).
             continue;
         }
-        let abs_path = config.root.join(path);
         if let Some(existing) = files.iter().find(|f| &f.path == path) {
             if matches!(existing.status, FileStatus::Changed { .. } | FileStatus::Failed(_)) {
                 let message = "also edited by another step of this run (a generated patch list); its Helm values are left for the next run".to_string();
                 files.retain(|f| &f.path != path);
                 let diagnostic = Diagnostic { path: path.clone(), line: None, column: None, message, rule: "helm" };
-                files.push(FileResult::new(path.clone(), abs_path, FileStatus::Failed(diagnostic)));
+                files.push(FileResult::new(path.clone(), FileStatus::Failed(diagnostic)));
                 continue;
             }
         }
@@ -488,7 +487,7 @@ pub(super) fn edit_the_rest(
             Err(message) => {
                 let diagnostic =
                     Diagnostic { path: path.clone(), line: None, column: None, message, rule: "file-error" };
-                FileResult::new(path.clone(), abs_path, FileStatus::Failed(diagnostic))
+                FileResult::new(path.clone(), FileStatus::Failed(diagnostic))
             }
             Ok(source) => edit_one(config, path, &source, edits),
         };
@@ -501,7 +500,7 @@ fn edit_one(config: &RunConfig, path: &str, source: &release::SourceFile, edits:
     if coverage::generated_marker(&source.text).is_some() {
         let status =
             FileStatus::Skipped("generated file (its header says DO NOT EDIT): Helm values not set".to_string());
-        return FileResult::new(path.to_string(), abs_path, status);
+        return FileResult::new(path.to_string(), status);
     }
     let lines = LineIndex::new(&source.text);
     let mut changes = match release::apply_edits(&source.text, &source.documents, edits) {
@@ -510,7 +509,7 @@ fn edit_one(config: &RunConfig, path: &str, source: &release::SourceFile, edits:
             let (line, column) = lines.line_col(&source.text, offset);
             let diagnostic =
                 Diagnostic { path: path.to_string(), line: Some(line), column: Some(column), message, rule: "helm" };
-            return FileResult::new(path.to_string(), abs_path, FileStatus::Failed(diagnostic));
+            return FileResult::new(path.to_string(), FileStatus::Failed(diagnostic));
         }
     };
     for change in &mut changes {
@@ -532,14 +531,14 @@ fn edit_one(config: &RunConfig, path: &str, source: &release::SourceFile, edits:
                 message: err.to_string(),
                 rule: "file-error",
             };
-            return FileResult::new(path.to_string(), abs_path, FileStatus::Failed(diagnostic));
+            return FileResult::new(path.to_string(), FileStatus::Failed(diagnostic));
         }
         written = true;
     }
     let (original, new_text) =
         if config.keep_texts { (source.text.clone(), new_text) } else { (String::new(), String::new()) };
     let status = FileStatus::Changed { original, new_text, written, action: FileAction::Modify };
-    let mut result = FileResult::new(path.to_string(), abs_path, status);
+    let mut result = FileResult::new(path.to_string(), status);
     result.plan = Some(Box::new(plan));
     result
 }

@@ -24,6 +24,7 @@ mod init;
 mod install_story;
 mod kustomize;
 mod kustomize_render;
+mod large_runs;
 mod layers;
 mod messages;
 mod output_safety;
