@@ -437,6 +437,13 @@ fn not_walked(kind: &str, rel_dir: &str) -> String {
 
 fn relative(root: &Path, path: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
+    // The walk's paths are the root joined with names: most are already
+    // what the components would give, and are taken as they are.
+    if let Some(text) = rel.to_str() {
+        if !text.is_empty() && text.split('/').all(|part| !part.is_empty() && part != "." && part != "..") {
+            return text.to_string();
+        }
+    }
     rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
@@ -490,4 +497,35 @@ fn is_helm_template(root: &Path, path: &Path) -> bool {
         dir = current.parent();
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::relative;
+
+    /// What `relative` gives, by way of the components only.
+    fn by_components(root: &Path, path: &Path) -> String {
+        let rel = path.strip_prefix(root).unwrap_or(path);
+        rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+    }
+
+    #[test]
+    fn relative_paths_are_the_components_joined_by_slashes() {
+        let root = Path::new("/repo/");
+        for (path, expected) in [
+            ("/repo/a/b.yaml", "a/b.yaml"),
+            ("/repo/a.yaml", "a.yaml"),
+            ("/repo//a//b.yaml", "a/b.yaml"),
+            ("/repo/a/./b.yaml", "a/b.yaml"),
+            ("/repo/a/../b.yaml", "a/../b.yaml"),
+            ("/repo", ""),
+        ] {
+            assert_eq!(relative(root, Path::new(path)), expected, "{path}");
+            assert_eq!(by_components(root, Path::new(path)), expected, "{path}");
+        }
+        let outside = Path::new("/elsewhere/x.yaml");
+        assert_eq!(relative(root, outside), by_components(root, outside));
+    }
 }
