@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 
-use crate::util::{copy_tree, describe, project_root, pullsmith, read_tree, repo, write};
+use crate::util::{copy_tree, count, describe, project_root, pullsmith, read_tree, repo, summary, write};
 
 type Tree = Vec<(String, Vec<u8>)>;
 
@@ -63,25 +63,6 @@ fn stderr(output: &Output) -> String {
 
 fn expect_exit(output: &Output, code: i32) {
     assert_eq!(output.status.code(), Some(code), "expected exit {code}\n{}", describe(output));
-}
-
-/// The summary line's `key=value` pairs.
-fn summary(text: &str) -> Vec<(String, usize)> {
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("pullsmith: files_scanned="))
-        .unwrap_or_else(|| panic!("no summary line in:\n{text}"));
-    line.trim_start_matches("pullsmith: ")
-        .split_whitespace()
-        .map(|pair| {
-            let (key, value) = pair.split_once('=').expect("key=value");
-            (key.to_string(), value.parse().expect("a count"))
-        })
-        .collect()
-}
-
-fn count(summary: &[(String, usize)], key: &str) -> usize {
-    summary.iter().find(|(k, _)| k == key).unwrap_or_else(|| panic!("no {key} in the summary")).1
 }
 
 fn git(dir: &Path, args: &[&str]) -> Output {

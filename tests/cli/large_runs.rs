@@ -12,7 +12,7 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use crate::util::{describe, pullsmith, stderr, stdout, write};
+use crate::util::{count, describe, pullsmith, stderr, stdout, summary, write};
 
 /// Apps in the tree: more than the file pass's chunk of 1,024 files, and a
 /// count whose path order (`app-0`, `app-1`, `app-10`, …) is not the
@@ -89,22 +89,6 @@ fn run(rules: &Path, root: &Path, args: &[&str]) -> Output {
     pullsmith().arg("--rules").arg(rules).args(args).arg(root).output().expect("pullsmith runs")
 }
 
-/// The `key=value` counts of the summary line.
-fn summary_counts(text: &str) -> Vec<(String, usize)> {
-    let line = text.lines().find(|l| l.starts_with("pullsmith: files_scanned=")).expect("a summary line");
-    line.trim_start_matches("pullsmith: ")
-        .split(' ')
-        .map(|pair| {
-            let (key, value) = pair.split_once('=').expect("key=value");
-            (key.to_string(), value.parse().expect("a count"))
-        })
-        .collect()
-}
-
-fn count(counts: &[(String, usize)], key: &str) -> usize {
-    counts.iter().find(|(k, _)| k == key).unwrap_or_else(|| panic!("no {key} in {counts:?}")).1
-}
-
 /// `warning:` lines of stderr, as (path:line, message).
 fn text_warnings(output: &Output) -> Vec<(String, String)> {
     stderr(output)
@@ -129,7 +113,7 @@ fn large_runs_count_what_they_do_not_keep_exactly_as_what_they_keep() {
 
     let text = run(&rules, root, &["check"]);
     assert_eq!(text.status.code(), Some(1), "{}", describe(&text));
-    let counts = summary_counts(&stderr(&text));
+    let counts = summary(&stderr(&text));
     let json_run = run(&rules, root, &["check", "--format", "json"]);
     assert_eq!(json_run.status.code(), Some(1), "{}", describe(&json_run));
     let report: Value = serde_json::from_str(&stdout(&json_run)).expect("a JSON report");
@@ -141,7 +125,7 @@ fn large_runs_count_what_they_do_not_keep_exactly_as_what_they_keep() {
     assert_eq!(count(&counts, "files_changed"), files.len(), "{}", describe(&text));
     assert_eq!(count(&counts, "containers_changed"), n_field("imagePullPolicy"));
     assert_eq!(count(&counts, "podspecs_changed"), n_field("imagePullSecrets"));
-    let summary = &report["summary"];
+    let json_summary = &report["summary"];
     for (key, json_key) in [
         ("files_scanned", "filesScanned"),
         ("files_changed", "filesChanged"),
@@ -149,7 +133,7 @@ fn large_runs_count_what_they_do_not_keep_exactly_as_what_they_keep() {
         ("podspecs_changed", "podSpecsChanged"),
         ("containers_covered", "containersCovered"),
     ] {
-        assert_eq!(Some(count(&counts, key) as u64), summary[json_key].as_u64(), "{key}");
+        assert_eq!(Some(count(&counts, key) as u64), json_summary[json_key].as_u64(), "{key}");
     }
 
     // And what the tree holds.
@@ -157,7 +141,7 @@ fn large_runs_count_what_they_do_not_keep_exactly_as_what_they_keep() {
     assert_eq!(count(&counts, "files_scanned"), n_files);
     // dev: two containers; staging: one; prod: one, compliant.
     assert_eq!(count(&counts, "containers_covered"), 4 * n);
-    assert_eq!(summary["containersWithoutEnvironment"].as_u64(), Some(n as u64));
+    assert_eq!(json_summary["containersWithoutEnvironment"].as_u64(), Some(n as u64));
     assert_eq!(n_field("imagePullPolicy"), 3 * n);
     // dev Deployments (policy and secrets), staging Deployments (policy), staging ServiceAccounts (secrets).
     assert_eq!(files.len(), 2 * n + n.div_ceil(2));
@@ -199,10 +183,10 @@ fn large_runs_count_what_they_do_not_keep_exactly_as_what_they_keep() {
     // `apply` writes every file it counts, and leaves nothing for a second run.
     let apply = run(&rules, root, &["apply"]);
     assert_eq!(apply.status.code(), Some(0), "{}", describe(&apply));
-    assert_eq!(summary_counts(&stdout(&apply)), counts, "apply counts what check counted");
+    assert_eq!(summary(&stdout(&apply)), counts, "apply counts what check counted");
     let again = run(&rules, root, &["check"]);
     assert_eq!(again.status.code(), Some(0), "{}", describe(&again));
-    assert_eq!(count(&summary_counts(&stderr(&again)), "files_changed"), 0);
+    assert_eq!(count(&summary(&stderr(&again)), "files_changed"), 0);
     let dev = std::fs::read_to_string(root.join(format!("apps/app-{}/dev/deploy.yaml", n - 1))).expect("read");
     assert!(dev.contains("imagePullPolicy: Always") && dev.contains("regcred-dev"), "{dev}");
     let sa = std::fs::read_to_string(root.join("apps/app-0/staging/sa.yaml")).expect("read");

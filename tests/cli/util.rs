@@ -198,3 +198,23 @@ macro_rules! plain_pod {
 }
 pub const PLAIN_POD: &str = plain_pod!();
 pub const PLAIN_POD_DEV: &str = plain_pod!("      imagePullPolicy: Always\n");
+
+/// The summary line's `key=value` pairs.
+pub fn summary(text: &str) -> Vec<(String, usize)> {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("pullsmith: files_scanned="))
+        .unwrap_or_else(|| panic!("no summary line in:\n{text}"));
+    line.trim_start_matches("pullsmith: ")
+        .split_whitespace()
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').expect("key=value");
+            (key.to_string(), value.parse().expect("a count"))
+        })
+        .collect()
+}
+
+/// The count `key` of a summary line's pairs.
+pub fn count(summary: &[(String, usize)], key: &str) -> usize {
+    summary.iter().find(|(k, _)| k == key).unwrap_or_else(|| panic!("no {key} in the summary")).1
+}
