@@ -408,6 +408,28 @@ pub fn worth_parsing(text: &str) -> bool {
     needles.is_match(text)
 }
 
+/// Whether a file's text may hold a container list, by a byte scan: it
+/// mentions `container` (`containers`, `initContainers`, …) or spells
+/// something with escapes (see `worth_parsing`).
+pub fn may_hold_containers(text: &str) -> bool {
+    text.contains("ontainer") || has_escapes(text)
+}
+
+/// Whether a file's text may give a document a namespace, by a byte scan:
+/// a namespace is only ever the value of a `namespace` key (in
+/// `metadata`, or in a `kind: List`'s items), unless escapes spell it.
+pub fn may_name_namespace(text: &str) -> bool {
+    text.contains("namespace") || has_escapes(text)
+}
+
+/// Whether the text holds a YAML escape that could spell a key's letters
+/// (`\x`, `\u`, `\U`), or a backslash before a line break, which joins
+/// a double-quoted scalar's two lines.
+fn has_escapes(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    text.match_indices('\\').any(|(at, _)| matches!(bytes.get(at + 1), Some(b'x' | b'u' | b'U' | b'\r' | b'\n')))
+}
+
 /// Whether a document of a kind pullsmith does not know holds containers:
 /// somewhere below it (at most `MAX_CONTAINER_SEARCH_DEPTH` levels deep), a
 /// `containers` sequence with a mapping item that has an `image` key.

@@ -26,7 +26,9 @@ use crate::kustomize::patch::{self as overlay_patch, OverlayPlan};
 use crate::kustomize::value::Value;
 use crate::kustomize::{Graph, Ownership};
 use crate::manifest;
-use crate::plan::{self, FilePlan, PlanContext, PlanFailure, ServiceAccountKey, ServiceAccountSecrets, Warning};
+use crate::plan::{
+    self, DefinedServiceAccount, FilePlan, PlanContext, PlanFailure, ServiceAccountKey, ServiceAccountSecrets, Warning,
+};
 use crate::release;
 use crate::rules::{EnvChoice, EnvReason, Rules};
 use crate::verify;
@@ -71,6 +73,10 @@ pub struct FileResult {
     /// has. A parse error at the end of the file is on the line after its
     /// last line break, which annotations must not point at.
     pub n_lines: Option<usize>,
+    /// No environment can reach the file and it mentions containers: it
+    /// was read, not parsed (see `may_be_reached`), and is counted in
+    /// `RunReport::files_without_environment`.
+    pub unreached: bool,
 }
 
 /// What `run` needs, validated before any file is read.
@@ -113,8 +119,13 @@ pub struct RunReport {
     pub not_covered: Vec<NotCovered>,
     /// Containers (per environment that renders them) whose policy the rules decided.
     pub containers_covered: usize,
-    /// Containers seen in manifests that no environment claims.
+    /// Containers seen in manifests that no environment claims (in the
+    /// files parsed: a file no environment can reach is not).
     pub containers_without_environment: usize,
+    /// Files that mention containers and that no environment can reach by
+    /// their path, a kustomize overlay, `--env`, `defaultEnvironment` or a
+    /// namespace: read and not parsed.
+    pub files_without_environment: usize,
     /// What the run learned for the repository as a whole (shared bases and what they define).
     pub index: RepositoryIndex,
     /// The rules file used, as shown to people; `None` for the embedded default.
@@ -161,7 +172,7 @@ impl RunReport {
 
 impl FileResult {
     pub fn new(path: String, status: FileStatus) -> FileResult {
-        FileResult { path, plan: None, status, not_covered: Vec::new(), n_lines: None }
+        FileResult { path, plan: None, status, not_covered: Vec::new(), n_lines: None, unreached: false }
     }
 }
 
@@ -175,6 +186,7 @@ pub static FILES_TOTAL: AtomicUsize = AtomicUsize::new(0);
 struct Tally {
     containers_covered: usize,
     containers_without_environment: usize,
+    files_without_environment: usize,
     counted: Counted,
 }
 
@@ -553,6 +565,7 @@ pub fn run(config: &RunConfig) -> RunReport {
     let containers_without_environment =
         files.iter().filter_map(|f| f.plan.as_ref()).map(|p| p.containers_without_environment).sum::<usize>()
             + tally.containers_without_environment;
+    let files_without_environment = files.iter().filter(|f| f.unreached).count() + tally.files_without_environment;
     RunReport {
         files,
         quiet,
@@ -562,6 +575,7 @@ pub fn run(config: &RunConfig) -> RunReport {
         not_covered,
         containers_covered,
         containers_without_environment,
+        files_without_environment,
         index,
         rules: rules_shown(&config.rules, &config.root),
         releases,
@@ -804,17 +818,20 @@ fn service_accounts_first(
         return accounts;
     }
     let scan = RunConfig { write: false, keep_texts: false, explain: false, ..config.clone() };
-    let found: Vec<FileResult> = files
+    // Each file's ServiceAccounts only, taken from its result at once: a
+    // result per file that names one would grow with the repository.
+    let found: Vec<Vec<DefinedServiceAccount>> = files
         .par_iter()
         .zip(glances)
         .filter(|(_, glance)| glance.names_service_account)
-        .map(|(candidate, _)| process(candidate, &scan, ctx, true, view))
+        .filter_map(|(candidate, _)| process(candidate, &scan, ctx, true, view).plan.map(|p| p.service_accounts))
+        .filter(|found| !found.is_empty())
         .collect();
-    for account in found.iter().flat_map(|f| f.plan.iter().flat_map(|p| &p.service_accounts)) {
-        let listed = accounts.listed.entry(account.key.clone()).or_default();
-        for name in &account.secrets {
-            if !listed.contains(name) {
-                listed.push(name.clone());
+    for account in found.into_iter().flatten() {
+        let listed = accounts.listed.entry(account.key).or_default();
+        for name in account.secrets {
+            if !listed.contains(&name) {
+                listed.push(name);
             }
         }
     }
@@ -1032,6 +1049,12 @@ fn process(
     if overlay_patch::is_generated(&candidate.rel_path, text) {
         return unchanged(candidate, None);
     }
+    if !config.explain && !may_be_reached(candidate, ctx, view, partial, text) {
+        let mut result = unchanged(candidate, None);
+        result.unreached = manifest::may_hold_containers(text);
+        chart_values_coverage(candidate, config, view, &mut result);
+        return result;
+    }
     if let Some(line) = coverage::generated_marker(text) {
         let mut result = unchanged(candidate, None);
         // Not covered only when it holds what the rules would act on (Flux's
@@ -1083,6 +1106,37 @@ fn process(
     result
 }
 
+/// Whether some environment can reach a file, decided before it is parsed
+/// (issue 16): `--env` or `defaultEnvironment` reach every file; otherwise a
+/// file is reached by its path, by a kustomize overlay that owns or shares
+/// it (or reads it, or patches with it), by a Helm release whose values it
+/// carries, or, when environments match namespaces, by a namespace, which a
+/// document can only give in a `namespace` key (`manifest::may_name_namespace`).
+/// Nothing in a file no environment reaches is acted on, so it is read but
+/// not parsed: its containers are not counted one by one (the file is, in
+/// `RunReport::files_without_environment`, when it mentions containers)
+/// and invalid YAML in it is not reported. `explain` parses every file.
+fn may_be_reached(
+    candidate: &Candidate,
+    ctx: &PlanContext<'_>,
+    view: &KustomizeView<'_>,
+    partial: bool,
+    text: &str,
+) -> bool {
+    let path = candidate.rel_path.as_str();
+    let rules = ctx.rules;
+    ctx.forced_environment.is_some()
+        || ctx.owner.is_some()
+        || rules.default_environment.is_some()
+        || partial
+        || view.ownership.contains_key(path)
+        || view.values_edits.contains_key(path)
+        || view.pulled_in.contains_key(path)
+        // A path that matches two environments is reached, and reported.
+        || !matches!(rules.env_for_path(path), Ok(None))
+        || rules.uses_namespaces() && manifest::may_name_namespace(text)
+}
+
 /// Drops a plan that holds nothing, so that a file without anything to act
 /// on costs the run no memory until it ends (most files of a large
 /// repository). `explain` keeps it: "no containers" is what it says of it.
@@ -1108,6 +1162,10 @@ fn count_if_quiet(
 ) -> bool {
     if config.explain {
         return false;
+    }
+    if result.unreached && result.not_covered.is_empty() {
+        tally.files_without_environment += 1;
+        return true;
     }
     if let Some(plan) = &mut result.plan {
         plan.touched = Vec::new();

@@ -82,6 +82,7 @@ pub fn render(report: &RunReport, commit: Option<&str>) -> String {
             "errors": report.errors().count(),
             "containersCovered": report.containers_covered,
             "containersWithoutEnvironment": report.containers_without_environment,
+            "filesWithoutEnvironment": report.files_without_environment,
             "notCovered": report.not_covered.len(),
         },
         "commit": commit,

@@ -95,12 +95,21 @@ pub fn coverage_verdict(report: &RunReport) -> String {
         1 => "; 1 container has no environment (`pullsmith explain` shows why)".to_string(),
         n => format!("; {n} containers have no environment (`pullsmith explain` shows why)"),
     };
+    let unreached = match report.files_without_environment {
+        0 => String::new(),
+        1 => {
+            "; 1 file that mentions containers is reached by no environment (`pullsmith explain` shows why)".to_string()
+        }
+        n => {
+            format!("; {n} files that mention containers are reached by no environment (`pullsmith explain` shows why)")
+        }
+    };
     let covered = report.containers_covered;
     if covered == 0 {
-        format!("pullsmith: nothing covered: no container is under the rules, so there is nothing to call compliant{unclaimed}{not}\n")
+        format!("pullsmith: nothing covered: no container is under the rules, so there is nothing to call compliant{unclaimed}{unreached}{not}\n")
     } else {
         let plural = if covered == 1 { "" } else { "s" };
-        format!("pullsmith: compliant: {covered} container{plural} under the rules have the pull settings their environment calls for{unclaimed}{not}\n")
+        format!("pullsmith: compliant: {covered} container{plural} under the rules have the pull settings their environment calls for{unclaimed}{unreached}{not}\n")
     }
 }
 

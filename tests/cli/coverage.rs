@@ -262,10 +262,61 @@ fn releases_whose_charts_cannot_be_known_are_not_called_compliant() {
     write(dir.path(), "tools/debug.yaml", deployment("debug", "busybox:1.36"));
     let output = run_in(dir.path(), &["check", "."]);
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
-    assert!(stderr(&output).contains("pullsmith: compliant: 1 container under the rules have the pull settings their environment calls for; 1 container has no environment (`pullsmith explain` shows why); 1 thing seen is not covered"), "{}", describe(&output));
+    // `tools/` is reached by no environment: read, not parsed, counted as a file.
+    assert!(stderr(&output).contains("pullsmith: compliant: 1 container under the rules have the pull settings their environment calls for; 1 file that mentions containers is reached by no environment (`pullsmith explain` shows why); 1 thing seen is not covered"), "{}", describe(&output));
     let report = json(&run_in(dir.path(), &["--format", "json", "check", "."]));
-    assert_eq!(report["summary"]["containersWithoutEnvironment"], 1);
+    assert_eq!(report["summary"]["containersWithoutEnvironment"], 0);
+    assert_eq!(report["summary"]["filesWithoutEnvironment"], 1);
     assert!(stderr(&output).contains("containers_covered=1 not_covered=1"), "{}", describe(&output));
+    // explain parses it, and says why its container has no environment.
+    let explained = stdout(&run_in(dir.path(), &["explain", "."]));
+    assert!(explained.contains("Deployment debug: no environment"), "{explained}");
+}
+
+#[test]
+fn files_no_environment_can_reach_are_counted_and_not_parsed() {
+    let rules = "version: 1\nenvironments:\n  prod:\n    paths: [\"prod/**\"]\n    namespaces: [\"shop-*\"]\n    imagePullPolicy: IfNotPresent\n";
+    let in_namespace = deployment("cart", "nginx:1.25").replace("metadata:\n", "metadata:\n  namespace: shop-eu\n");
+    let dir = git_repo(&[
+        (".pullsmith.yaml", rules),
+        ("prod/web.yaml", &deployment("web", "nginx:1.25")),
+        // Reached by its namespace, outside every path glob: parsed and planned.
+        ("teams/cart.yaml", &in_namespace),
+        // Reached by nothing: never parsed, so its invalid YAML is not an error here.
+        ("tools/broken.yaml", "containers: [unclosed\n"),
+        ("tools/debug.yaml", &deployment("debug", "busybox:1.36")),
+        ("tools/settings.yaml", "retries: 3\n"),
+    ]);
+    let output = run_in(dir.path(), &["check", "--format", "json", "."]);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let report = json(&output);
+    let changed: Vec<&str> = report["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert_eq!(changed, ["prod/web.yaml", "teams/cart.yaml"], "{report:#}");
+    assert_eq!(report["errors"].as_array().unwrap().len(), 0, "{report:#}");
+    // The two files that mention containers; the settings file does not.
+    assert_eq!(report["summary"]["filesWithoutEnvironment"], 2, "{report:#}");
+    assert_eq!(report["summary"]["containersWithoutEnvironment"], 0, "{report:#}");
+    assert_eq!(report["summary"]["filesScanned"], 6, "{report:#}");
+
+    // A namespace no environment matches, in a file parsed for its namespace: its container is counted.
+    write(
+        dir.path(),
+        "tools/debug.yaml",
+        deployment("debug", "busybox:1.36").replace("metadata:\n", "metadata:\n  namespace: ops\n"),
+    );
+    let report = json(&run_in(dir.path(), &["check", "--format", "json", "."]));
+    assert_eq!(report["summary"]["containersWithoutEnvironment"], 1, "{report:#}");
+    assert_eq!(report["summary"]["filesWithoutEnvironment"], 1, "{report:#}");
+
+    // With a defaultEnvironment every file is reached: the broken one is parsed and is an error.
+    write(dir.path(), ".pullsmith.yaml", format!("{rules}defaultEnvironment: prod\n"));
+    let output = run_in(dir.path(), &["check", "."]);
+    assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
+    assert!(stderr(&output).contains("error: tools/broken.yaml:2:1: invalid YAML"), "{}", describe(&output));
+    // And explain parses every file whatever the rules.
+    write(dir.path(), ".pullsmith.yaml", rules);
+    let output = run_in(dir.path(), &["explain", "."]);
+    assert!(stderr(&output).contains("error: tools/broken.yaml:2:1: invalid YAML"), "{}", describe(&output));
 }
 
 #[test]

@@ -57,7 +57,8 @@ fn json_schema_rejects_what_it_should() {
     let good = serde_json::json!({"version": 1, "rules": null, "files": [], "warnings": [], "errors": [],
         "skipped": [], "notCovered": [],
         "summary": {"filesScanned": 0, "filesChanged": 0, "containersChanged": 0, "podSpecsChanged": 0, "errors": 0,
-                    "containersCovered": 0, "containersWithoutEnvironment": 0, "notCovered": 0},
+                    "containersCovered": 0, "containersWithoutEnvironment": 0, "filesWithoutEnvironment": 0,
+                    "notCovered": 0},
         "commit": null});
     assert_eq!(schema_problems(&good), Vec::<String>::new());
     let mut bad = good.clone();

@@ -141,7 +141,9 @@ fn large_runs_count_what_they_do_not_keep_exactly_as_what_they_keep() {
     assert_eq!(count(&counts, "files_scanned"), n_files);
     // dev: two containers; staging: one; prod: one, compliant.
     assert_eq!(count(&counts, "containers_covered"), 4 * n);
-    assert_eq!(json_summary["containersWithoutEnvironment"].as_u64(), Some(n as u64));
+    // The files no environment reaches, one container each, are counted as files, not parsed.
+    assert_eq!(json_summary["containersWithoutEnvironment"].as_u64(), Some(0));
+    assert_eq!(json_summary["filesWithoutEnvironment"].as_u64(), Some(n as u64));
     assert_eq!(n_field("imagePullPolicy"), 3 * n);
     // dev Deployments (policy and secrets), staging Deployments (policy), staging ServiceAccounts (secrets).
     assert_eq!(files.len(), 2 * n + n.div_ceil(2));
