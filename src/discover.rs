@@ -153,6 +153,19 @@ fn compile_set(globs: &[String]) -> Result<Option<GlobSet>, String> {
     builder.build().map(Some).map_err(|err| err.to_string())
 }
 
+/// Whether a walk with `filter` may read the file at `rel_path`: a
+/// kustomization that is not excluded, or a YAML file it allows. An
+/// over-approximation (it knows neither `.gitignore`, nor links, nor Helm
+/// templates), for a caller that must know whether a run may have read a
+/// path without the run keeping every path it read.
+pub fn may_read(filter: &PathFilter, rel_path: &str) -> bool {
+    let name = rel_path.rsplit('/').next().unwrap_or(rel_path);
+    if filter.is_excluded(rel_path) {
+        return false;
+    }
+    KUSTOMIZATION_NAMES.contains(&name) || is_yaml_name(name) && filter.allows(rel_path)
+}
+
 pub fn is_yaml_name(name: &str) -> bool {
     name.ends_with(".yaml") || name.ends_with(".yml")
 }

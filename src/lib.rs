@@ -908,7 +908,10 @@ fn rewrite_not_committed(
     report: &RunReport,
 ) -> anyhow::Result<Vec<String>> {
     let dirty = checkout.dirty_tracked()?;
-    if !dirty.iter().any(|path| report.read(path)) {
+    // A dirty file that the run may have read (a quiet one is not listed).
+    let may_have_read =
+        |path: &str| report.files.iter().any(|f| f.path == path) || discover::may_read(&config.filter, path);
+    if !dirty.iter().any(|path| may_have_read(path)) {
         return Ok(Vec::new());
     }
     let snapshot = checkout.head_snapshot()?;

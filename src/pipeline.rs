@@ -106,10 +106,12 @@ pub struct RunReport {
     /// The files that changed, failed, were skipped or said something
     /// (all files under `explain`).
     pub files: Vec<FileResult>,
-    /// The other files read, in path order: they say nothing (and need no
+    /// How many other files were read: they say nothing (and need no
     /// change, unless `RunConfig::keep_changes` is off), and are counted
-    /// in `n_scanned` and `counted`.
-    pub quiet: Vec<String>,
+    /// in `n_scanned` and `counted`. Not a list: a run keeps no path of a
+    /// file that says nothing (`discover::may_read` tells whether a run may
+    /// have read one).
+    pub n_quiet: usize,
     /// The changes of the quiet files.
     pub counted: Counted,
     pub warnings: Vec<Diagnostic>,
@@ -136,11 +138,7 @@ pub struct RunReport {
 
 impl RunReport {
     pub fn n_scanned(&self) -> usize {
-        self.files.len() + self.quiet.len()
-    }
-    /// Whether the run read the file at `path` (repository-relative).
-    pub fn read(&self, path: &str) -> bool {
-        self.files.iter().any(|f| f.path == path) || self.quiet.binary_search_by(|p| p.as_str().cmp(path)).is_ok()
+        self.files.len() + self.n_quiet
     }
     pub fn n_changed(&self) -> usize {
         self.files.iter().filter(|f| matches!(f.status, FileStatus::Changed { .. })).count()
@@ -545,14 +543,13 @@ pub fn run(config: &RunConfig) -> RunReport {
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let listed = |path: &str| files.binary_search_by(|f| f.path.as_str().cmp(path)).is_ok();
-    let mut quiet: Vec<String> = discovery
+    let n_quiet = discovery
         .files
-        .into_iter()
-        .map(|candidate| candidate.rel_path)
-        .chain(discovery.kustomizations)
+        .iter()
+        .map(|candidate| candidate.rel_path.as_str())
+        .chain(discovery.kustomizations.iter().map(String::as_str))
         .filter(|path| !listed(path))
-        .collect();
-    quiet.sort();
+        .count();
     not_covered.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
     let containers_covered = files.iter().filter_map(|f| f.plan.as_ref()).map(|p| p.containers_covered).sum::<usize>()
         + tally.containers_covered
@@ -568,7 +565,7 @@ pub fn run(config: &RunConfig) -> RunReport {
     let files_without_environment = files.iter().filter(|f| f.unreached).count() + tally.files_without_environment;
     RunReport {
         files,
-        quiet,
+        n_quiet,
         counted: tally.counted,
         warnings,
         overlays,
