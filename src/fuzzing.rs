@@ -104,7 +104,7 @@ pub fn kustomization(data: &[u8]) {
 /// refusals the run reports, not bugs).
 fn rewrite_checked(input: &str) -> Option<String> {
     let rules = fixed_rules();
-    if !manifest::worth_parsing(input) {
+    if !manifest::worth_parsing(input, rules) {
         scanned_out_holds_nothing(input, rules);
     }
     let (documents, splices, touched) = plan_of(input, rules)?;

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use crate::rules::Workload;
+use crate::rules::{Rules, Workload};
 use crate::yaml::{Document, Node, NodeKind};
 
 /// The three lists of a pod spec that hold containers.
@@ -383,10 +383,14 @@ fn slot_entry<'a>(group: &'a Node, slot: &Slot) -> Option<&'a (Node, Node)> {
 /// as whole words, so that a `PodDisruptionBudget` is not parsed for them;
 /// `Deployment`, …, `Job`, `Rollout`, `Workflow`, whose `script` templates
 /// name no container: so that one that does not parse is still reported), a
-/// pull field already there (`imagePull`), a ServiceAccount, a Secret,
-/// SealedSecret or ExternalSecret (`Secret`), a Helm release carrier
-/// (`HelmRelease`, an Argo CD `Application` or `ApplicationSet`), a Flux
-/// `Kustomization`. A key spelled with escapes (`"\u0063ontainers"`, or a
+/// pull field already there (`imagePull`), a ServiceAccount, a Helm release
+/// carrier (`HelmRelease`, an Argo CD `Application` or `ApplicationSet`), a
+/// Flux `Kustomization`, or a Secret, SealedSecret or ExternalSecret
+/// (`Secret`) that may define a pull secret the rules give: the file's
+/// bytes hold one of `rules.pull_secret_names()` (a run looks for the
+/// definitions of those names only, so a SealedSecret of an application's
+/// own credentials, often the largest file of its directory, is not
+/// parsed). A key or name spelled with escapes (`"\u0063ontainers"`, or a
 /// double-quoted `"con\` line break `tainers"`, whose escaped line break
 /// joins the two halves) defeats a byte scan, so any `\x`, `\u`, `\U` or
 /// backslash before a line break makes the file worth parsing too; YAML's
@@ -396,16 +400,16 @@ fn slot_entry<'a>(group: &'a Node, slot: &Slot) -> Option<&'a (Node, Node)> {
 ///
 /// A file that cannot matter is not parsed, so it is not validated either:
 /// invalid YAML in a ConfigMap is yamllint's to find, not this run's.
-pub fn worth_parsing(text: &str) -> bool {
+pub fn worth_parsing(text: &str, rules: &Rules) -> bool {
     static NEEDLES: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let needles = NEEDLES.get_or_init(|| {
         regex::Regex::new(concat!(
             r"ontainer|\bPod(Template)?\b|Deployment|StatefulSet|DaemonSet|ReplicaSet|ReplicationController|Job",
-            r"|Rollout|Workflow|imagePull|ServiceAccount|Secret|HelmRelease|Application|Kustomization|\\[xuU\r\n]"
+            r"|Rollout|Workflow|imagePull|ServiceAccount|HelmRelease|Application|Kustomization|\\[xuU\r\n]"
         ))
         .expect("a valid pattern")
     });
-    needles.is_match(text)
+    needles.is_match(text) || text.contains("Secret") && rules.pull_secret_names().any(|name| text.contains(name))
 }
 
 /// Whether a file's text may hold a container list, by a byte scan: it
@@ -757,8 +761,14 @@ pub fn aliased_containers<'a>(group: &'a Node, slots: &[Slot]) -> Vec<&'a Node> 
 mod tests {
     use super::*;
 
+    fn rules() -> Rules {
+        let text = "version: 1\nenvironments:\n  prod:\n    imagePullSecrets: [regcred]\nimages:\n  - match: \"ghcr.io/*\"\n    imagePullSecrets: [ghcr-pull]\n";
+        Rules::parse(text, crate::rules::RulesOrigin::Embedded).expect("valid rules")
+    }
+
     #[test]
     fn the_byte_scan_keeps_every_way_of_spelling_what_matters() {
+        let rules = rules();
         for text in [
             "spec:\n  containers: []\n",
             "initContainers: []",
@@ -770,27 +780,32 @@ mod tests {
             "kind: ScaledJob",
             "kind: Workflow",
             "imagePullSecrets: []",
-            "kind: SealedSecret",
+            "kind: SealedSecret\nmetadata: {name: regcred}",
+            "kind: Secret\nmetadata:\n  name: ghcr-pull\n",
+            "kind: ExternalSecret\nspec: {target: {name: regcred}}",
             "kind: ApplicationSet",
             "kind: \"\\u0050od\"",
             "kind: \"\\x50od\"",
             // An escaped line break joins the halves: `Deployment`, `containers`.
             "kind: \"Deploy\\\n  ment\"\nspec: {template: {spec: {\"con\\\r\n  tainers\": []}}}",
         ] {
-            assert!(worth_parsing(text), "{text:?} can matter");
+            assert!(worth_parsing(text, &rules), "{text:?} can matter");
         }
     }
 
     #[test]
     fn the_byte_scan_lets_go_what_cannot_matter() {
+        let rules = rules();
         for text in [
             "kind: ConfigMap\ndata:\n  a: \"b\\tc\"\n",
+            // A Secret of a name no rule gives: nothing looks for its definition.
+            "kind: SealedSecret\nmetadata: {name: web-credentials}\nspec: {encryptedData: {token: AgB4}}\n",
             "kind: PodDisruptionBudget\n",
             "kind: PodMonitor\n",
             "alert: KubePodCrashLooping\n",
             "kind: Service\n",
         ] {
-            assert!(!worth_parsing(text), "{text:?} cannot matter");
+            assert!(!worth_parsing(text, &rules), "{text:?} cannot matter");
         }
     }
 

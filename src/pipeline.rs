@@ -1068,7 +1068,7 @@ fn process(
         ));
         return result;
     }
-    if !manifest::worth_parsing(text) {
+    if !manifest::worth_parsing(text, ctx.rules) {
         // Nothing in it can be planned, covered or counted: not parsed (see `worth_parsing`).
         let mut result = unchanged(candidate, Some(FilePlan::default()));
         chart_values_coverage(candidate, config, view, &mut result);

@@ -788,8 +788,12 @@ impl<'p, 'a> ObjectPlanner<'p, 'a> {
 
     fn plan(&mut self) -> Result<(), PlanFailure> {
         let object = self.object;
+        // Only the definitions of names the rules give matter (the warning
+        // about a pull secret no Secret defines is about those).
         if let (Some(env), Some(name)) = (&self.env, manifest::defined_secret_name(&object)) {
-            self.plan.defined_secrets.push((env.env, name.to_string()));
+            if self.rules.pull_secret_names().any(|wanted| wanted == name) {
+                self.plan.defined_secrets.push((env.env, name.to_string()));
+            }
         }
         if object.kind == "ServiceAccount" && !self.ctx.partial {
             self.plan_service_account()?;

@@ -496,6 +496,13 @@ impl Rules {
         })
     }
 
+    /// Every pull secret name the rules can give a pod (environments' and
+    /// image rules'): the only names whose definitions a run looks for.
+    pub fn pull_secret_names(&self) -> impl Iterator<Item = &str> {
+        let of_environments = self.environments.iter().flat_map(|env| &env.secrets);
+        of_environments.chain(self.images.iter().flat_map(|rule| &rule.secrets)).map(String::as_str)
+    }
+
     /// Whether any environment looks at namespaces (else documents need no namespace lookup).
     pub fn uses_namespaces(&self) -> bool {
         self.environments.iter().any(|env| !env.namespaces.is_empty())

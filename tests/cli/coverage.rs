@@ -286,6 +286,8 @@ fn files_no_environment_can_reach_are_counted_and_not_parsed() {
         ("tools/broken.yaml", "containers: [unclosed\n"),
         ("tools/debug.yaml", &deployment("debug", "busybox:1.36")),
         ("tools/settings.yaml", "retries: 3\n"),
+        // Reached, but a Secret of a name no rule gives: not parsed (the broken flow mapping is not reported).
+        ("prod/credentials.yaml", "kind: SealedSecret\nmetadata: {name: web-credentials\nspec: {}\n"),
     ]);
     let output = run_in(dir.path(), &["check", "--format", "json", "."]);
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
@@ -296,7 +298,7 @@ fn files_no_environment_can_reach_are_counted_and_not_parsed() {
     // The two files that mention containers; the settings file does not.
     assert_eq!(report["summary"]["filesWithoutEnvironment"], 2, "{report:#}");
     assert_eq!(report["summary"]["containersWithoutEnvironment"], 0, "{report:#}");
-    assert_eq!(report["summary"]["filesScanned"], 6, "{report:#}");
+    assert_eq!(report["summary"]["filesScanned"], 7, "{report:#}");
 
     // A namespace no environment matches, in a file parsed for its namespace: its container is counted.
     write(
@@ -307,6 +309,18 @@ fn files_no_environment_can_reach_are_counted_and_not_parsed() {
     let report = json(&run_in(dir.path(), &["check", "--format", "json", "."]));
     assert_eq!(report["summary"]["containersWithoutEnvironment"], 1, "{report:#}");
     assert_eq!(report["summary"]["filesWithoutEnvironment"], 1, "{report:#}");
+
+    // A Secret of the name an environment gives is parsed, broken or not.
+    let named = "kind: SealedSecret\nmetadata: {name: web-credentials\nspec: {}\n";
+    write(
+        dir.path(),
+        ".pullsmith.yaml",
+        rules.replace("IfNotPresent\n", "IfNotPresent\n    imagePullSecrets: [web-credentials]\n"),
+    );
+    let output = run_in(dir.path(), &["check", "."]);
+    assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
+    assert!(stderr(&output).contains("error: prod/credentials.yaml:"), "{}", describe(&output));
+    write(dir.path(), "prod/credentials.yaml", named.replace("credentials\n", "credentials}\n"));
 
     // With a defaultEnvironment every file is reached: the broken one is parsed and is an error.
     write(dir.path(), ".pullsmith.yaml", format!("{rules}defaultEnvironment: prod\n"));

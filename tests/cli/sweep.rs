@@ -62,6 +62,8 @@ fn corpus_sweep_apply_is_correct_faithful_and_idempotent() {
     let rules = tmp.path().join("sweep-rules.yaml");
     std::fs::write(&rules, RULES).expect("write rules");
 
+    let parsed_rules =
+        pullsmith::rules::Rules::parse(RULES, pullsmith::rules::RulesOrigin::Embedded).expect("valid rules");
     let before = read_tree(&repo);
     let modes_before = modes(&repo, &before);
 
@@ -190,7 +192,8 @@ fn corpus_sweep_apply_is_correct_faithful_and_idempotent() {
         }
 
         // The byte scan (issue 16): what it lets go unparsed holds nothing pullsmith acts on.
-        let worth_parsing = std::str::from_utf8(old).map_or(true, pullsmith::manifest::worth_parsing);
+        let worth_parsing =
+            std::str::from_utf8(old).map_or(true, |text| pullsmith::manifest::worth_parsing(text, &parsed_rules));
         if !worth_parsing {
             stats.not_parsed += 1;
             if let Some(found) = old_docs.as_deref().and_then(|docs| docs.iter().find_map(what_matters)) {
@@ -494,14 +497,26 @@ fn reported(stderr: &str, prefix: &str, known: &HashSet<&str>) -> Reported {
 
 /// All documents, or None when YamlLoader rejects the file (or it is not UTF-8).
 /// A key or kind that a run acts on or must know, anywhere in `node`.
+/// What in a document pullsmith acts on or must know about: a container
+/// list or pull field, a ServiceAccount, a HelmRelease, or a Secret-like
+/// definition that names the rules' secret (the only name a run looks for).
 fn what_matters(node: &Yaml) -> Option<String> {
     const KEYS: [&str; 6] =
         ["containers", "initContainers", "ephemeralContainers", "container", "imagePullPolicy", "imagePullSecrets"];
-    const KINDS: [&str; 5] = ["ServiceAccount", "Secret", "SealedSecret", "ExternalSecret", "HelmRelease"];
+    const KINDS: [&str; 2] = ["ServiceAccount", "HelmRelease"];
+    const SECRET_KINDS: [&str; 3] = ["Secret", "SealedSecret", "ExternalSecret"];
+    let names_the_secret = |node: &Yaml| {
+        let name = get(node, "metadata").and_then(|m| get(m, "name"));
+        let target = get(node, "spec").and_then(|s| get(s, "target")).and_then(|t| get(t, "name"));
+        [name, target].into_iter().flatten().any(|n| n.as_str() == Some(SECRET))
+    };
     match node {
         Yaml::Hash(map) => map.iter().find_map(|(k, v)| match (k.as_str(), v.as_str()) {
             (Some(key), _) if KEYS.contains(&key) => Some(format!("a `{key}` key")),
             (Some("kind"), Some(kind)) if KINDS.contains(&kind) => Some(format!("a {kind}")),
+            (Some("kind"), Some(kind)) if SECRET_KINDS.contains(&kind) && names_the_secret(node) => {
+                Some(format!("a {kind} named `{SECRET}`"))
+            }
             _ => what_matters(v),
         }),
         Yaml::Array(items) => items.iter().find_map(what_matters),
