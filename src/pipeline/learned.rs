@@ -81,15 +81,18 @@ fn add_names(to: &mut Vec<String>, names: &[String]) {
 }
 
 /// Records `key` as seen at `path` unless it was seen earlier in path order.
+/// The path is copied only when it is recorded: most calls see a key that
+/// an earlier file in path order already holds.
 fn first<K: Ord>(map: &mut BTreeMap<K, FirstSeen>, key: K, path: &str, rank: usize, line: usize) {
-    let seen = FirstSeen { path: path.to_string(), rank, line };
+    let seen = || FirstSeen { path: path.to_string(), rank, line };
     match map.entry(key) {
         std::collections::btree_map::Entry::Vacant(entry) => {
-            entry.insert(seen);
+            entry.insert(seen());
         }
         std::collections::btree_map::Entry::Occupied(mut entry) => {
-            if seen < *entry.get() {
-                entry.insert(seen);
+            let held = entry.get();
+            if (path, rank, line) < (held.path.as_str(), held.rank, held.line) {
+                entry.insert(seen());
             }
         }
     }
