@@ -75,39 +75,30 @@ pub fn forbidden_character(text: &str) -> Option<(usize, String)> {
 /// a pass that accepts it.
 pub fn may_diverge(text: &str) -> bool {
     let bytes = text.as_bytes();
-    let mut tabs = bytes.iter().enumerate().filter(|(_, b)| **b == b'\t').map(|(i, _)| i);
-    if tabs.any(|tab| !after_a_line_opening_hash(bytes, tab)) {
+    // Every byte of every parsed file goes through this, twice for a changed
+    // one: the few bytes that can start a divergence are found by SIMD
+    // searches, and each is looked at on its own.
+    if memchr::memchr_iter(b'\t', bytes).any(|tab| !after_a_line_opening_hash(bytes, tab)) {
         return true;
     }
-    // The last byte that is not a space on the current line, if any.
-    let mut previous: Option<u8> = None;
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'\n' | b'\r' => {
-                previous = None;
-                continue;
-            }
-            b' ' => continue,
-            b':' | b'?' => {
-                let after_key_start = matches!(previous, None | Some(b'[' | b'{' | b',' | b'-' | b':'));
-                let before_comma = b == b':' && bytes.get(i + 1) == Some(&b',');
-                if after_key_start || before_comma {
-                    return true;
-                }
-            }
-            // An anchor or alias: where a token starts.
-            b'&' | b'*' if i == 0 || matches!(bytes[i - 1], b' ' | b'\n' | b'\r' | b'[' | b'{' | b',') => {
-                let name =
-                    bytes[i + 1..].iter().take_while(|c| !matches!(c, b' ' | b'\n' | b'\r' | b',' | b']' | b'}'));
-                if name.clone().any(|c| *c == b':') {
-                    return true;
-                }
-            }
-            _ => {}
+    for i in memchr::memchr2_iter(b':', b'?', bytes) {
+        // The last byte before it that is not a space, on its line.
+        let previous = bytes[..i].iter().rev().find(|b| **b != b' ').filter(|b| !matches!(b, b'\n' | b'\r'));
+        let after_key_start = matches!(previous, None | Some(b'[' | b'{' | b',' | b'-' | b':'));
+        let before_comma = bytes[i] == b':' && bytes.get(i + 1) == Some(&b',');
+        if after_key_start || before_comma {
+            return true;
         }
-        previous = Some(b);
     }
-    false
+    // An anchor or alias whose name holds a `:`, where a token starts.
+    memchr::memchr2_iter(b'&', b'*', bytes).any(|i| {
+        let starts_token = i == 0 || matches!(bytes[i - 1], b' ' | b'\n' | b'\r' | b'[' | b'{' | b',');
+        starts_token
+            && bytes[i + 1..]
+                .iter()
+                .take_while(|c| !matches!(c, b' ' | b'\n' | b'\r' | b',' | b']' | b'}'))
+                .any(|c| *c == b':')
+    })
 }
 
 /// Whether the byte at `at` follows a `#` that only spaces precede on its line.
@@ -207,6 +198,50 @@ fn explain(text: &str, offset: usize, problem: &str, context: Option<&str>) -> (
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The byte-by-byte scan `may_diverge` replaced: the same answer on every text.
+    fn may_diverge_reference(text: &str) -> bool {
+        let bytes = text.as_bytes();
+        let mut tabs = bytes.iter().enumerate().filter(|(_, b)| **b == b'\t').map(|(i, _)| i);
+        if tabs.any(|tab| !after_a_line_opening_hash(bytes, tab)) {
+            return true;
+        }
+        let mut previous: Option<u8> = None;
+        for (i, &b) in bytes.iter().enumerate() {
+            match b {
+                b'\n' | b'\r' => {
+                    previous = None;
+                    continue;
+                }
+                b' ' => continue,
+                b':' | b'?' => {
+                    let after_key_start = matches!(previous, None | Some(b'[' | b'{' | b',' | b'-' | b':'));
+                    let before_comma = b == b':' && bytes.get(i + 1) == Some(&b',');
+                    if after_key_start || before_comma {
+                        return true;
+                    }
+                }
+                b'&' | b'*' if i == 0 || matches!(bytes[i - 1], b' ' | b'\n' | b'\r' | b'[' | b'{' | b',') => {
+                    let name =
+                        bytes[i + 1..].iter().take_while(|c| !matches!(c, b' ' | b'\n' | b'\r' | b',' | b']' | b'}'));
+                    if name.clone().any(|c| *c == b':') {
+                        return true;
+                    }
+                }
+                _ => {}
+            }
+            previous = Some(b);
+        }
+        false
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+        #[test]
+        fn may_diverge_answers_as_the_byte_by_byte_scan(text in "([a-z:?&*#,\\[\\]{}\\- \t\r\n]|: |\n  ){0,40}") {
+            proptest::prop_assert_eq!(may_diverge(&text), may_diverge_reference(&text), "{:?}", text);
+        }
+    }
 
     #[test]
     fn the_shapes_on_which_the_parsers_differ_get_libyamls_pass() {
