@@ -582,19 +582,32 @@ impl<'a> Aliases<'a> {
         yaml_rust2::parser::Parser::new_from_str(body)
             .load(&mut events, true)
             .map_err(|err| format!("internal error: the file parses once but not twice ({})", err.info()))?;
+        // A document that was not built (`yaml::parse_skipping`) holds no
+        // node to resolve, and its anchors are its own.
         let mut nodes = Vec::new();
-        for document in documents {
-            preorder(&document.root, &mut nodes);
-        }
-        if nodes.len() != events.0.len() {
+        let mut node_events = Vec::new();
+        if events.0.len() != documents.len() {
             return Err(format!(
-                "internal error: {} nodes but {} parser events; aliases cannot be resolved",
-                nodes.len(),
+                "internal error: {} documents but {} in the parser's events; aliases cannot be resolved",
+                documents.len(),
                 events.0.len()
             ));
         }
+        for (document, document_events) in documents.iter().zip(events.0) {
+            if !document.skipped {
+                preorder(&document.root, &mut nodes);
+                node_events.extend(document_events);
+            }
+        }
+        if nodes.len() != node_events.len() {
+            return Err(format!(
+                "internal error: {} nodes but {} parser events; aliases cannot be resolved",
+                nodes.len(),
+                node_events.len()
+            ));
+        }
         let mut anchored: HashMap<usize, &'a Node> = HashMap::new();
-        for (node, (anchor_id, alias_of)) in nodes.into_iter().zip(events.0) {
+        for (node, (anchor_id, alias_of)) in nodes.into_iter().zip(node_events) {
             if anchor_id > 0 {
                 anchored.insert(anchor_id, node);
             }
@@ -725,18 +738,30 @@ fn preorder<'a>(node: &'a Node, out: &mut Vec<&'a Node>) {
 }
 
 /// Per node event: its anchor id (0: none) and, for an alias, the id it repeats.
-struct NodeEvents(Vec<(usize, Option<usize>)>);
+/// Each node's anchor id and, for an alias, the id it repeats, in order,
+/// document by document.
+struct NodeEvents(Vec<Vec<(usize, Option<usize>)>>);
+
+impl NodeEvents {
+    fn push(&mut self, event: (usize, Option<usize>)) {
+        if self.0.is_empty() {
+            self.0.push(Vec::new());
+        }
+        self.0.last_mut().expect("a document is open").push(event);
+    }
+}
 
 impl yaml_rust2::parser::MarkedEventReceiver for NodeEvents {
     fn on_event(&mut self, event: yaml_rust2::Event, _mark: yaml_rust2::scanner::Marker) {
         use yaml_rust2::Event;
         match event {
+            Event::DocumentStart => self.0.push(Vec::new()),
             Event::Scalar(_, _, anchor_id, _)
             | Event::MappingStart(anchor_id, _)
             | Event::SequenceStart(anchor_id, _) => {
-                self.0.push((anchor_id, None));
+                self.push((anchor_id, None));
             }
-            Event::Alias(id) => self.0.push((0, Some(id))),
+            Event::Alias(id) => self.push((0, Some(id))),
             _ => {}
         }
     }

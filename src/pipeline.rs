@@ -1075,7 +1075,16 @@ fn process(
         forget_empty_plan(config, &mut result);
         return result;
     }
-    let documents = match yaml::parse(text) {
+    // Within a file, only the documents that can matter are built (issue 16);
+    // `explain` shows every document, and Helm values edits and kustomize
+    // patches read the file as a whole.
+    let whole = config.explain || partial || view.values_edits.contains_key(&candidate.rel_path);
+    let parsed = if whole {
+        yaml::parse(text)
+    } else {
+        yaml::parse_skipping(text, &|section: &str| manifest::worth_parsing(section, ctx.rules))
+    };
+    let documents = match parsed {
         Ok(parsed) => parsed,
         Err(_) if text.contains("{{") => {
             return skipped(candidate, "Helm template (holds `{{` and is not valid YAML)");

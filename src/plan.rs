@@ -540,6 +540,16 @@ const LIST_STYLE_FILE: bool = false;
 /// How a file writes block lists, looked for only when a new list is
 /// written: finding it asks for columns, so for the line index, which most
 /// files never need.
+/// The first block list of a document the parse did not build
+/// (`yaml::parse_skipping`), from a parse of its text alone: that text
+/// starts at a line's start, so its columns are the file's.
+fn of_skipped_document(style: &TextStyle<'_>, document: &Document) -> Option<ListStyle> {
+    let text = style.text().get(document.root.span.clone())?;
+    let documents = crate::yaml::parse(text).ok()?;
+    let own = TextStyle::new(text);
+    documents.iter().find_map(|d| ListStyle::of_document(&own, &d.root))
+}
+
 struct ListStyles<'p, 'a> {
     style: &'p TextStyle<'a>,
     documents: &'a [Document],
@@ -559,7 +569,11 @@ impl<'p, 'a> ListStyles<'p, 'a> {
     fn of(&self, doc: usize, own: bool) -> ListStyle {
         let of_file = || {
             *self.file.get_or_init(|| {
-                self.documents.iter().find_map(|d| ListStyle::of_document(self.style, &d.root)).unwrap_or_default()
+                let of = |d: &Document| match d.skipped {
+                    true => of_skipped_document(self.style, d),
+                    false => ListStyle::of_document(self.style, &d.root),
+                };
+                self.documents.iter().find_map(of).unwrap_or_default()
             })
         };
         if !own {

@@ -72,7 +72,15 @@ pub struct Node {
 #[derive(Debug, Clone)]
 pub struct Document {
     pub root: Node,
+    /// Not built (see [`parse_skipping`]): its root is an empty plain
+    /// scalar spanning the document's text, which holds nothing the caller
+    /// looks for.
+    pub skipped: bool,
 }
+
+/// What [`parse_skipping`] asks of each document's text: whether it can
+/// hold anything the caller looks for.
+pub type Matters<'a> = dyn Fn(&str) -> bool + Sync + 'a;
 
 /// A parse failure, with the byte offset where the parser stopped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -158,17 +166,72 @@ impl Node {
 /// Parses every document of `text`. The offsets in the result index `text`
 /// itself, BOM included.
 pub fn parse(text: &str) -> Result<Vec<Document>, ParseError> {
-    parse_keeping_lines(text).map(|(documents, _)| documents)
+    parse_keeping_lines(text, None).map(|(documents, _)| documents)
 }
+
+/// [`parse`], building the tree of only the documents whose text `matters`
+/// (issue 16): the others are parsed, so the text is checked as a whole,
+/// and stand as [`Document::skipped`] placeholders. A document's text is
+/// what lies between the lines that start with a document marker (`---`
+/// or `...`, alone or followed by a blank), which YAML forbids inside any
+/// scalar, and what `matters` is asked is that text; when the parser's
+/// document runs past it (a marker it did not take as one), the whole text
+/// is parsed again with every tree built.
+pub fn parse_skipping(text: &str, matters: &Matters<'_>) -> Result<Vec<Document>, ParseError> {
+    let sections = document_sections(text);
+    if sections.len() < 2 || sections.iter().all(|section| matters(&text[section.clone()])) {
+        return parse(text);
+    }
+    let skipping = Skipping { sections: &sections, matters, current: None, overran: false };
+    match parse_keeping_lines(text, Some(skipping)) {
+        Err(err) if err.offset == OVERRAN => parse(text),
+        other => other.map(|(documents, _)| documents),
+    }
+}
+
+/// The sections of a text that document markers divide it into: each
+/// starts at the beginning of the text or of a marker's line.
+pub fn document_sections(text: &str) -> Vec<Range<usize>> {
+    let bytes = text.as_bytes();
+    let is_marker = |line: usize| matches!(bytes.get(line + 3), None | Some(b' ' | b'\t' | b'\r' | b'\n'));
+    // Two substring searches rather than a look at every line: most files have few markers.
+    let mut starts: Vec<usize> = memchr::memmem::find_iter(bytes, b"\n---")
+        .chain(memchr::memmem::find_iter(bytes, b"\n..."))
+        .map(|at| at + 1)
+        .filter(|&line| is_marker(line))
+        .collect();
+    starts.sort_unstable();
+    starts.insert(0, 0);
+    let mut sections: Vec<Range<usize>> = starts.windows(2).map(|w| w[0]..w[1]).collect();
+    sections.push(starts[starts.len() - 1]..text.len());
+    sections
+}
+
+/// What a parse that skips documents needs to know as it goes.
+struct Skipping<'s, 'm> {
+    sections: &'s [Range<usize>],
+    matters: &'s Matters<'m>,
+    /// The section of the document being skipped, if one is.
+    current: Option<Range<usize>>,
+    /// A skipped document went on past its section.
+    overran: bool,
+}
+
+/// The offset of the error that says the parse gave up skipping: a
+/// document ran past its section.
+const OVERRAN: usize = usize::MAX;
 
 /// Parses every document of `text`, and hands back its line index (built on
 /// the way for text that is not ASCII, so that a caller need not build it again).
 pub fn parse_with_lines(text: &str) -> Result<(Vec<Document>, LineIndex), ParseError> {
-    parse_keeping_lines(text).map(|(documents, lines)| (documents, lines.unwrap_or_else(|| LineIndex::new(text))))
+    parse_keeping_lines(text, None).map(|(documents, lines)| (documents, lines.unwrap_or_else(|| LineIndex::new(text))))
 }
 
 /// The documents, and the line index when parsing needed one.
-fn parse_keeping_lines(text: &str) -> Result<(Vec<Document>, Option<LineIndex>), ParseError> {
+fn parse_keeping_lines<'a>(
+    text: &'a str,
+    skipping: Option<Skipping<'a, 'a>>,
+) -> Result<(Vec<Document>, Option<LineIndex>), ParseError> {
     // Characters YAML forbids are refused before either parser sees them, so
     // the message names the character rather than what it broke.
     if let Some((offset, message)) = strict::forbidden_character(text) {
@@ -186,6 +249,7 @@ fn parse_keeping_lines(text: &str) -> Result<(Vec<Document>, Option<LineIndex>),
         documents: Vec::new(),
         anchors: Vec::new(),
         error: None,
+        skipping,
     };
     let mut parser = Parser::new_from_str(&text[bom_len..]);
     // The events are pulled one by one rather than through `Parser::load`,
@@ -207,6 +271,9 @@ fn parse_keeping_lines(text: &str) -> Result<(Vec<Document>, Option<LineIndex>),
         builder.on_event(event, mark);
         if let Some(err) = builder.error {
             return Err(err);
+        }
+        if builder.skipping.as_ref().is_some_and(|skipping| skipping.overran) {
+            return Err(ParseError { offset: OVERRAN, message: String::new() });
         }
         if end {
             break;
@@ -240,9 +307,37 @@ struct TreeBuilder<'a> {
     /// Expanded node count per anchor id (ids are small consecutive numbers).
     anchors: Vec<u64>,
     error: Option<ParseError>,
+    skipping: Option<Skipping<'a, 'a>>,
 }
 
 impl TreeBuilder<'_> {
+    /// At a document's start: whether to skip it, and then its section.
+    fn start_document(&mut self, mark: &Marker) {
+        let offset = self.offset(mark);
+        let text = self.text;
+        let Some(skipping) = &mut self.skipping else { return };
+        let index = skipping.sections.partition_point(|section| section.start <= offset).saturating_sub(1);
+        let section = skipping.sections[index].clone();
+        skipping.current = (!(skipping.matters)(&text[section.clone()])).then_some(section);
+    }
+
+    /// At a document's end: a skipped document becomes its placeholder.
+    fn end_document(&mut self, mark: &Marker) {
+        let offset = self.offset(mark);
+        let Some(skipping) = &mut self.skipping else { return };
+        let Some(section) = skipping.current.take() else { return };
+        if offset > section.end {
+            skipping.overran = true;
+            return;
+        }
+        let root = Node { kind: NodeKind::Scalar { value: String::new(), style: ScalarStyle::Plain }, span: section };
+        self.documents.push(Document { root, skipped: true });
+    }
+
+    fn is_skipping(&self) -> bool {
+        self.skipping.as_ref().is_some_and(|skipping| skipping.current.is_some())
+    }
+
     fn lines(&self) -> &LineIndex {
         self.lines.get_or_init(|| LineIndex::new(self.text))
     }
@@ -328,7 +423,7 @@ impl TreeBuilder<'_> {
     /// Hands a finished node to its parent (or makes it a document root).
     fn push_node(&mut self, mut node: Node, expanded: u64) {
         let Some(parent) = self.stack.last_mut() else {
-            self.documents.push(Document { root: node });
+            self.documents.push(Document { root: node, skipped: false });
             return;
         };
         parent.expanded = parent.expanded.saturating_add(expanded);
@@ -444,6 +539,19 @@ impl MarkedEventReceiver for TreeBuilder<'_> {
             return;
         }
         match event {
+            Event::DocumentStart => {
+                self.anchors.clear();
+                self.start_document(&mark);
+                return;
+            }
+            Event::DocumentEnd => {
+                self.end_document(&mark);
+                return;
+            }
+            _ if self.is_skipping() => return,
+            _ => {}
+        }
+        match event {
             Event::Scalar(value, style, anchor_id, tag) => {
                 let start = self.offset(&mark);
                 let style = match style {
@@ -521,8 +629,7 @@ impl MarkedEventReceiver for TreeBuilder<'_> {
                 let expanded = self.anchors.get(anchor_id).copied().unwrap_or(1);
                 self.push_node(Node { kind: NodeKind::Alias, span: start..end }, expanded);
             }
-            Event::DocumentStart => self.anchors.clear(),
-            Event::DocumentEnd | Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+            Event::DocumentStart | Event::DocumentEnd | Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
         }
     }
 }

@@ -33,6 +33,7 @@ mod rules_safety;
 mod security;
 mod service_accounts;
 mod silent_gaps;
+mod skipped_documents;
 mod sweep;
 mod versions;
 mod workloads;
