@@ -250,6 +250,8 @@ fn parse_keeping_lines<'a>(
         anchors: Vec::new(),
         error: None,
         skipping,
+        entries: Vec::new(),
+        items: Vec::new(),
     };
     let mut parser = Parser::new_from_str(&text[bom_len..]);
     // The events are pulled one by one rather than through `Parser::load`,
@@ -289,6 +291,8 @@ fn parse_keeping_lines<'a>(
 /// A collection being built, with the expanded size of what it holds so far.
 struct Open {
     node: Node,
+    /// Where its entries (or items) start in the builder's scratch list.
+    scratch_start: usize,
     /// For a mapping: a key waiting for its value.
     pending_key: Option<Node>,
     anchor_id: usize,
@@ -308,6 +312,12 @@ struct TreeBuilder<'a> {
     anchors: Vec<u64>,
     error: Option<ParseError>,
     skipping: Option<Skipping<'a, 'a>>,
+    /// The entries of the open mappings and the items of the open
+    /// sequences, innermost last: a collection's children are gathered here
+    /// and moved into a vector of their exact length when it closes, rather
+    /// than grown by doubling and shrunk (allocations the run paid per node).
+    entries: Vec<(Node, Node)>,
+    items: Vec<Node>,
 }
 
 impl TreeBuilder<'_> {
@@ -429,7 +439,7 @@ impl TreeBuilder<'_> {
         parent.expanded = parent.expanded.saturating_add(expanded);
         let parent_expanded = parent.expanded;
         match &mut parent.node.kind {
-            NodeKind::Mapping { entries, .. } => match parent.pending_key.take() {
+            NodeKind::Mapping { .. } => match parent.pending_key.take() {
                 None => parent.pending_key = Some(node),
                 Some(key) => {
                     if node.is_null() && node.as_str() == Some("") && node.span.is_empty() {
@@ -438,10 +448,10 @@ impl TreeBuilder<'_> {
                             scan::colon_after(self.text, key.span.end).map_or(key.span.end, |colon| colon + 1);
                         node.span = after_key..after_key;
                     }
-                    entries.push((key, node));
+                    self.entries.push((key, node));
                 }
             },
-            NodeKind::Sequence { items, .. } => items.push(node),
+            NodeKind::Sequence { .. } => self.items.push(node),
             NodeKind::Scalar { .. } | NodeKind::Alias => {
                 unreachable!("only collections are pushed on the builder stack")
             }
@@ -459,8 +469,7 @@ impl TreeBuilder<'_> {
 
     /// Kubernetes rejects a mapping that names a key twice, and which value
     /// counts would be a guess: such a file is refused.
-    fn duplicate_key(&self, mapping: &Node) -> Option<(usize, String)> {
-        let entries = mapping.entries();
+    fn duplicate_key(&self, entries: &[(Node, Node)]) -> Option<(usize, String)> {
         if entries.len() < 2 {
             return None;
         }
@@ -491,23 +500,26 @@ impl TreeBuilder<'_> {
             self.fail(node.span.start, format!("nesting deeper than {MAX_DEPTH} levels"));
             return;
         }
-        self.stack.push(Open { node, pending_key: None, anchor_id, expanded: 1 });
+        let scratch_start = if node.is_mapping() { self.entries.len() } else { self.items.len() };
+        self.stack.push(Open { node, scratch_start, pending_key: None, anchor_id, expanded: 1 });
     }
 
     fn close(&mut self, end_mark: &Marker) {
         let Some(mut open) = self.stack.pop() else {
             return;
         };
-        if let Some((offset, message)) = self.duplicate_key(&open.node) {
-            self.fail(offset, message);
-            return;
-        }
-        // Vectors grow by doubling, from four: most Kubernetes mappings hold
-        // one to three entries, so without this a tree took several times
-        // the memory its nodes need (a 100 MB file: gigabytes).
+        // Exactly as long as it needs to be: most Kubernetes mappings hold
+        // one to three entries, and vectors grown by doubling from four took
+        // several times the memory the nodes need (a 100 MB file: gigabytes).
         match &mut open.node.kind {
-            NodeKind::Mapping { entries, .. } => entries.shrink_to_fit(),
-            NodeKind::Sequence { items, .. } => items.shrink_to_fit(),
+            NodeKind::Mapping { entries, .. } => {
+                if let Some((offset, message)) = self.duplicate_key(&self.entries[open.scratch_start..]) {
+                    self.fail(offset, message);
+                    return;
+                }
+                *entries = self.entries.drain(open.scratch_start..).collect();
+            }
+            NodeKind::Sequence { items, .. } => *items = self.items.drain(open.scratch_start..).collect(),
             NodeKind::Scalar { .. } | NodeKind::Alias => {}
         }
         let flow = open.node.is_flow();
