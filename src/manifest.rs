@@ -405,11 +405,13 @@ pub fn worth_parsing(text: &str, rules: &Rules) -> bool {
     let needles = NEEDLES.get_or_init(|| {
         regex::Regex::new(concat!(
             r"ontainer|\bPod(Template)?\b|Deployment|StatefulSet|DaemonSet|ReplicaSet|ReplicationController|Job",
-            r"|Rollout|Workflow|imagePull|ServiceAccount|HelmRelease|Application|Kustomization|\\[xuU\r\n]"
+            r"|Rollout|Workflow|imagePull|ServiceAccount|HelmRelease|Application|Kustomization"
         ))
         .expect("a valid pattern")
     });
-    needles.is_match(text) || text.contains("Secret") && rules.pull_secret_names().any(|name| text.contains(name))
+    needles.is_match(text)
+        || has_escapes(text)
+        || text.contains("Secret") && rules.pull_secret_names().any(|name| text.contains(name))
 }
 
 /// Whether a file's text may hold a container list, by a byte scan: it

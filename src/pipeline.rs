@@ -1401,7 +1401,7 @@ fn text_of(bytes: &[u8]) -> Result<&str, (usize, String)> {
         );
         return Err((0, message));
     }
-    if let Some(nul) = bytes.iter().position(|b| *b == 0) {
+    if let Some(nul) = memchr::memchr(0, bytes) {
         return Err((nul, "binary file (holds a NUL byte); left alone".to_string()));
     }
     std::str::from_utf8(bytes).map_err(|err| (err.valid_up_to(), "not UTF-8 text; left alone".to_string()))

@@ -179,10 +179,15 @@ pub fn parse(text: &str) -> Result<Vec<Document>, ParseError> {
 /// is parsed again with every tree built.
 pub fn parse_skipping(text: &str, matters: &Matters<'_>) -> Result<Vec<Document>, ParseError> {
     let sections = document_sections(text);
-    if sections.len() < 2 || sections.iter().all(|section| matters(&text[section.clone()])) {
+    if sections.len() < 2 {
         return parse(text);
     }
-    let skipping = Skipping { sections: &sections, matters, current: None, overran: false };
+    // Each section is asked once, here, rather than again at its document's start.
+    let kept: Vec<bool> = sections.iter().map(|section| matters(&text[section.clone()])).collect();
+    if kept.iter().all(|&keep| keep) {
+        return parse(text);
+    }
+    let skipping = Skipping { sections: &sections, kept: &kept, current: None, overran: false };
     match parse_keeping_lines(text, Some(skipping)) {
         Err(err) if err.offset == OVERRAN => parse(text),
         other => other.map(|(documents, _)| documents),
@@ -208,9 +213,10 @@ pub fn document_sections(text: &str) -> Vec<Range<usize>> {
 }
 
 /// What a parse that skips documents needs to know as it goes.
-struct Skipping<'s, 'm> {
+struct Skipping<'s> {
     sections: &'s [Range<usize>],
-    matters: &'s Matters<'m>,
+    /// Whether each section can matter, and so has its document built.
+    kept: &'s [bool],
     /// The section of the document being skipped, if one is.
     current: Option<Range<usize>>,
     /// A skipped document went on past its section.
@@ -230,7 +236,7 @@ pub fn parse_with_lines(text: &str) -> Result<(Vec<Document>, LineIndex), ParseE
 /// The documents, and the line index when parsing needed one.
 fn parse_keeping_lines<'a>(
     text: &'a str,
-    skipping: Option<Skipping<'a, 'a>>,
+    skipping: Option<Skipping<'a>>,
 ) -> Result<(Vec<Document>, Option<LineIndex>), ParseError> {
     // Characters YAML forbids are refused before either parser sees them, so
     // the message names the character rather than what it broke.
@@ -311,7 +317,7 @@ struct TreeBuilder<'a> {
     /// Expanded node count per anchor id (ids are small consecutive numbers).
     anchors: Vec<u64>,
     error: Option<ParseError>,
-    skipping: Option<Skipping<'a, 'a>>,
+    skipping: Option<Skipping<'a>>,
     /// The entries of the open mappings and the items of the open
     /// sequences, innermost last: a collection's children are gathered here
     /// and moved into a vector of their exact length when it closes, rather
@@ -324,11 +330,9 @@ impl TreeBuilder<'_> {
     /// At a document's start: whether to skip it, and then its section.
     fn start_document(&mut self, mark: &Marker) {
         let offset = self.offset(mark);
-        let text = self.text;
         let Some(skipping) = &mut self.skipping else { return };
         let index = skipping.sections.partition_point(|section| section.start <= offset).saturating_sub(1);
-        let section = skipping.sections[index].clone();
-        skipping.current = (!(skipping.matters)(&text[section.clone()])).then_some(section);
+        skipping.current = (!skipping.kept[index]).then(|| skipping.sections[index].clone());
     }
 
     /// At a document's end: a skipped document becomes its placeholder.
