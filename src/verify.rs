@@ -21,7 +21,7 @@
 
 use crate::edit::{self, Splice};
 use crate::manifest::Aliases;
-use crate::yaml::{self, Document, Node, NodeKind};
+use crate::yaml::{self, Document, Node, NodeKind, ScalarStyle};
 
 /// What a rewrite was meant to do, for [`invariant`].
 pub struct Intended<'a> {
@@ -153,9 +153,28 @@ pub fn only_intended_fields_changed(
 
 /// Parts (a) and (b) for pull fields.
 fn fields_compared(documents: &[Document], original: &str, new_text: &str, touched: &[usize]) -> Result<(), Violation> {
+    fields_compared_reparsing(documents, original, new_text, touched, Reparse::ChangedSections)
+}
+
+/// How much of a rewrite the check parses again.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reparse {
+    /// The sections that changed, when that reads as the whole (`reparse_changed_sections`).
+    ChangedSections,
+    /// The whole text (a kustomization's check; what the tests compare the above with).
+    Whole,
+}
+
+fn fields_compared_reparsing(
+    documents: &[Document],
+    original: &str,
+    new_text: &str,
+    touched: &[usize],
+    how: Reparse,
+) -> Result<(), Violation> {
     let mut touched = touched.to_vec();
     touched.sort_unstable();
-    let new_documents = reparse(documents, original, new_text)?;
+    let new_documents = reparse(documents, original, new_text, how)?;
     let old_aliases =
         Aliases::of(original, documents).map_err(|message| Violation::DataChanged { offset: 0, message })?;
     let new_aliases =
@@ -179,7 +198,17 @@ fn fields_compared(documents: &[Document], original: &str, new_text: &str, touch
 }
 
 /// The rewrite parsed, with as many documents as the original.
-fn reparse(original: &[Document], original_text: &str, new_text: &str) -> Result<Vec<Document>, Violation> {
+fn reparse(
+    original: &[Document],
+    original_text: &str,
+    new_text: &str,
+    how: Reparse,
+) -> Result<Vec<Document>, Violation> {
+    if how == Reparse::ChangedSections {
+        if let Some(documents) = reparse_changed_sections(original, original_text, new_text) {
+            return Ok(documents);
+        }
+    }
     // Documents the first parse did not build (`yaml::parse_skipping`) are
     // not built here either when their text is there unchanged: `skipped_alike`
     // then checks that they stand at the same place among the documents.
@@ -203,6 +232,62 @@ fn reparse(original: &[Document], original_text: &str, new_text: &str) -> Result
     Ok(new_documents)
 }
 
+/// The rewrite's documents when only the sections of its text that differ
+/// from the original's need parsing (issue 16: a large multi-document file
+/// with one Deployment changed is not parsed again whole). The rest stand
+/// as placeholders ([`Document::skipped`]) spanning the original
+/// document's text where it now is, for `skipped_alike` to compare.
+///
+/// Sound because each section is parsed on its own exactly as in the whole
+/// text (see `yaml::parse_section`) when: neither text holds a directive;
+/// both have the same number of sections (a splice never writes a marker
+/// line); and every original document lies within one section, each
+/// section holding at most one, so the first parse took every marker line
+/// as one. An unchanged section then reads as it did, and a changed one,
+/// which must parse alone into as many documents as it held, reads alone
+/// as it does in the rewrite: the parser starts each section afresh. When
+/// any of that does not hold, or a changed section does not parse alone,
+/// `None`: the whole rewrite is parsed, and gives the verdict.
+fn reparse_changed_sections(original: &[Document], original_text: &str, new_text: &str) -> Option<Vec<Document>> {
+    if yaml::may_hold_directives(original_text) || yaml::may_hold_directives(new_text) {
+        return None;
+    }
+    let old_sections = yaml::document_sections(original_text);
+    let new_sections = yaml::document_sections(new_text);
+    if old_sections.len() < 2 || old_sections.len() != new_sections.len() {
+        return None;
+    }
+    // The original document each section holds.
+    let mut held: Vec<Option<&Document>> = vec![None; old_sections.len()];
+    for document in original {
+        let span = &document.root.span;
+        let index = old_sections.partition_point(|section| section.start <= span.start).checked_sub(1)?;
+        let section = &old_sections[index];
+        if span.is_empty() || span.end > section.end || held[index].is_some() {
+            return None;
+        }
+        held[index] = Some(document);
+    }
+    let mut documents = Vec::with_capacity(original.len());
+    for ((old_section, new_section), held) in old_sections.iter().zip(&new_sections).zip(held) {
+        if original_text[old_section.clone()] == new_text[new_section.clone()] {
+            if let Some(document) = held {
+                let (at, shift) = (document.root.span.start, new_section.start.wrapping_sub(old_section.start));
+                let span = at.wrapping_add(shift)..document.root.span.end.wrapping_add(shift);
+                let root = Node { kind: NodeKind::Scalar { value: String::new(), style: ScalarStyle::Plain }, span };
+                documents.push(Document { root, skipped: true });
+            }
+            continue;
+        }
+        let parsed = yaml::parse_section(new_text, new_section.clone()).ok()?;
+        if parsed.len() != usize::from(held.is_some()) {
+            return None;
+        }
+        documents.extend(parsed);
+    }
+    Some(documents)
+}
+
 /// For two documents at the same place, when either was not built: that
 /// both were not, with the same text (their data are then the same).
 /// `None` when both were built, to be compared.
@@ -210,8 +295,10 @@ fn skipped_alike(old: &Document, new: &Document, original: &str, new_text: &str)
     if !old.skipped && !new.skipped {
         return None;
     }
-    let alike =
-        old.skipped && new.skipped && original.get(old.root.span.clone()) == new_text.get(new.root.span.clone());
+    // The same text, a whole document's (or, for one that was built, its
+    // root's, which `reparse_changed_sections` placed where it now is),
+    // reads as the same data.
+    let alike = new.skipped && original.get(old.root.span.clone()) == new_text.get(new.root.span.clone());
     Some(if alike {
         Ok(())
     } else {
@@ -424,7 +511,7 @@ fn reads_as_non_string(node: &Node) -> bool {
 /// maintains). Documents after the first (kustomize reads only the first;
 /// a trailing `---` makes an empty one) must be kept as they are.
 pub fn only_root_key_changed(original: &[Document], new_text: &str, key: &str) -> Result<(), String> {
-    let new_documents = reparse(original, "", new_text).map_err(Violation::into_message)?;
+    let new_documents = reparse(original, "", new_text, Reparse::Whole).map_err(Violation::into_message)?;
     let (old_aliases, new_aliases) = (Aliases::default(), Aliases::default());
     let sides = Sides { old: &old_aliases, new: &new_aliases };
     for (index, (old, new)) in original.iter().zip(&new_documents).enumerate() {
@@ -464,7 +551,7 @@ fn paths_compared(
     new_text: &str,
     allowed: &[(usize, Vec<String>)],
 ) -> Result<(), Violation> {
-    let new_documents = reparse(documents, original, new_text)?;
+    let new_documents = reparse(documents, original, new_text, Reparse::ChangedSections)?;
     let old_aliases =
         Aliases::of(original, documents).map_err(|message| Violation::DataChanged { offset: 0, message })?;
     let new_aliases =
@@ -596,6 +683,88 @@ mod tests {
         // A splice past the end, or inside a character, is refused before it is applied.
         let past = [Splice::insert_at(input.len() + 1, String::new())];
         assert_eq!(invariant(input, input, &intended(&past)), Err(Violation::BadSplices { offset: input.len() + 1 }));
+    }
+
+    /// Multi-document texts of the shapes the section reparse must read as
+    /// the whole does: anchors, block scalars, comments, `...`, CRLF, a BOM,
+    /// a leading comment-only section, a document without `---`.
+    const MULTI: [&str; 6] = [
+        "# head\n---\na: &x 1\nb: *x\n---\nkind: Pod\nspec:\n  containers:\n  - image: a\n---\nc: |\n  line\n\n  more\n---\nd: [1, 2]\n",
+        "\u{feff}a: 1\n---\nb: 'two\n  lines'\n...\n---\nc: \"q\"\n",
+        "a: 1\r\n---\r\nb:\r\n  - x\r\n  - y\r\n---\r\nc: 3\r\n",
+        "---\nx: >-\n  folded\n  text\n---\n# only a comment here, then data\ny: {k: v}\n---\nz: last",
+        "a:\n  b: c\n...\nd: e\n---\nf: g # trailing\n",
+        "---\nk: v\n---\nlist:\n- a\n- b\n---\nm:\n  n:\n    o: p\n",
+    ];
+
+    #[test]
+    fn only_the_changed_sections_are_parsed_again_and_read_as_the_whole() {
+        for text in MULTI {
+            let documents = yaml::parse(text).unwrap();
+            // A comment added at the end of the second section's first line: that section changes, its data do not.
+            let second = yaml::document_sections(text)[1].clone();
+            let eol = second.start + text[second.clone()].find(['\r', '\n']).unwrap();
+            let new_text = format!("{} # added{}", &text[..eol], &text[eol..]);
+            let fast = reparse_changed_sections(&documents, text, &new_text).expect("the section reparse applies");
+            let whole = yaml::parse(&new_text).unwrap();
+            assert_eq!(fast.len(), whole.len(), "{text:?}");
+            for (fast, whole) in fast.iter().zip(&whole) {
+                if fast.skipped {
+                    // A placeholder spans the text of the root it stands for, where it now is.
+                    assert_eq!(&new_text[fast.root.span.clone()], &new_text[whole.root.span.clone()], "{text:?}");
+                } else {
+                    assert_eq!(fast.root, whole.root, "{text:?}");
+                }
+            }
+            assert!(fast.iter().any(|d| !d.skipped) && fast.iter().any(|d| d.skipped), "{text:?}");
+            assert_eq!(fields_compared(&documents, text, &new_text, &[]), Ok(()));
+        }
+    }
+
+    #[test]
+    fn the_section_reparse_gives_the_verdict_the_whole_reparse_gives() {
+        // Every one-byte edit (insert, replace, delete) of the bytes that matter to YAML's
+        // structure, at every offset: the check must accept and refuse the same rewrites.
+        let bytes = ["", "\"", "'", "-", "\n", ":", "#", " ", "|", "%", "[", "{", "&", "*", "x", "."];
+        let mut compared = 0;
+        for text in MULTI {
+            let documents = yaml::parse(text).unwrap();
+            for at in (0..=text.len()).filter(|&at| text.is_char_boundary(at)) {
+                for insert in bytes {
+                    for removed in [0, 1] {
+                        let end = (at + removed).min(text.len());
+                        if !text.is_char_boundary(end) {
+                            continue;
+                        }
+                        let new_text = format!("{}{insert}{}", &text[..at], &text[end..]);
+                        let by_sections = fields_compared(&documents, text, &new_text, &[]).is_ok();
+                        let whole = fields_compared_reparsing(&documents, text, &new_text, &[], Reparse::Whole).is_ok();
+                        assert_eq!(by_sections, whole, "{text:?} -> {new_text:?}");
+                        compared += 1;
+                    }
+                }
+            }
+        }
+        assert!(compared > 5_000, "{compared}");
+    }
+
+    #[test]
+    fn the_whole_rewrite_is_parsed_when_sections_cannot_be_read_alone() {
+        let text = "a: 1\n---\nb: 2\n---\nc: 3\n";
+        let documents = yaml::parse(text).unwrap();
+        // A directive, a new marker line, a section that no longer parses alone.
+        // The whole parse's verdict stands: the directive changes no data, the others do.
+        for (new_text, accepted) in [
+            ("%YAML 1.2\n---\na: 1\n---\nb: 2\n---\nc: 3\n", true),
+            ("a: 1\n---\nb: 2\n---\n---\nc: 3\n", false),
+            ("a: 1\n---\nb: \"2\n---\nc: 3\"\n", false),
+        ] {
+            assert!(reparse_changed_sections(&documents, text, new_text).is_none(), "{new_text:?}");
+            assert_eq!(fields_compared(&documents, text, new_text, &[]).is_ok(), accepted, "{new_text:?}");
+        }
+        // An original document that is empty (a trailing `---`) or runs past its section.
+        let empty = "a: 1\n---\n";
+        assert!(reparse_changed_sections(&yaml::parse(empty).unwrap(), empty, "a: 2\n---\n").is_none());
     }
 
     #[test]

@@ -194,6 +194,37 @@ pub fn parse_skipping(text: &str, matters: &Matters<'_>) -> Result<Vec<Document>
     }
 }
 
+/// Parses the text of one section of `text` (see [`document_sections`])
+/// on its own, with every offset, in the documents and in an error, still
+/// indexing `text`. A section's documents read the same alone as in the
+/// whole text when the parser takes every marker line as a marker and no
+/// directive (`%YAML`, `%TAG`, which stand before a marker and so in the
+/// section before) applies to them: the caller makes sure of both.
+pub fn parse_section(text: &str, section: Range<usize>) -> Result<Vec<Document>, ParseError> {
+    let base = section.start;
+    let mut documents = parse(&text[section]).map_err(|err| ParseError { offset: err.offset + base, ..err })?;
+    if base > 0 {
+        let mut open: Vec<&mut Node> = documents.iter_mut().map(|document| &mut document.root).collect();
+        while let Some(node) = open.pop() {
+            node.span = node.span.start + base..node.span.end + base;
+            match &mut node.kind {
+                NodeKind::Mapping { entries, .. } => {
+                    open.extend(entries.iter_mut().flat_map(|(key, value)| [key, value]));
+                }
+                NodeKind::Sequence { items, .. } => open.extend(items.iter_mut()),
+                NodeKind::Scalar { .. } | NodeKind::Alias => {}
+            }
+        }
+    }
+    Ok(documents)
+}
+
+/// Whether a line of `text` starts with `%`, as a directive does.
+pub fn may_hold_directives(text: &str) -> bool {
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    body.starts_with('%') || memchr::memmem::find(body.as_bytes(), b"\n%").is_some()
+}
+
 /// The sections of a text that document markers divide it into: each
 /// starts at the beginning of the text or of a marker's line.
 pub fn document_sections(text: &str) -> Vec<Range<usize>> {
