@@ -265,14 +265,18 @@ pub fn infer(root: &Path, max_file_size: u64) -> Result<Inference, InitError> {
     let graph = Graph::load(root, &discovery.kustomizations, &no_rules, None, &|_| false);
     let facts = KustomizeFacts::of(&graph);
 
-    let all_paths: BTreeSet<String> =
-        discovery.files.iter().map(|c| c.rel_path.clone()).chain(discovery.kustomizations.iter().cloned()).collect();
+    let all_paths: BTreeSet<String> = discovery
+        .files
+        .iter()
+        .map(|c| c.rel_path.to_string())
+        .chain(discovery.kustomizations.iter().cloned())
+        .collect();
     // Reading and parsing is most of the work: in parallel, as a run does.
     let workloads: BTreeMap<String, Vec<Option<String>>> = discovery
         .files
         .par_iter()
         .filter_map(|candidate| {
-            workload_namespaces(&candidate.abs_path(root), max_file_size).map(|ns| (candidate.rel_path.clone(), ns))
+            workload_namespaces(&candidate.abs_path(root), max_file_size).map(|ns| (candidate.rel_path.to_string(), ns))
         })
         .collect::<Vec<_>>()
         .into_iter()

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use crate::common::{Diagnostic, FileAction};
 use crate::coverage;
 pub use crate::coverage::NotCovered;
-use crate::discover::{self, Candidate, PathFilter};
+use crate::discover::{self, Candidate, PathFilter, PathList};
 use crate::edit;
 use crate::fsio::write;
 use crate::kustomize::build::{self as kustomize_build, PlannedPatch, Render};
@@ -323,11 +323,13 @@ pub fn run(config: &RunConfig) -> RunReport {
     // quiet ones are counted and dropped, and what is learned of them is
     // learned in path order.
     let mut files: Vec<FileResult> = Vec::new();
-    for chunk in discovery.files.chunks(FILE_PASS_CHUNK) {
-        let results: Vec<FileResult> = chunk
-            .par_iter()
+    let n_files = discovery.files.len();
+    for chunk_start in (0..n_files).step_by(FILE_PASS_CHUNK) {
+        let results: Vec<FileResult> = discovery
+            .files
+            .par_range(chunk_start..(chunk_start + FILE_PASS_CHUNK).min(n_files))
             .map(|candidate| {
-                let result = process(candidate, config, &first_pass, true, &view);
+                let result = process(&candidate, config, &first_pass, true, &view);
                 FILES_DONE.fetch_add(1, Ordering::Relaxed);
                 result
             })
@@ -354,8 +356,8 @@ pub fn run(config: &RunConfig) -> RunReport {
     let deferred: Vec<usize> = (0..files.len()).filter(|&i| is_deferred(&files[i])).collect();
     files.par_iter_mut().filter(|file| is_deferred(file)).for_each(|file| {
         file.plan = None;
-        let candidate = Candidate { rel_path: file.path.clone() };
-        *file = process(&candidate, config, &second_pass, false, &view);
+        let path = std::mem::take(&mut file.path);
+        *file = process(&Candidate { rel_path: &path }, config, &second_pass, false, &view);
     });
     for &i in &deferred {
         let file = &mut files[i];
@@ -546,7 +548,7 @@ pub fn run(config: &RunConfig) -> RunReport {
     let n_quiet = discovery
         .files
         .iter()
-        .map(|candidate| candidate.rel_path.as_str())
+        .map(|candidate| candidate.rel_path)
         .chain(discovery.kustomizations.iter().map(String::as_str))
         .filter(|path| !listed(path))
         .count();
@@ -587,7 +589,7 @@ pub fn run(config: &RunConfig) -> RunReport {
 fn overlay_pass(
     config: &RunConfig,
     graph: &Graph,
-    candidates: &[Candidate],
+    candidates: &PathList,
     view: &mut KustomizeView<'_>,
     index: &mut RepositoryIndex,
     files: &mut Vec<FileResult>,
@@ -599,7 +601,7 @@ fn overlay_pass(
     let values_patches = std::mem::take(&mut view.values_patches);
     sources.append(&mut index.edited_sources);
     // The shared files read (most are quiet, so the candidates say which).
-    let read = |path: &str| candidates.binary_search_by(|c| c.rel_path.as_str().cmp(path)).is_ok();
+    let read = |path: &str| candidates.contains(path);
     for (path, ownership) in &view.ownership {
         if let Ownership::Shared { overlays } = ownership {
             if read(path) {
@@ -804,7 +806,7 @@ fn overlay_file_plan(plan: &OverlayPlan, overlay_file: &str, path: &str, text: &
 /// pod twice. Skipped when no rule gives any pod secrets.
 fn service_accounts_first(
     config: &RunConfig,
-    files: &[Candidate],
+    files: &PathList,
     glances: &[Glance],
     ctx: &PlanContext<'_>,
     view: &KustomizeView<'_>,
@@ -821,7 +823,7 @@ fn service_accounts_first(
         .par_iter()
         .zip(glances)
         .filter(|(_, glance)| glance.names_service_account)
-        .filter_map(|(candidate, _)| process(candidate, &scan, ctx, true, view).plan.map(|p| p.service_accounts))
+        .filter_map(|(candidate, _)| process(&candidate, &scan, ctx, true, view).plan.map(|p| p.service_accounts))
         .filter(|found| !found.is_empty())
         .collect();
     for account in found.into_iter().flatten() {
@@ -847,7 +849,7 @@ pub(super) struct Glance {
 
 /// Reads every file once, in parallel, and glances at it; a file that
 /// cannot be read is looked at again, and reported, by the file pass.
-fn glance(config: &RunConfig, files: &[Candidate]) -> Vec<Glance> {
+fn glance(config: &RunConfig, files: &PathList) -> Vec<Glance> {
     files
         .par_iter()
         .map(|candidate| {
@@ -1000,18 +1002,18 @@ fn failed(candidate: &Candidate, text: Option<&str>, offset: Option<usize>, mess
         }
         _ => (None, None),
     };
-    let diagnostic = Diagnostic { path: candidate.rel_path.clone(), line, column, message, rule: "file-error" };
-    let mut result = FileResult::new(candidate.rel_path.clone(), FileStatus::Failed(diagnostic));
+    let diagnostic = Diagnostic { path: candidate.rel_path.to_string(), line, column, message, rule: "file-error" };
+    let mut result = FileResult::new(candidate.rel_path.to_string(), FileStatus::Failed(diagnostic));
     result.n_lines = text.map(|text| text.lines().count());
     result
 }
 
 fn skipped(candidate: &Candidate, reason: &str) -> FileResult {
-    FileResult::new(candidate.rel_path.clone(), FileStatus::Skipped(reason.to_string()))
+    FileResult::new(candidate.rel_path.to_string(), FileStatus::Skipped(reason.to_string()))
 }
 
 fn unchanged(candidate: &Candidate, plan: Option<FilePlan>) -> FileResult {
-    let mut result = FileResult::new(candidate.rel_path.clone(), FileStatus::Unchanged);
+    let mut result = FileResult::new(candidate.rel_path.to_string(), FileStatus::Unchanged);
     result.plan = plan.map(Box::new);
     result
 }
@@ -1024,9 +1026,9 @@ fn process(
     first_pass: bool,
     view: &KustomizeView<'_>,
 ) -> FileResult {
-    let blocked = view.blocked.contains(&candidate.rel_path) && !view.ownership.contains_key(&candidate.rel_path);
-    let partial = view.strategic_patches.contains(candidate.rel_path.as_str());
-    if blocked || (view.patch_files.contains(candidate.rel_path.as_str()) && !partial) {
+    let blocked = view.blocked.contains(candidate.rel_path) && !view.ownership.contains_key(candidate.rel_path);
+    let partial = view.strategic_patches.contains(candidate.rel_path);
+    if blocked || (view.patch_files.contains(candidate.rel_path) && !partial) {
         // A kustomize patch is a partial object, applied by its overlay: not a manifest.
         return unchanged(candidate, None);
     }
@@ -1043,7 +1045,7 @@ fn process(
             return failed(candidate, Some(valid), Some(offset), message);
         }
     };
-    if overlay_patch::is_generated(&candidate.rel_path, text) {
+    if overlay_patch::is_generated(candidate.rel_path, text) {
         return unchanged(candidate, None);
     }
     if !config.explain && !may_be_reached(candidate, ctx, view, partial, text) {
@@ -1062,9 +1064,9 @@ fn process(
             return result;
         }
         result.not_covered.push(NotCovered::file(
-            &candidate.rel_path,
+            candidate.rel_path,
             Some(line),
-            coverage::generated_reason(&candidate.rel_path),
+            coverage::generated_reason(candidate.rel_path),
         ));
         return result;
     }
@@ -1078,7 +1080,7 @@ fn process(
     // Within a file, only the documents that can matter are built (issue 16);
     // `explain` shows every document, and Helm values edits and kustomize
     // patches read the file as a whole.
-    let whole = config.explain || partial || view.values_edits.contains_key(&candidate.rel_path);
+    let whole = config.explain || partial || view.values_edits.contains_key(candidate.rel_path);
     let parsed = if whole {
         yaml::parse(text)
     } else {
@@ -1100,7 +1102,7 @@ fn process(
     }
     for item in uncovered {
         result.not_covered.push(NotCovered {
-            path: candidate.rel_path.clone(),
+            path: candidate.rel_path.to_string(),
             line: Some(parsed.lines().line_of(item.offset)),
             kind: Some(item.kind),
             name: item.name,
@@ -1129,7 +1131,7 @@ fn may_be_reached(
     partial: bool,
     text: &str,
 ) -> bool {
-    let path = candidate.rel_path.as_str();
+    let path = candidate.rel_path;
     let rules = ctx.rules;
     ctx.forced_environment.is_some()
         || ctx.owner.is_some()
@@ -1210,14 +1212,14 @@ fn chart_values_coverage(candidate: &Candidate, config: &RunConfig, view: &Kusto
         let dir = config.root.join(dir);
         dir.join("Chart.yaml").is_file() || dir.join("Chart.yml").is_file()
     };
-    let (chart_dir, file_name) = candidate.rel_path.rsplit_once('/').unwrap_or(("", &candidate.rel_path));
+    let (chart_dir, file_name) = candidate.rel_path.rsplit_once('/').unwrap_or(("", candidate.rel_path));
     // A used chart's (or subchart's) values.yaml is its releases' defaults, read.
     let is_defaults = file_name == "values.yaml" && view.charts_used.contains(chart_dir);
-    if coverage::is_chart_values(&candidate.rel_path, has_chart)
-        && !view.values_files.contains(&candidate.rel_path)
+    if coverage::is_chart_values(candidate.rel_path, has_chart)
+        && !view.values_files.contains(candidate.rel_path)
         && !is_defaults
     {
-        result.not_covered.push(NotCovered::file(&candidate.rel_path, None, coverage::CHART_VALUES_REASON));
+        result.not_covered.push(NotCovered::file(candidate.rel_path, None, coverage::CHART_VALUES_REASON));
     }
 }
 
@@ -1250,15 +1252,15 @@ fn process_parsed(
     let ParsedFile { text, documents, .. } = parsed;
     let text: &str = text;
     let owned_ctx;
-    let ctx = match view.ownership.get(&candidate.rel_path) {
+    let ctx = match view.ownership.get(candidate.rel_path) {
         Some(Ownership::Shared { .. }) => {
             // Shared by several environments: never edited; its overlays get patches instead.
             return match check_shared(documents, ctx.rules) {
                 Ok(()) => {
                     let mut index = view.index.lock().expect("no worker panicked while holding the index");
-                    index.shared_secrets.insert(candidate.rel_path.clone(), plan::defined_secret_names(documents));
+                    index.shared_secrets.insert(candidate.rel_path.to_string(), plan::defined_secret_names(documents));
                     let accounts = plan::service_account_names(documents);
-                    index.shared_service_accounts.insert(candidate.rel_path.clone(), accounts);
+                    index.shared_service_accounts.insert(candidate.rel_path.to_string(), accounts);
                     unchanged(candidate, None)
                 }
                 Err(PlanFailure::Skipped(reason)) => skipped(candidate, &reason),
@@ -1282,7 +1284,7 @@ fn process_parsed(
     } else {
         ctx
     };
-    let mut plan = match plan::plan_file_in(&parsed.style, &candidate.rel_path, documents, ctx) {
+    let mut plan = match plan::plan_file_in(&parsed.style, candidate.rel_path, documents, ctx) {
         Ok(plan) => plan,
         Err(PlanFailure::Skipped(reason)) => return skipped(candidate, &reason),
         Err(PlanFailure::Error { offset, message }) => return failed(candidate, Some(text), offset, message),
@@ -1298,7 +1300,7 @@ fn process_parsed(
         plan.deferred = true;
         return unchanged(candidate, Some(plan));
     }
-    let values_changes = match view.values_edits.get(&candidate.rel_path) {
+    let values_changes = match view.values_edits.get(candidate.rel_path) {
         Some(edits) => match release::apply_edits(text, documents, edits) {
             Ok(changes) => changes,
             Err((offset, message)) => return failed(candidate, Some(text), Some(offset), message),
@@ -1352,16 +1354,16 @@ fn process_parsed(
         }
         written = true;
     }
-    if view.pulled_in.contains_key(&candidate.rel_path) {
+    if view.pulled_in.contains_key(candidate.rel_path) {
         if let Ok(values) = Value::parse_documents(&new_text) {
             let mut index = view.index.lock().expect("no worker panicked while holding the index");
-            index.edited_sources.insert(candidate.rel_path.clone(), values);
+            index.edited_sources.insert(candidate.rel_path.to_string(), values);
         }
     }
     let (original, new_text) =
         if config.keep_texts { (text.to_string(), new_text) } else { (String::new(), String::new()) };
     let status = FileStatus::Changed { original, new_text, written, action: FileAction::Modify };
-    let mut result = FileResult::new(candidate.rel_path.clone(), status);
+    let mut result = FileResult::new(candidate.rel_path.to_string(), status);
     result.plan = Some(Box::new(plan));
     result
 }

@@ -58,7 +58,7 @@ pub(super) fn prepass(
         .zip(glances)
         .filter_map(|(candidate, glance)| {
             // A kustomize patch of a HelmRelease is part of its overlay's render, not a release.
-            if !glance.may_hold_release || patch_files.contains(candidate.rel_path.as_str()) {
+            if !glance.may_hold_release || patch_files.contains(candidate.rel_path) {
                 return None;
             }
             let bytes = read_limited(&candidate.abs_path(&config.root), config.max_file_size).ok()?;
@@ -68,8 +68,8 @@ pub(super) fn prepass(
                 return None;
             }
             let documents = yaml::parse(text).ok()?;
-            let found = release::find(&candidate.rel_path, &documents);
-            (!found.is_empty()).then(|| (candidate.rel_path.as_str(), text.to_string(), documents, found))
+            let found = release::find(candidate.rel_path, &documents);
+            (!found.is_empty()).then(|| (candidate.rel_path, text.to_string(), documents, found))
         })
         .collect();
     for (rel_path, text, documents, found) in carriers {
@@ -124,7 +124,7 @@ pub(super) fn prepass(
     let used_charts: BTreeSet<String> =
         releases.iter().flat_map(|r| r.chart_dirs()).filter(|dir| has_chart(config, dir)).map(str::to_string).collect();
     for candidate in &discovery.files {
-        let path = &candidate.rel_path;
+        let path = candidate.rel_path;
         let chart_dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
         // A subchart's values are defaults too (`<chart>/charts/<sub>/values.yaml`).
         let in_used =
