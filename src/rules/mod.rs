@@ -467,17 +467,17 @@ impl Rules {
         &self,
         reason_for: impl Fn(&Environment) -> Option<EnvReason>,
     ) -> Result<Option<EnvChoice>, EnvConflict> {
-        let mut found: Vec<EnvChoice> = self
-            .environments
-            .iter()
-            .enumerate()
-            .filter_map(|(env, e)| reason_for(e).map(|reason| EnvChoice { env, reason }))
+        // Asked of every file a run reads: the common answers (none, one)
+        // allocate nothing beyond the reason.
+        let mut matching = self.environments.iter().enumerate().filter_map(|(env, e)| reason_for(e).map(|r| (env, r)));
+        let Some((env, reason)) = matching.next() else { return Ok(None) };
+        let Some((second, _)) = matching.next() else { return Ok(Some(EnvChoice { env, reason })) };
+        let names = [env, second]
+            .into_iter()
+            .chain(matching.map(|(env, _)| env))
+            .map(|env| self.environments[env].name.clone())
             .collect();
-        match found.len() {
-            0 => Ok(None),
-            1 => Ok(found.pop()),
-            _ => Err(EnvConflict { names: found.iter().map(|c| self.environments[c.env].name.clone()).collect() }),
-        }
+        Err(EnvConflict { names })
     }
 
     /// The `helm.charts` entry for chart `name` at `version` (as the release
