@@ -102,15 +102,6 @@ impl PathList {
     }
 }
 
-impl<'a> IntoIterator for &'a PathList {
-    type Item = Candidate<'a>;
-    type IntoIter = Box<dyn ExactSizeIterator<Item = Candidate<'a>> + 'a>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        Box::new(self.iter())
-    }
-}
-
 /// What the walk found.
 #[derive(Debug, Default)]
 pub struct Discovery {

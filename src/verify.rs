@@ -21,7 +21,7 @@
 
 use crate::edit::{self, Splice};
 use crate::manifest::Aliases;
-use crate::yaml::{self, Document, Node, NodeKind, ScalarStyle};
+use crate::yaml::{self, Document, Node, NodeKind};
 
 /// What a rewrite was meant to do, for [`invariant`].
 pub struct Intended<'a> {
@@ -272,10 +272,9 @@ fn reparse_changed_sections(original: &[Document], original_text: &str, new_text
     for ((old_section, new_section), held) in old_sections.iter().zip(&new_sections).zip(held) {
         if original_text[old_section.clone()] == new_text[new_section.clone()] {
             if let Some(document) = held {
-                let (at, shift) = (document.root.span.start, new_section.start.wrapping_sub(old_section.start));
-                let span = at.wrapping_add(shift)..document.root.span.end.wrapping_add(shift);
-                let root = Node { kind: NodeKind::Scalar { value: String::new(), style: ScalarStyle::Plain }, span };
-                documents.push(Document { root, skipped: true });
+                // Where the document's root now is: as far into its section as it was.
+                let now = |offset: usize| offset - old_section.start + new_section.start;
+                documents.push(Document::placeholder(now(document.root.span.start)..now(document.root.span.end)));
             }
             continue;
         }

@@ -123,7 +123,7 @@ pub(super) fn prepass(
     // A used chart's values.yaml is its releases' defaults, not a release of its own.
     let used_charts: BTreeSet<String> =
         releases.iter().flat_map(|r| r.chart_dirs()).filter(|dir| has_chart(config, dir)).map(str::to_string).collect();
-    for candidate in &discovery.files {
+    for candidate in discovery.files.iter() {
         let path = candidate.rel_path;
         let chart_dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
         // A subchart's values are defaults too (`<chart>/charts/<sub>/values.yaml`).

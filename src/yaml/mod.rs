@@ -78,6 +78,15 @@ pub struct Document {
     pub skipped: bool,
 }
 
+impl Document {
+    /// A document that was not built, standing for the text at `span`
+    /// (see [`Document::skipped`]).
+    pub fn placeholder(span: Range<usize>) -> Document {
+        let root = Node { kind: NodeKind::Scalar { value: String::new(), style: ScalarStyle::Plain }, span };
+        Document { root, skipped: true }
+    }
+}
+
 /// What [`parse_skipping`] asks of each document's text: whether it can
 /// hold anything the caller looks for.
 pub type Matters<'a> = dyn Fn(&str) -> bool + Sync + 'a;
@@ -375,8 +384,7 @@ impl TreeBuilder<'_> {
             skipping.overran = true;
             return;
         }
-        let root = Node { kind: NodeKind::Scalar { value: String::new(), style: ScalarStyle::Plain }, span: section };
-        self.documents.push(Document { root, skipped: true });
+        self.documents.push(Document::placeholder(section));
     }
 
     fn is_skipping(&self) -> bool {
